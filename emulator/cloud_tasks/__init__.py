@@ -1,0 +1,5 @@
+"""Cloud Tasks v2 (HTTP targets), emulated in process."""
+
+from emulator.cloud_tasks.engine import CloudTasksEngine, IdTokenMinter
+
+__all__ = ["CloudTasksEngine", "IdTokenMinter"]

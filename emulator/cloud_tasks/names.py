@@ -1,0 +1,100 @@
+"""Cloud Tasks resource names (T24): parsing, validation and Google's INVALID_ARGUMENT messages."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+
+from google.api_core.exceptions import InvalidArgument
+
+_LOCATION = re.compile(r"projects/([A-Za-z0-9\-:.]+)/locations/([A-Za-z0-9\-]+)")
+_QUEUE = re.compile(_LOCATION.pattern + r"/queues/([^/]*)")
+_TASK = re.compile(r"(projects/[^/]+/locations/[^/]+/queues/[^/]+)/tasks/([^/]*)")
+_QUEUE_ID = re.compile(r"[A-Za-z0-9\-]{1,100}")
+_TASK_ID = re.compile(r"[A-Za-z0-9_\-]{1,500}")
+
+INVALID_PARENT_MESSAGE = "Invalid resource field value in the request."
+QUEUE_NAME_MESSAGE = (
+    'Queue name must be formatted: "projects/<PROJECT_ID>/locations/<LOCATION_ID>'
+    '/queues/<QUEUE_ID>".'
+)
+TASK_NAME_MESSAGE = (
+    'Task name must be formatted: "projects/<PROJECT_ID>/locations/<LOCATION_ID>/queues/<QUEUE_ID>'
+    '/tasks/<TASK_ID>"'
+)
+
+
+@dataclass(frozen=True)
+class QueueName:
+    """A parsed ``projects/P/locations/L/queues/Q`` name."""
+
+    project: str
+    location: str
+    queue_id: str
+
+    @property
+    def parent(self) -> str:
+        """The location name, ``projects/P/locations/L``."""
+        return f"projects/{self.project}/locations/{self.location}"
+
+    @property
+    def full(self) -> str:
+        """The full queue name."""
+        return f"{self.parent}/queues/{self.queue_id}"
+
+
+@dataclass(frozen=True)
+class TaskName:
+    """A parsed ``projects/P/locations/L/queues/Q/tasks/T`` name."""
+
+    queue: QueueName
+    task_id: str
+
+    @property
+    def full(self) -> str:
+        """The full task name."""
+        return f"{self.queue.full}/tasks/{self.task_id}"
+
+
+def parse_location(parent: str) -> str:
+    """Validate a ``projects/P/locations/L`` parent and return it."""
+    if not _LOCATION.fullmatch(parent):
+        raise InvalidArgument(INVALID_PARENT_MESSAGE)
+    return parent
+
+
+def parse_queue_name(name: str) -> QueueName:
+    """Parse a full queue name; a bad format or queue id is INVALID_ARGUMENT."""
+    match = _QUEUE.fullmatch(name)
+    if not match or not _QUEUE_ID.fullmatch(match.group(3)):
+        raise InvalidArgument(QUEUE_NAME_MESSAGE)
+    return QueueName(*match.groups())
+
+
+def parse_task_name(name: str, *, in_queue: QueueName | None = None) -> TaskName:
+    """Parse a full task name.
+
+    With ``in_queue`` (CreateTask), a task named for another queue is INVALID_ARGUMENT with
+    Google's message naming both queues.
+    """
+    match = _TASK.fullmatch(name)
+    if not match:
+        raise InvalidArgument(TASK_NAME_MESSAGE)
+    queue_part, task_id = match.groups()
+    if in_queue is not None and queue_part != in_queue.full:
+        raise InvalidArgument(
+            f"The queue name from request ('{in_queue.full}') must be the same as the queue name "
+            f"in the named task ('{queue_part}')."
+        )
+    if not _TASK_ID.fullmatch(task_id):
+        raise InvalidArgument(
+            f'Task ID "{task_id}" can contain only letters ([A-Za-z]), numbers ([0-9]), '
+            "hyphens (-), or underscores (_). Task ID must between 1 and 500 characters."
+        )
+    return TaskName(parse_queue_name(queue_part), task_id)
+
+
+def new_task_id() -> str:
+    """A random task id like Google's for unnamed tasks (T25): a 19-digit number."""
+    return str(10**18 + secrets.randbelow(9 * 10**18))

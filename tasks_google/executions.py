@@ -1,0 +1,108 @@
+"""Between `TaskExecution` rows and Django's `TaskResult`: load tasks, convert, record errors."""
+
+import json
+import re
+from traceback import format_exception
+from typing import Any
+
+from django.tasks import Task, TaskResult, TaskResultStatus
+from django.tasks.base import TaskError
+from django.tasks.exceptions import TaskResultDoesNotExist
+from django.utils.json import normalize_json
+from django.utils.module_loading import import_string
+
+from tasks_google.models import (
+    EXECUTION_ID_MAX_LENGTH,
+    MAX_RECORDED_ERRORS,
+    MAX_TRACEBACK_CHARS,
+    TaskExecution,
+)
+
+_EXECUTION_ID_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+FINISHED = (TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED)
+
+
+class TaskNotFound(Exception):
+    """The task path of an execution does not lead to a `django.tasks.Task`."""
+
+
+def load_task(path: str) -> Task:
+    """Import the Task object at `path`, refusing anything that is not a `django.tasks.Task`."""
+    try:
+        task = import_string(path)
+    except ImportError as exc:
+        raise TaskNotFound(f"Task {path!r} cannot be imported: {exc}") from exc
+    if not isinstance(task, Task):
+        raise TaskNotFound(f"{path!r} is not a django.tasks.Task (got {type(task).__name__}).")
+    return task
+
+
+def as_json(value: Any) -> Any:
+    """`value` as a JSON store gives it back (tuples become lists, int keys strings).
+
+    Raises TypeError or ValueError, as Django does, for values JSON cannot hold.
+    """
+    return json.loads(json.dumps(normalize_json(value), allow_nan=False))
+
+
+def is_valid_execution_id(value: Any) -> bool:
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= EXECUTION_ID_MAX_LENGTH
+        and bool(_EXECUTION_ID_RE.match(value))
+    )
+
+
+def get_execution(execution_id: Any, backend_alias: str) -> TaskExecution:
+    """The row of an execution of `backend_alias`, or TaskResultDoesNotExist (also for bad ids)."""
+    if not is_valid_execution_id(execution_id):
+        raise TaskResultDoesNotExist(execution_id)
+    try:
+        return TaskExecution.objects.get(pk=execution_id, backend=backend_alias)
+    except TaskExecution.DoesNotExist:
+        raise TaskResultDoesNotExist(execution_id) from None
+
+
+def to_result(row: TaskExecution, task: Task | None = None) -> TaskResult:
+    """A fresh TaskResult for `row` (rehydrating its task unless given)."""
+    if task is None:
+        task = load_task(row.task_path).using(
+            priority=row.priority,
+            queue_name=row.queue,
+            run_after=row.run_after,
+            backend=row.backend,
+        )
+    result = TaskResult(
+        task=task,
+        id=row.id,
+        status=TaskResultStatus(row.status),
+        enqueued_at=row.enqueued_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        last_attempted_at=row.last_attempted_at,
+        args=row.args,
+        kwargs=row.kwargs,
+        backend=row.backend,
+        errors=[
+            TaskError(exception_class_path=e["exception_class_path"], traceback=e["traceback"])
+            for e in row.errors
+        ],
+        worker_ids=list(row.worker_ids),
+    )
+    object.__setattr__(result, "_return_value", row.return_value)
+    return result
+
+
+def error_entry(exc: BaseException) -> dict[str, str]:
+    """How an exception is stored in `TaskExecution.errors` (a capped traceback)."""
+    kind = type(exc)
+    trace = "".join(format_exception(exc))
+    if len(trace) > MAX_TRACEBACK_CHARS:
+        half = MAX_TRACEBACK_CHARS // 2
+        trace = trace[:half] + "\n[... traceback truncated ...]\n" + trace[-half:]
+    return {"exception_class_path": f"{kind.__module__}.{kind.__qualname__}", "traceback": trace}
+
+
+def with_error(errors: list[dict[str, str]], exc: BaseException) -> list[dict[str, str]]:
+    """`errors` plus one for `exc`, keeping the most recent MAX_RECORDED_ERRORS."""
+    return [*errors, error_entry(exc)][-MAX_RECORDED_ERRORS:]

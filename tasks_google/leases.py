@@ -1,0 +1,136 @@
+"""Leases on executions: one attempt at a time runs a task, and a dead attempt is noticed.
+
+A lease is taken with one conditional UPDATE (correct on SQLite and PostgreSQL alike, no row lock
+held while the task runs), renewed by a heartbeat thread, and released when the outcome is written.
+An attempt that dies keeps its lease only until `lease_expires_at`; the next delivery then takes it.
+"""
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from types import TracebackType
+
+from django.db import connections
+from django.db.models import F, Q
+from django.tasks import TaskResultStatus
+
+from tasks_google import clock
+from tasks_google.models import TaskExecution
+from tasks_google.sqlite import retry_if_locked
+
+logger = logging.getLogger(__name__)
+
+
+def worker_id() -> str:
+    """This process's worker id, as recorded in `TaskExecution.worker_ids`."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def new_lease_owner() -> str:
+    """A token unique to one attempt (a process may run several attempts at once)."""
+    return f"{worker_id()}:{uuid.uuid4().hex[:12]}"
+
+
+def acquire(execution_id: str, owner: str, timeout: timedelta) -> bool:
+    """Take the lease if the execution is unfinished and nobody holds a live lease on it."""
+    now = clock.now()
+    taken = retry_if_locked(
+        lambda: (
+            TaskExecution.objects.filter(
+                pk=execution_id, status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING]
+            )
+            .filter(Q(lease_owner="") | Q(lease_expires_at__lt=now))
+            .update(
+                status=TaskResultStatus.RUNNING,
+                lease_owner=owner,
+                lease_expires_at=now + timeout,
+                heartbeat_at=now,
+                last_attempted_at=now,
+                attempt_count=F("attempt_count") + 1,
+            )
+        )
+    )
+    return taken == 1
+
+
+def renew(execution_id: str, owner: str, timeout: timedelta) -> bool:
+    """Extend a held lease; False if it was lost (taken over after it expired)."""
+    now = clock.now()
+    renewed = retry_if_locked(
+        lambda: TaskExecution.objects.filter(pk=execution_id, lease_owner=owner).update(
+            heartbeat_at=now, lease_expires_at=now + timeout
+        )
+    )
+    return renewed == 1
+
+
+class Heartbeat:
+    """Renews a lease every `interval` from a background thread while an attempt runs."""
+
+    def __init__(
+        self,
+        execution_id: str,
+        owner: str,
+        interval: timedelta,
+        timeout: timedelta,
+        renew_lease: Callable[[str, str, timedelta], bool] = renew,
+    ) -> None:
+        self.execution_id = execution_id
+        self.owner = owner
+        self.interval = interval
+        self.timeout = timeout
+        self.lost = False
+        self._renew = renew_lease
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name=f"heartbeat-{execution_id}", daemon=True
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop renewing (idempotent); returns once the thread has finished."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def __enter__(self) -> "Heartbeat":
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.wait(self.interval.total_seconds()):
+                try:
+                    if not self._renew(self.execution_id, self.owner, self.timeout):
+                        self.lost = True
+                        logger.warning(
+                            "Execution %s: lease %s was lost", self.execution_id, self.owner
+                        )
+                        return
+                except Exception:
+                    # A missed beat is not fatal: the lease outlives several intervals.
+                    logger.exception("Execution %s: heartbeat failed", self.execution_id)
+        finally:
+            for conn in connections.all(initialized_only=True):
+                conn.close()
+
+
+def seconds_left(expires_at: datetime | None) -> float:
+    """Seconds until a lease expires (0 if it has)."""
+    if expires_at is None:
+        return 0.0
+    return max(0.0, (expires_at - clock.now()).total_seconds())

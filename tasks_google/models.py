@@ -1,0 +1,70 @@
+"""The TaskExecution row: the source of truth for every execution of a task."""
+
+import uuid
+
+from django.db import models
+from django.tasks import TaskResultStatus
+
+#: Longest id Django allows for a TaskResult ("shorter than 64 characters").
+EXECUTION_ID_MAX_LENGTH = 63
+#: How many errors an execution keeps (the most recent ones); each traceback is capped too.
+MAX_RECORDED_ERRORS = 100
+MAX_TRACEBACK_CHARS = 20_000
+
+
+def new_execution_id() -> str:
+    """A fresh execution id: 32 hex digits, also valid as a Cloud Tasks task id."""
+    return uuid.uuid4().hex
+
+
+class TaskExecution(models.Model):
+    """One enqueued run of a task, across all its attempts."""
+
+    id = models.CharField(
+        primary_key=True,
+        max_length=EXECUTION_ID_MAX_LENGTH,
+        default=new_execution_id,
+        editable=False,
+    )
+    task_path = models.CharField(max_length=255)
+    args = models.JSONField(default=list)
+    kwargs = models.JSONField(default=dict)
+    backend = models.CharField(max_length=100)
+    queue = models.CharField(max_length=100)
+    priority = models.SmallIntegerField(default=0)
+    run_after = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(
+        max_length=10, choices=TaskResultStatus.choices, default=TaskResultStatus.READY
+    )
+    enqueued_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    last_attempted_at = models.DateTimeField(null=True, blank=True)
+    worker_ids = models.JSONField(default=list)
+    attempt_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(
+        default=list, help_text="[{exception_class_path, traceback}], most recent last."
+    )
+    return_value = models.JSONField(null=True, blank=True)
+    remote_name = models.CharField(
+        max_length=1024,
+        blank=True,
+        default="",
+        help_text="Resource name of the Cloud Task; empty until it was created.",
+    )
+    lease_owner = models.CharField(max_length=200, blank=True, default="")
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-enqueued_at"]
+        indexes = [
+            models.Index(fields=["status", "-enqueued_at"], name="tg_exec_status_enq"),
+            models.Index(fields=["backend", "queue", "status"], name="tg_exec_backend_queue"),
+            models.Index(fields=["-enqueued_at"], name="tg_exec_enqueued"),
+            models.Index(fields=["status", "lease_expires_at"], name="tg_exec_lease"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_path} [{self.status}] {self.id}"

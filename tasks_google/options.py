@@ -1,0 +1,237 @@
+"""The OPTIONS of a tasks_google backend: names, defaults, validation.
+
+This module is the single source of truth for every option's default; the docs quote it.
+Validation never raises: it returns problems, which `check()` reports as system-check errors and
+`enqueue()` raises as `ImproperlyConfigured`, so a typo is caught by `manage.py check` in CI.
+"""
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+#: Transports a backend may use.
+TRANSPORTS = ("gcp", "inprocess")
+DEFAULT_TRANSPORT = "gcp"
+DEFAULT_HEARTBEAT_INTERVAL_SECONDS = 10.0
+DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 60.0
+
+PROJECT_ID_RE = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+LOCATION_RE = re.compile(r"^[a-z]+(-[a-z0-9]+)+$")
+QUEUE_ID_RE = re.compile(r"^[A-Za-z0-9-]{1,100}$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+REQUIRED = ("project_id", "location", "base_url")
+KNOWN = (
+    *REQUIRED,
+    "oidc_service_account",
+    "oidc_audience",
+    "queue_aliases",
+    "transport",
+    "heartbeat_interval_seconds",
+    "heartbeat_timeout_seconds",
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One configuration error, with a stable system-check id."""
+
+    id: str
+    msg: str
+    hint: str | None = None
+
+
+@dataclass(frozen=True)
+class BackendOptions:
+    """Validated OPTIONS of one backend."""
+
+    project_id: str
+    location: str
+    base_url: str
+    oidc_service_account: str | None = None
+    oidc_audience: str | None = None
+    queue_aliases: Mapping[str, str] = field(default_factory=dict)
+    transport: str = DEFAULT_TRANSPORT
+    heartbeat_interval_seconds: float = DEFAULT_HEARTBEAT_INTERVAL_SECONDS
+    heartbeat_timeout_seconds: float = DEFAULT_HEARTBEAT_TIMEOUT_SECONDS
+
+    @property
+    def audience(self) -> str:
+        """The OIDC audience: the configured one, else the origin of `base_url`."""
+        if self.oidc_audience:
+            return self.oidc_audience
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def execute_url(self) -> str:
+        """Where Cloud Tasks delivers executions (`tasks_google.urls` → `execute/`)."""
+        return self.base_url + "execute/"
+
+    @property
+    def location_path(self) -> str:
+        return f"projects/{self.project_id}/locations/{self.location}"
+
+    def queue_id(self, queue_name: str) -> str:
+        """The Cloud Tasks queue id for a Django queue name (after `queue_aliases`)."""
+        return self.queue_aliases.get(queue_name, queue_name)
+
+    def queue_path(self, queue_name: str) -> str:
+        return f"{self.location_path}/queues/{self.queue_id(queue_name)}"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def parse_options(
+    alias: str, options: Mapping[str, Any], queues: set[str]
+) -> tuple[BackendOptions | None, list[Problem]]:
+    """Validate a backend's OPTIONS; return the parsed options (None if invalid) and problems."""
+    where = f"TASKS[{alias!r}]['OPTIONS']"
+    problems: list[Problem] = []
+    if not isinstance(options, Mapping):
+        return None, [Problem("tasks_google.E002", f"{where} must be a dict.")]
+
+    for key in sorted(set(options) - set(KNOWN)):
+        problems.append(
+            Problem(
+                "tasks_google.E001",
+                f"{where} has an unknown key {key!r}.",
+                hint="Allowed keys: " + ", ".join(KNOWN) + ".",
+            )
+        )
+    for key in REQUIRED:
+        if options.get(key) in (None, ""):
+            problems.append(Problem("tasks_google.E002", f"{where} is missing {key!r}."))
+
+    project_id = options.get("project_id")
+    if project_id and not (isinstance(project_id, str) and PROJECT_ID_RE.match(project_id)):
+        problems.append(
+            Problem(
+                "tasks_google.E003",
+                f"{where}['project_id'] = {project_id!r} is not a Google Cloud project id.",
+                hint="6 to 30 characters: lowercase letters, digits and hyphens, "
+                "starting with a letter.",
+            )
+        )
+    location = options.get("location")
+    if location and not (isinstance(location, str) and LOCATION_RE.match(location)):
+        problems.append(
+            Problem(
+                "tasks_google.E004",
+                f"{where}['location'] = {location!r} is not a Google Cloud region.",
+                hint="A region id such as 'us-central1' or 'europe-west1'.",
+            )
+        )
+    base_url = options.get("base_url")
+    if base_url:
+        parts = urlsplit(base_url) if isinstance(base_url, str) else None
+        if not parts or parts.scheme not in ("http", "https") or not parts.netloc:
+            problems.append(
+                Problem(
+                    "tasks_google.E005",
+                    f"{where}['base_url'] = {base_url!r} is not an absolute http(s) URL.",
+                    hint="The public URL where tasks_google.urls is mounted, "
+                    "e.g. 'https://app.example.com/tasks/'.",
+                )
+            )
+        elif parts.query or parts.fragment:
+            problems.append(
+                Problem(
+                    "tasks_google.E005",
+                    f"{where}['base_url'] = {base_url!r} must not have a query or fragment.",
+                )
+            )
+    transport = options.get("transport", DEFAULT_TRANSPORT)
+    if transport not in TRANSPORTS:
+        problems.append(
+            Problem(
+                "tasks_google.E006",
+                f"{where}['transport'] = {transport!r} is not a transport.",
+                hint="Allowed: " + ", ".join(repr(t) for t in TRANSPORTS) + ".",
+            )
+        )
+    aliases = options.get("queue_aliases", {})
+    if not isinstance(aliases, Mapping) or not all(isinstance(k, str) for k in aliases):
+        problems.append(
+            Problem(
+                "tasks_google.E007",
+                f"{where}['queue_aliases'] must map queue names (str) to Cloud Tasks queue ids.",
+            )
+        )
+        aliases = {}
+    for name in sorted(set(queues) | set(aliases)):
+        queue_id = aliases.get(name, name)
+        if not (isinstance(queue_id, str) and QUEUE_ID_RE.match(queue_id)):
+            source = f"{where}['queue_aliases'][{name!r}]" if name in aliases else f"queue {name!r}"
+            problems.append(
+                Problem(
+                    "tasks_google.E007",
+                    f"{source} gives the Cloud Tasks queue id {queue_id!r}, which is not valid.",
+                    hint="Queue ids are 1 to 100 letters, digits or hyphens; "
+                    "map other names with OPTIONS['queue_aliases'].",
+                )
+            )
+    account = options.get("oidc_service_account")
+    if account is not None and not (isinstance(account, str) and EMAIL_RE.match(account)):
+        problems.append(
+            Problem(
+                "tasks_google.E008",
+                f"{where}['oidc_service_account'] = {account!r} is not a service account email.",
+                hint="e.g. 'tasks-invoker@my-project.iam.gserviceaccount.com'.",
+            )
+        )
+    audience = options.get("oidc_audience")
+    if audience is not None and not (isinstance(audience, str) and audience):
+        problems.append(
+            Problem(
+                "tasks_google.E009",
+                f"{where}['oidc_audience'] = {audience!r} must be a non-empty string.",
+                hint="Leave it unset to use the origin of base_url.",
+            )
+        )
+    interval = options.get("heartbeat_interval_seconds", DEFAULT_HEARTBEAT_INTERVAL_SECONDS)
+    timeout = options.get("heartbeat_timeout_seconds", DEFAULT_HEARTBEAT_TIMEOUT_SECONDS)
+    for key, value in (
+        ("heartbeat_interval_seconds", interval),
+        ("heartbeat_timeout_seconds", timeout),
+    ):
+        if not _is_number(value) or value <= 0:
+            problems.append(
+                Problem(
+                    "tasks_google.E010",
+                    f"{where}[{key!r}] = {value!r} must be a positive number of seconds.",
+                )
+            )
+    if _is_number(interval) and _is_number(timeout) and 0 < timeout <= interval:
+        problems.append(
+            Problem(
+                "tasks_google.E010",
+                f"{where}['heartbeat_timeout_seconds'] ({timeout}) must be greater than "
+                f"'heartbeat_interval_seconds' ({interval}).",
+                hint="A lease lasts heartbeat_timeout_seconds and is renewed every "
+                "heartbeat_interval_seconds; leave room for a few missed beats.",
+            )
+        )
+
+    if problems:
+        return None, problems
+    if not base_url.endswith("/"):
+        base_url += "/"
+    return (
+        BackendOptions(
+            project_id=project_id,
+            location=location,
+            base_url=base_url,
+            oidc_service_account=account,
+            oidc_audience=audience,
+            queue_aliases=dict(aliases),
+            transport=transport,
+            heartbeat_interval_seconds=float(interval),
+            heartbeat_timeout_seconds=float(timeout),
+        ),
+        [],
+    )

@@ -1,0 +1,215 @@
+"""The execution runtime, shared by every delivery path (Cloud Tasks HTTP, Run Jobs process).
+
+One call runs one attempt: take the lease, run the task, record the outcome, and say whether the
+service must deliver again. The answer is the truth the service acts on: `final` outcomes are
+acknowledged (2xx / exit 0); everything else is retried by the service, including a duplicate
+delivery that arrives while another attempt holds the lease (acknowledging it would lose the task
+if that attempt then died).
+"""
+
+import logging
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.tasks import TaskContext, TaskResult, TaskResultStatus, task_backends
+from django.tasks.signals import task_finished, task_started
+
+from tasks_google import clock, leases
+from tasks_google.exceptions import LostAttemptError, NonJSONReturnValueError, PermanentTaskError
+from tasks_google.executions import (
+    FINISHED,
+    as_json,
+    is_valid_execution_id,
+    load_task,
+    to_result,
+    with_error,
+)
+from tasks_google.models import TaskExecution
+from tasks_google.sqlite import retry_if_locked
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one delivery.
+
+    kind: succeeded | failed (final) | retry (failed, the service will retry) | finished (already
+    done) | unknown (no such execution) | busy (another attempt holds the lease) | lost (this
+    attempt's lease was taken over).
+    """
+
+    kind: str
+    final: bool
+    retry_after: int | None = None
+
+
+def run_attempt(execution_id: str, *, attempts_made: int | None = None) -> Outcome:
+    """Run one attempt of an execution.
+
+    `attempts_made` is how many attempts the service made before this one (Cloud Tasks'
+    X-CloudTasks-TaskRetryCount); it decides, with the queue's retry config, whether a failure
+    is final.
+    """
+    if not is_valid_execution_id(execution_id):
+        logger.warning("Delivery for malformed execution id %r acknowledged", execution_id)
+        return Outcome("unknown", final=True)
+    row = retry_if_locked(lambda: TaskExecution.objects.filter(pk=execution_id).first())
+    if row is None:
+        logger.warning("Delivery for unknown execution %s acknowledged", execution_id)
+        return Outcome("unknown", final=True)
+    if row.status in FINISHED:
+        return Outcome("finished", final=True)
+
+    backend = task_backends[row.backend]
+    config = backend.config
+    lease_timeout = timedelta(seconds=config.heartbeat_timeout_seconds)
+    owner = leases.new_lease_owner()
+    taking_over = row.status == TaskResultStatus.RUNNING
+    previous_owner = row.lease_owner
+    if not leases.acquire(row.pk, owner, lease_timeout):
+        row.refresh_from_db()
+        if row.status in FINISHED:
+            return Outcome("finished", final=True)
+        wait = math.ceil(leases.seconds_left(row.lease_expires_at)) or 1
+        logger.info("Execution %s is running elsewhere; asking for a retry in %ss", row.pk, wait)
+        return Outcome("busy", final=False, retry_after=wait)
+
+    row.refresh_from_db()
+    if taking_over:
+        lost = LostAttemptError(
+            f"The attempt holding lease {previous_owner!r} ended without recording an outcome "
+            "(its lease expired); running the task again."
+        )
+        row.errors = with_error(row.errors, lost)
+    row.worker_ids = [*row.worker_ids, leases.worker_id()]
+    row.started_at = row.started_at or row.last_attempted_at
+    _write(row, owner, ["errors", "worker_ids", "started_at"])
+    if attempts_made is None:
+        attempts_made = row.attempt_count - 1
+
+    attempt = _Attempt(backend, row, owner, attempts_made)
+    return attempt.run(timedelta(seconds=config.heartbeat_interval_seconds), lease_timeout)
+
+
+class _Attempt:
+    def __init__(self, backend: Any, row: TaskExecution, owner: str, attempts_made: int) -> None:
+        self.backend = backend
+        self.row = row
+        self.owner = owner
+        self.attempts_made = attempts_made
+
+    def run(self, interval: timedelta, lease_timeout: timedelta) -> Outcome:
+        row = self.row
+        try:
+            task = load_task(row.task_path).using(
+                priority=row.priority, queue_name=row.queue, backend=row.backend
+            )
+        except Exception as exc:
+            # Not importable (e.g. removed by a deploy): a failed attempt, retried as usual.
+            logger.error("Execution %s: %s", row.pk, exc)
+            return self._fail(exc, None)
+
+        result = to_result(row, task)
+        task_started.send(type(self.backend), task_result=result)
+        heartbeat = leases.Heartbeat(row.pk, self.owner, interval, lease_timeout)
+        heartbeat.start()
+        try:
+            if task.takes_context:
+                value = task.call(TaskContext(task_result=result), *row.args, **row.kwargs)
+            else:
+                value = task.call(*row.args, **row.kwargs)
+            try:
+                value = as_json(value)
+            except (TypeError, ValueError) as exc:
+                raise NonJSONReturnValueError(
+                    f"{row.task_path} returned {type(value).__name__}, which cannot be stored "
+                    f"as JSON: {exc}"
+                ) from exc
+        except KeyboardInterrupt:
+            heartbeat.stop()
+            raise
+        except BaseException as exc:
+            heartbeat.stop()
+            # task_finished goes out inside this block: Django's log handler reads exc_info.
+            return self._fail(exc, result, lease_lost=heartbeat.lost)
+        heartbeat.stop()
+        return self._succeed(value, result, lease_lost=heartbeat.lost)
+
+    def _succeed(self, value: Any, result: TaskResult, *, lease_lost: bool) -> Outcome:
+        row = self.row
+        row.status = TaskResultStatus.SUCCESSFUL
+        row.return_value = value
+        row.finished_at = clock.now()
+        if lease_lost or not self._release(["status", "return_value", "finished_at"]):
+            return self._lost()
+        self._sync(result)
+        task_finished.send(type(self.backend), task_result=result)
+        return Outcome("succeeded", final=True)
+
+    def _fail(
+        self, exc: BaseException, result: TaskResult | None, *, lease_lost: bool = False
+    ) -> Outcome:
+        row = self.row
+        now = clock.now()
+        final = isinstance(exc, PermanentTaskError | NonJSONReturnValueError) or self._gives_up(now)
+        row.errors = with_error(row.errors, exc)
+        row.status = TaskResultStatus.FAILED if final else TaskResultStatus.READY
+        row.finished_at = now if final else None
+        if lease_lost or not self._release(["status", "errors", "finished_at"]):
+            return self._lost()
+        if not final:
+            logger.warning(
+                "Execution %s (%s) attempt %d failed; it will be retried",
+                row.pk,
+                row.task_path,
+                row.attempt_count,
+                exc_info=exc,
+            )
+            return Outcome("retry", final=False)
+        if result is not None:
+            self._sync(result)
+            task_finished.send(type(self.backend), task_result=result)
+        else:
+            logger.error("Execution %s (%s) failed for good", row.pk, row.task_path)
+        return Outcome("failed", final=True)
+
+    def _gives_up(self, now: Any) -> bool:
+        try:
+            return self.backend.service_gives_up(self.row, self.attempts_made + 1, now)
+        except Exception:
+            logger.exception(
+                "Execution %s: could not read the retry policy; assuming a retry", self.row.pk
+            )
+            return False
+
+    def _release(self, fields: list[str]) -> bool:
+        """Write the outcome and drop the lease, if this attempt still holds it."""
+        row = self.row
+        row.lease_owner = ""
+        row.lease_expires_at = None
+        return _write(row, self.owner, [*fields, "lease_owner", "lease_expires_at"])
+
+    def _lost(self) -> Outcome:
+        logger.warning(
+            "Execution %s: lease %s was taken over; this attempt's outcome is discarded",
+            self.row.pk,
+            self.owner,
+        )
+        return Outcome("lost", final=False)
+
+    def _sync(self, result: TaskResult) -> None:
+        fresh = to_result(self.row, result.task)
+        for attr in ("status", "finished_at", "errors", "_return_value", "worker_ids"):
+            object.__setattr__(result, attr, getattr(fresh, attr))
+
+
+def _write(row: TaskExecution, owner: str, fields: list[str]) -> bool:
+    """Save `fields` of `row` only while `owner` holds its lease."""
+    values = {name: getattr(row, name) for name in fields}
+    updated = retry_if_locked(
+        lambda: TaskExecution.objects.filter(pk=row.pk, lease_owner=owner).update(**values)
+    )
+    return updated == 1

@@ -1,0 +1,164 @@
+"""Test API: run tasks_google against an in-process emulator on a virtual clock.
+
+    from tasks_google.testing import emulated
+
+    with emulated() as cloud:
+        result = send_welcome_email.enqueue(user_id=1)
+        cloud.run_until_idle()
+        result.refresh()
+
+Under `emulated()` every tasks_google backend uses one in-process emulator, whatever its
+`transport` option says. Nothing is delivered until the test asks: `run_until_idle()` delivers
+everything due, moving the virtual clock through backoffs; `advance()` moves the clock by a given
+amount. The pytest plugin offers the same object as the `tasks_emulator` fixture.
+
+Inside a test's transaction (pytest-django's `db`, Django's `TestCase`) nothing ever commits, so
+enqueues whose transaction would have committed are sent to the emulator when it next runs.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import connections
+from django.tasks import DEFAULT_TASK_BACKEND_ALIAS, DEFAULT_TASK_QUEUE_NAME, task_backends
+from google.api_core import exceptions as api_exceptions
+from google.cloud import tasks_v2
+from google.protobuf import field_mask_pb2
+
+from emulator import LocalCloud, VirtualClock
+from tasks_google import clock
+from tasks_google.backends.cloud_tasks import CreateRemoteTask
+from tasks_google.transports import inprocess
+
+__all__ = ["EmulatedCloud", "PendingTask", "emulated"]
+
+_DURATION_FIELDS = ("max_retry_duration", "min_backoff", "max_backoff")
+
+
+@dataclass(frozen=True)
+class PendingTask:
+    """A Cloud Task waiting in an emulated queue."""
+
+    name: str  # the task id (for tasks_google executions: the execution id)
+    attempts: int  # deliveries made so far
+    schedule_time: datetime  # when it is next delivered
+
+
+class EmulatedCloud:
+    """Drives the in-process emulator: its clock, its queues, its deliveries."""
+
+    def __init__(self, cloud: LocalCloud) -> None:
+        self.cloud = cloud
+
+    def now(self) -> datetime:
+        """The virtual time."""
+        return self.cloud.now()
+
+    def run_until_idle(self, *, horizon: timedelta = timedelta(days=31)) -> int:
+        """Deliver everything due, jumping the clock through schedule times and backoffs, until
+        no task is left or only tasks scheduled beyond `horizon` from now remain.
+
+        Returns the number of deliveries made.
+        """
+        return self.cloud.run_until_idle(horizon=horizon)
+
+    def advance(
+        self, seconds: float = 0, *, minutes: float = 0, hours: float = 0, days: float = 0
+    ) -> int:
+        """Move the clock forward, delivering what falls due on the way, in order."""
+        return self.cloud.advance(seconds, minutes=minutes, hours=hours, days=days)
+
+    def pending(
+        self,
+        queue: str = DEFAULT_TASK_QUEUE_NAME,
+        *,
+        backend: str = DEFAULT_TASK_BACKEND_ALIAS,
+    ) -> list[PendingTask]:
+        """The tasks waiting in a Django queue of a backend, soonest first."""
+        flush_pending_enqueues()
+        parent = task_backends[backend].config.queue_path(queue)
+        tasks: list[PendingTask] = []
+        token = ""
+        while True:
+            try:
+                page = self.cloud.tasks.list_tasks(
+                    tasks_v2.ListTasksRequest(parent=parent, page_size=1000, page_token=token)
+                )
+            except api_exceptions.NotFound:
+                return []
+            tasks.extend(
+                PendingTask(
+                    name=t.name.rsplit("/", 1)[-1],
+                    attempts=t.dispatch_count,
+                    schedule_time=t.schedule_time,
+                )
+                for t in page.tasks
+            )
+            token = page.next_page_token
+            if not token:
+                return sorted(tasks, key=lambda t: t.schedule_time)
+
+    def configure_queue(
+        self,
+        queue: str = DEFAULT_TASK_QUEUE_NAME,
+        *,
+        backend: str = DEFAULT_TASK_BACKEND_ALIAS,
+        max_attempts: int | None = None,
+        max_retry_duration: float | timedelta | None = None,
+        min_backoff: float | timedelta | None = None,
+        max_backoff: float | timedelta | None = None,
+        max_doublings: int | None = None,
+    ) -> tasks_v2.Queue:
+        """Create or update the emulated queue behind a Django queue (durations in seconds)."""
+        values = {
+            "max_attempts": max_attempts,
+            "max_retry_duration": max_retry_duration,
+            "min_backoff": min_backoff,
+            "max_backoff": max_backoff,
+            "max_doublings": max_doublings,
+        }
+        given = {}
+        for key, value in values.items():
+            if value is None:
+                continue
+            if key in _DURATION_FIELDS and not isinstance(value, timedelta):
+                value = timedelta(seconds=value)
+            given[key] = value
+        name = task_backends[backend].config.queue_path(queue)
+        request = tasks_v2.UpdateQueueRequest(
+            queue=tasks_v2.Queue(name=name, retry_config=tasks_v2.RetryConfig(**given)),
+            update_mask=field_mask_pb2.FieldMask(paths=[f"retry_config.{key}" for key in given]),
+        )
+        return self.cloud.tasks.update_queue(request)
+
+
+def flush_pending_enqueues() -> None:
+    """Send the Cloud Tasks of enqueues waiting for a commit that a test transaction never makes."""
+    for conn in connections.all(initialized_only=True):
+        if not conn.in_atomic_block:
+            continue
+        ours = [entry for entry in conn.run_on_commit if isinstance(entry[1], CreateRemoteTask)]
+        if ours:
+            conn.run_on_commit = [e for e in conn.run_on_commit if e not in ours]
+            for _, create, _ in ours:
+                create()
+
+
+@contextmanager
+def emulated(*, start: datetime | None = None) -> Iterator[EmulatedCloud]:
+    """Run every tasks_google backend on a fresh in-process emulator for the duration.
+
+    The virtual clock starts at `start` and stays there until advanced; without `start` it
+    starts now and never falls behind the wall clock (so `timezone.now() + delta` computed in a
+    test is reached by advancing `delta`).
+    """
+    cloud = inprocess.new_cloud(VirtualClock(start), before_step=flush_pending_enqueues)
+    inprocess.install(cloud)
+    previous = clock.use_source(cloud.now)
+    try:
+        yield EmulatedCloud(cloud)
+    finally:
+        clock.use_source(previous)
+        inprocess.uninstall(cloud)

@@ -1,0 +1,84 @@
+"""The transport: the one place tasks_google talks to Cloud Tasks (real or emulated).
+
+Backends never call a Google client directly; they call a transport with this small interface.
+`gcp` uses the official clients; `inprocess` an emulator living in this process (tests).
+Transports are created lazily and shared per process.
+"""
+
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from tasks_google.options import BackendOptions
+
+
+@dataclass(frozen=True)
+class CloudTaskSpec:
+    """Everything needed to create one Cloud Task (an HTTP POST to the execute endpoint)."""
+
+    queue_path: str
+    task_id: str
+    url: str
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+    schedule_time: datetime | None = None
+    oidc_service_account: str | None = None
+    oidc_audience: str | None = None
+
+    @property
+    def task_name(self) -> str:
+        return f"{self.queue_path}/tasks/{self.task_id}"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """The part of a queue's RetryConfig that decides when Cloud Tasks gives a task up."""
+
+    max_attempts: int
+    max_retry_duration: timedelta
+
+    def gives_up_after(self, attempts_made: int, first_attempt_at: datetime, now: datetime) -> bool:
+        """True if Cloud Tasks will not retry once `attempts_made` attempts have failed.
+
+        Cloud Tasks stops only when both limits are reached: `max_attempts` (-1 = unlimited) and
+        `max_retry_duration` since the first attempt (0 = no time limit).
+        """
+        if self.max_attempts < 0 or attempts_made < self.max_attempts:
+            return False
+        if not self.max_retry_duration:
+            return True
+        return now - first_attempt_at >= self.max_retry_duration
+
+
+class Transport(Protocol):
+    """What backends and the runtime need from Cloud Tasks."""
+
+    def create_task(self, spec: CloudTaskSpec) -> str:
+        """Create the task; return its resource name. A task that already exists counts as done."""
+
+    def delete_task(self, name: str) -> None:
+        """Delete a pending task; a task that is already gone counts as done."""
+
+    def retry_policy(self, queue_path: str) -> RetryPolicy:
+        """The retry limits of a queue."""
+
+
+_lock = threading.Lock()
+_shared: dict[tuple, Transport] = {}
+
+
+def get_transport(options: "BackendOptions") -> Transport:
+    """The transport for a backend's options: the active in-process emulator if there is one."""
+    from tasks_google.transports import inprocess
+
+    if inprocess.is_emulated() or options.transport == "inprocess":
+        return inprocess.transport()
+    key = ("gcp",)
+    with _lock:
+        if key not in _shared:
+            from tasks_google.transports.gcp import GcpTransport
+
+            _shared[key] = GcpTransport()
+        return _shared[key]

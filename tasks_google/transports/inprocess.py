@@ -1,0 +1,145 @@
+"""The `inprocess` transport: an emulator engine living in this Python process.
+
+Deliveries go straight into the Django app through its WSGI handler (no socket), carrying the same
+headers a real delivery carries. Time is virtual: nothing is delivered until the test API
+(`tasks_google.testing`) advances the clock.
+"""
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from django.test.client import Client
+from google.api_core import exceptions as api_exceptions
+from google.cloud import tasks_v2
+from google.protobuf import timestamp_pb2
+
+from emulator import Delivery, DeliveryResult, LocalCloud, VirtualClock
+from tasks_google.transports import CloudTaskSpec, RetryPolicy
+
+logger = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_default_cloud: LocalCloud | None = None
+_installed: list[LocalCloud] = []
+
+
+def deliver_to_django(delivery: Delivery) -> DeliveryResult:
+    """Hand one delivery to Django's request handler, as the HTTP request Cloud Tasks would send."""
+    parts = urlsplit(delivery.url)
+    headers = dict(delivery.headers)
+    content_type = ""
+    for key in list(headers):
+        if key.lower() == "content-type":
+            content_type = headers.pop(key)
+    headers.setdefault("Host", parts.netloc)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    # Django's test client is the WSGI handler without the per-request connection closing that
+    # would break a test's transaction; CSRF is enforced as in production.
+    client = Client(enforce_csrf_checks=True, raise_request_exception=False)
+    response = client.generic(
+        delivery.http_method,
+        path,
+        data=delivery.body,
+        content_type=content_type,
+        secure=parts.scheme == "https",
+        headers=headers,
+    )
+    return DeliveryResult(status=response.status_code, headers=dict(response.headers.items()))
+
+
+def new_cloud(
+    clock: VirtualClock | None = None, before_step: Callable[[], None] | None = None
+) -> LocalCloud:
+    """A fresh in-process emulator delivering into this Django project."""
+    return LocalCloud(clock or VirtualClock(), deliver_to_django, before_step=before_step)
+
+
+def install(cloud: LocalCloud) -> None:
+    """Make every tasks_google backend use `cloud` until `uninstall()`."""
+    with _lock:
+        _installed.append(cloud)
+
+
+def uninstall(cloud: LocalCloud) -> None:
+    with _lock:
+        _installed.remove(cloud)
+
+
+def is_emulated() -> bool:
+    return bool(_installed)
+
+
+def current_cloud() -> LocalCloud:
+    """The emulator in use: the innermost installed one, else this process's default one."""
+    global _default_cloud
+    with _lock:
+        if _installed:
+            return _installed[-1]
+        if _default_cloud is None:
+            _default_cloud = new_cloud()
+        return _default_cloud
+
+
+def transport() -> "InProcessTransport":
+    return InProcessTransport()
+
+
+class InProcessTransport:
+    """Creates and deletes Cloud Tasks in the current in-process emulator."""
+
+    def create_task(self, spec: CloudTaskSpec) -> str:
+        engine = current_cloud().tasks
+        http_request = tasks_v2.HttpRequest(
+            url=spec.url,
+            http_method=tasks_v2.HttpMethod.POST,
+            headers=spec.headers,
+            body=spec.body,
+        )
+        if spec.oidc_service_account:
+            http_request.oidc_token = tasks_v2.OidcToken(
+                service_account_email=spec.oidc_service_account,
+                audience=spec.oidc_audience or "",
+            )
+        task = tasks_v2.Task(name=spec.task_name, http_request=http_request)
+        if spec.schedule_time is not None:
+            stamp = timestamp_pb2.Timestamp()
+            stamp.FromDatetime(spec.schedule_time)
+            task.schedule_time = stamp
+        request = tasks_v2.CreateTaskRequest(parent=spec.queue_path, task=task)
+        try:
+            return engine.create_task(request).name
+        except api_exceptions.AlreadyExists:
+            return spec.task_name
+        except api_exceptions.NotFound:
+            # As in emulator mode with the gcp transport: a missing queue is created with defaults.
+            logger.info("Creating missing emulator queue %s with default settings", spec.queue_path)
+            self._ensure_queue(spec.queue_path)
+            return engine.create_task(request).name
+
+    def delete_task(self, name: str) -> None:
+        with contextlib.suppress(api_exceptions.NotFound):
+            current_cloud().tasks.delete_task(tasks_v2.DeleteTaskRequest(name=name))
+
+    def retry_policy(self, queue_path: str) -> RetryPolicy:
+        engine = current_cloud().tasks
+        try:
+            queue = engine.get_queue(tasks_v2.GetQueueRequest(name=queue_path))
+        except api_exceptions.NotFound:
+            queue = self._ensure_queue(queue_path)
+        config = queue.retry_config
+        return RetryPolicy(
+            max_attempts=config.max_attempts, max_retry_duration=config.max_retry_duration
+        )
+
+    def _ensure_queue(self, queue_path: str) -> tasks_v2.Queue:
+        engine = current_cloud().tasks
+        parent = queue_path.rsplit("/queues/", 1)[0]
+        try:
+            return engine.create_queue(
+                tasks_v2.CreateQueueRequest(parent=parent, queue=tasks_v2.Queue(name=queue_path))
+            )
+        except api_exceptions.AlreadyExists:
+            return engine.get_queue(tasks_v2.GetQueueRequest(name=queue_path))

@@ -1,0 +1,23 @@
+import pytest
+from django.tasks import task_backends
+
+#: Every backend the django.tasks conformance suite runs against, by id.
+CONFORMANCE_BACKENDS = {
+    "cloud_tasks": {
+        "BACKEND": "tasks_google.backends.CloudTasksBackend",
+        "QUEUES": ["default", "emails", "slow"],
+        "OPTIONS": {
+            "project_id": "demo-project",
+            "location": "us-central1",
+            "base_url": "http://app.test/tasks/",
+            "queue_aliases": {"slow": "slow-lane"},
+        },
+    },
+}
+
+
+@pytest.fixture(params=sorted(CONFORMANCE_BACKENDS))
+def backend(request, settings):
+    """Each of our backends in turn, as the default backend."""
+    settings.TASKS = {"default": CONFORMANCE_BACKENDS[request.param]}
+    return task_backends["default"]

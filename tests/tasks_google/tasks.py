@@ -1,0 +1,97 @@
+"""Tasks the test suite enqueues (module level, as django.tasks requires)."""
+
+import sys
+import time
+
+from django.tasks import TaskContext, task
+
+from tasks_google import PermanentTaskError
+
+
+@task
+def noop_task(*args, **kwargs) -> None:
+    return None
+
+
+@task
+async def noop_task_async(*args, **kwargs) -> None:
+    return None
+
+
+@task
+def calculate_meaning_of_life() -> int:
+    return 42
+
+
+@task
+async def calculate_meaning_of_life_async() -> int:
+    return 42
+
+
+@task
+def echo(*args, **kwargs) -> dict:
+    return {"args": list(args), "kwargs": kwargs}
+
+
+@task
+def failing_task_value_error() -> None:
+    raise ValueError("This task failed due to ValueError")
+
+
+@task
+def failing_task_system_exit() -> None:
+    sys.exit(1)
+
+
+@task
+def failing_task_keyboard_interrupt() -> None:
+    raise KeyboardInterrupt("Simulated Ctrl-C")
+
+
+@task
+def complex_return_value() -> object:
+    # A set is not JSON.
+    return {1, 2, 3}
+
+
+@task
+def permanent_failure() -> None:
+    raise PermanentTaskError("bad input, do not retry")
+
+
+@task(takes_context=True)
+def get_task_id(context: TaskContext) -> str:
+    return context.task_result.id
+
+
+@task(takes_context=True)
+def test_context(context: TaskContext, attempt: int) -> None:
+    assert isinstance(context, TaskContext)
+    assert context.attempt == attempt
+
+
+@task(takes_context=True)
+def fails_until_attempt(context: TaskContext, succeed_on: int) -> int:
+    """Fails on every attempt before `succeed_on`, then returns the attempt number."""
+    if context.attempt < succeed_on:
+        raise RuntimeError(f"attempt {context.attempt} fails on purpose")
+    return context.attempt
+
+
+@task
+def always_fails() -> None:
+    raise RuntimeError("always fails")
+
+
+@task
+def sleeps(seconds: float) -> str:
+    time.sleep(seconds)
+    return "slept"
+
+
+@task(queue_name="emails")
+def send_email(to: str) -> str:
+    return f"sent to {to}"
+
+
+not_a_task = "tests.tasks_google.tasks is not only tasks"

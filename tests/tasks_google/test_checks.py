@@ -1,0 +1,138 @@
+"""OPTIONS validation: system-check errors with stable ids that name the key and what is allowed."""
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tasks_google.backends import CloudTasksBackend
+
+VALID = {"project_id": "demo-project", "location": "us-central1", "base_url": "https://a.test/t/"}
+
+
+def errors(options, queues=None):
+    params = {"OPTIONS": options}
+    if queues is not None:
+        params["QUEUES"] = queues
+    return [(m.id, m.msg, m.hint) for m in CloudTasksBackend("main", params).check()]
+
+
+def test_valid_options_pass():
+    assert errors(VALID) == []
+    config = CloudTasksBackend("main", {"OPTIONS": VALID}).config
+    assert config.execute_url == "https://a.test/t/execute/"
+    assert config.audience == "https://a.test"
+    assert config.transport == "gcp"
+
+
+def test_base_url_gets_a_trailing_slash():
+    config = CloudTasksBackend("main", {"OPTIONS": {**VALID, "base_url": "https://a.test/t"}})
+    assert config.config.execute_url == "https://a.test/t/execute/"
+
+
+@pytest.mark.parametrize("key", ["project_id", "location", "base_url"])
+def test_e002_required_option_missing(key):
+    options = {k: v for k, v in VALID.items() if k != key}
+    [(check_id, msg, _)] = errors(options)
+    assert check_id == "tasks_google.E002"
+    assert msg == f"TASKS['main']['OPTIONS'] is missing {key!r}."
+
+
+def test_e001_unknown_key_lists_the_allowed_ones():
+    [(check_id, msg, hint)] = errors({**VALID, "project": "x"})
+    assert check_id == "tasks_google.E001"
+    assert "'project'" in msg
+    assert "project_id" in hint and "transport" in hint
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "check_id"),
+    [
+        ("project_id", "Bad_Project", "tasks_google.E003"),
+        ("location", "Central", "tasks_google.E004"),
+        ("base_url", "app.example.com/tasks/", "tasks_google.E005"),
+        ("base_url", "https://a.test/t/?x=1", "tasks_google.E005"),
+        ("transport", "grpc", "tasks_google.E006"),
+        ("queue_aliases", ["default"], "tasks_google.E007"),
+        ("queue_aliases", {"default": "bad id!"}, "tasks_google.E007"),
+        ("oidc_service_account", "not-an-email", "tasks_google.E008"),
+        ("oidc_audience", "", "tasks_google.E009"),
+        ("heartbeat_interval_seconds", 0, "tasks_google.E010"),
+        ("heartbeat_timeout_seconds", "60", "tasks_google.E010"),
+    ],
+)
+def test_invalid_values_name_the_key(key, value, check_id):
+    found = errors({**VALID, key: value})
+    assert [c for c, _, _ in found] == [check_id]
+    assert key in found[0][1]
+
+
+def test_e006_transport_lists_the_allowed_values():
+    [(_, _, hint)] = errors({**VALID, "transport": "grpc"})
+    assert hint == "Allowed: 'gcp', 'inprocess'."
+
+
+def test_e010_timeout_must_exceed_interval():
+    [(check_id, msg, _)] = errors(
+        {**VALID, "heartbeat_interval_seconds": 10, "heartbeat_timeout_seconds": 5}
+    )
+    assert check_id == "tasks_google.E010"
+    assert "must be greater than" in msg
+
+
+def test_e007_queue_name_that_is_not_a_queue_id_needs_an_alias():
+    [(check_id, msg, hint)] = errors(VALID, queues=["default", "high_priority"])
+    assert check_id == "tasks_google.E007"
+    assert "'high_priority'" in msg and "queue_aliases" in hint
+    assert errors({**VALID, "queue_aliases": {"high_priority": "high"}}, ["high_priority"]) == []
+
+
+def test_enqueue_with_invalid_options_raises_the_same_message():
+    from django.core.exceptions import ImproperlyConfigured
+
+    backend = CloudTasksBackend("main", {"OPTIONS": {**VALID, "transport": "grpc"}})
+    with pytest.raises(
+        ImproperlyConfigured, match=re.escape("['transport'] = 'grpc' is not a transport.")
+    ):
+        _ = backend.config
+
+
+def test_backend_construction_does_no_io():
+    # No database access is allowed in this test, and no client is created.
+    from tasks_google import transports
+
+    CloudTasksBackend("main", {"OPTIONS": VALID})
+    assert transports._shared == {}
+
+
+def test_manage_check_reports_errors(tmp_path):
+    settings = tmp_path / "bad_settings.py"
+    settings.write_text(
+        "from tests.settings import *\n"
+        "TASKS = {'default': {'BACKEND': 'tasks_google.backends.CloudTasksBackend',"
+        " 'OPTIONS': {'project_id': 'demo-project', 'location': 'us-central1'}}}\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "django", "check"],
+        env={"DJANGO_SETTINGS_MODULE": "bad_settings", "PYTHONPATH": f"{tmp_path}:."},
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode != 0
+    assert "tasks_google.E002" in proc.stderr
+    assert "missing 'base_url'" in proc.stderr
+
+
+def test_importing_the_package_touches_nothing():
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import tasks_google, sys; print('django.db.models' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert proc.stdout.strip() == "False"
