@@ -1,5 +1,8 @@
 """Django settings for the test suite."""
 
+import tempfile
+from pathlib import Path
+
 SECRET_KEY = "tests-only"
 DEBUG = False
 USE_TZ = True
@@ -9,7 +12,15 @@ INSTALLED_APPS = [
     "django.contrib.auth",
     "tasks_google",
 ]
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+# A file database (one per xdist worker), so tests see SQLite as production does: WAL, real
+# locking between threads.
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(Path(tempfile.gettempdir()) / "tasks_google_tests.sqlite3"),
+        "TEST": {"NAME": str(Path(tempfile.gettempdir()) / "tasks_google_test_db.sqlite3")},
+    }
+}
 ROOT_URLCONF = "tests.urls"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 TASKS = {

@@ -95,3 +95,8 @@ def send_email(to: str) -> str:
 
 
 not_a_task = "tests.tasks_google.tasks is not only tasks"
+
+
+@task
+def enqueue_child() -> str:
+    return noop_task.enqueue().id
