@@ -6,9 +6,15 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 default:
     @just --list
 
-# Lint, then run the whole test suite in parallel (extra arguments go to pytest).
+# Lint, then run the whole suite in parallel on SQLite, then the Django app's tests on a
+# throwaway PostgreSQL (row locks, concurrency). Extra arguments go to pytest.
 test *args: lint
     pytest -n auto {{ args }}
+    python -m tests.postgres_server pytest -n auto tests/tasks_google {{ args }}
+
+# Only the Django app's tests, on a throwaway PostgreSQL server.
+test-postgres *args:
+    python -m tests.postgres_server pytest -n auto tests/tasks_google {{ args }}
 
 # Check style and formatting without changing anything.
 lint:
@@ -19,3 +25,34 @@ lint:
 fmt:
     ruff check --fix .
     ruff format .
+
+# Run the example project against the local emulator: Cloud Tasks emulator + runserver.
+# Ports: DEV_PORT (8000), EMULATOR_PORT (8123; its control API on the next port). Ctrl-C stops both.
+dev:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    trap 'trap - EXIT INT TERM; kill 0' EXIT INT TERM
+    port="${DEV_PORT:-8000}"
+    grpc="${EMULATOR_PORT:-8123}"
+    data="${EMULATOR_DATA_DIR:-.emulator-data}"
+    export CLOUD_TASKS_EMULATOR_HOST="127.0.0.1:${grpc}"
+    export TASKS_GOOGLE_EMULATOR_URL="http://127.0.0.1:$((grpc + 1))"
+    python -m emulator --port "${grpc}" --data-dir "${data}" \
+        --queue default:max_attempts=5,min_backoff=1,max_backoff=10 \
+        --queue emails --queue reports &
+    python - "${TASKS_GOOGLE_EMULATOR_URL}/health" <<'PY'
+    import sys, time, urllib.request
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(sys.argv[1], timeout=1)
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                sys.exit(f"the emulator did not answer at {sys.argv[1]} within 30 s")
+            time.sleep(0.1)
+    PY
+    python example/manage.py migrate --noinput -v 0
+    echo "Example app: http://127.0.0.1:${port}/  (emulator: ${TASKS_GOOGLE_EMULATOR_URL}/health)"
+    python example/manage.py runserver "127.0.0.1:${port}" &
+    wait -n

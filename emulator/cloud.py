@@ -1,10 +1,10 @@
-"""``LocalCloud``: the emulated services over one clock, with a driver that moves time."""
+"""``LocalCloud``: the emulated services over one clock, store, fault list and OIDC issuer."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from emulator.clock import Clock, VirtualClock
 from emulator.cloud_tasks.engine import (
@@ -14,6 +14,12 @@ from emulator.cloud_tasks.engine import (
     IdTokenMinter,
 )
 from emulator.delivery import DeliveryRecord, Dispatcher
+from emulator.faults import Faults
+from emulator.oidc import DEFAULT_ISSUER, OidcIssuer
+from emulator.store import MemoryStore, Put, Record, Store
+
+OIDC_KEY_KIND = "meta"
+OIDC_KEY_KEY = "oidc_signing_key"
 
 
 class _TimedEngine(Protocol):
@@ -21,11 +27,17 @@ class _TimedEngine(Protocol):
 
     def dispatch_due(self, limit: int | None = None) -> int: ...
 
+    def reload(self) -> None: ...
+
 
 class LocalCloud:
     """The emulated cloud: ``self.tasks`` is Cloud Tasks; ``advance``/``run_until_idle`` drive time.
 
     ``before_step`` is called before each search for due work (e.g. to flush pending enqueues).
+    ``faults`` is the fault list (``fault_seed`` seeds its dice); ``oidc`` the issuer whose
+    tokens tasks with ``oidc_token`` carry (T23), unless ``id_token_minter`` replaces it.
+    ``store`` keeps the state (in memory by default); a persistent store also keeps the OIDC
+    signing key, so tokens verify against the same keys after a restart.
     """
 
     def __init__(
@@ -37,14 +49,25 @@ class LocalCloud:
         queue_tombstone_ttl: timedelta = DEFAULT_QUEUE_TOMBSTONE_TTL,
         before_step: Callable[[], None] | None = None,
         id_token_minter: IdTokenMinter | None = None,
+        oidc_issuer: str = DEFAULT_ISSUER,
+        faults: Faults | None = None,
+        fault_seed: int | None = None,
+        store: Store | None = None,
     ) -> None:
         self.clock = clock
+        self.store: Store = store if store is not None else MemoryStore()
+        self.faults = faults if faults is not None else Faults(seed=fault_seed)
+        self.oidc = OidcIssuer(oidc_issuer, key_pem=self._stored_key())
+        if self.store.persistent:
+            self._save_key()
         self.tasks = CloudTasksEngine(
             clock,
             dispatcher,
             task_tombstone_ttl=task_tombstone_ttl,
             queue_tombstone_ttl=queue_tombstone_ttl,
-            id_token_minter=id_token_minter,
+            id_token_minter=id_token_minter or self.oidc.mint,
+            faults=self.faults,
+            store=self.store,
         )
         self._engines: tuple[_TimedEngine, ...] = (self.tasks,)
         self._before_step = before_step
@@ -57,6 +80,41 @@ class LocalCloud:
     def deliveries(self) -> list[DeliveryRecord]:
         """Recent delivery attempts, oldest first."""
         return self.tasks.deliveries
+
+    # -------------------------------------------------------------------------- state
+
+    def reset(self) -> None:
+        """Forget everything: queues, tasks, tombstones, delivery history and fault rules.
+
+        The OIDC signing key is kept, so verifiers that cached the keys keep working.
+        """
+        self.store.reset()
+        if self.store.persistent:
+            self._save_key()
+        self.faults.clear()
+        for engine in self._engines:
+            engine.reload()
+
+    def export_state(self) -> dict[str, Any]:
+        """Everything the store holds, as a JSON-able dict for ``import_state``."""
+        return self.store.export()
+
+    def import_state(self, data: dict[str, Any]) -> None:
+        """Replace the state with an ``export_state()`` dict (ValueError if malformed).
+
+        The running OIDC key is kept (an imported key takes effect at the next start).
+        """
+        self.store.import_state(data)
+        if self.store.persistent and self._stored_key() is None:
+            self._save_key()
+        for engine in self._engines:
+            engine.reload()
+
+    def close(self) -> None:
+        """Release the store."""
+        self.store.close()
+
+    # --------------------------------------------------------------------------- time
 
     def advance(
         self,
@@ -88,8 +146,9 @@ class LocalCloud:
         """Jump from due time to due time, delivering, until nothing is due within ``horizon``.
 
         Stops when no dispatchable task is left, or only tasks scheduled after now + ``horizon``
-        (or in paused queues) remain; the clock is left at the last delivery. Returns the number
-        of deliveries; raises RuntimeError past ``max_deliveries``.
+        (or in paused queues) remain; the clock is left at the last delivery. Rate limits (T8)
+        are honoured: a queue out of tokens is resumed when its next token is due. Returns the
+        number of deliveries; raises RuntimeError past ``max_deliveries``.
         """
         clock = self._virtual_clock("run_until_idle")
         clock.catch_up()
@@ -125,3 +184,13 @@ class LocalCloud:
                 f"LocalCloud.{caller}() needs a VirtualClock, not {type(self.clock).__name__}."
             )
         return self.clock
+
+    # ---------------------------------------------------------------------------- oidc
+
+    def _stored_key(self) -> bytes | None:
+        record = self.store.records(OIDC_KEY_KIND).get(OIDC_KEY_KEY)
+        return record.value["pem"].encode() if record is not None else None
+
+    def _save_key(self) -> None:
+        pem = self.oidc.key_pem.decode()
+        self.store.write(Put(Record(OIDC_KEY_KIND, OIDC_KEY_KEY, {"pem": pem})))

@@ -46,3 +46,5 @@ class DeliveryRecord:
     dispatch_time: datetime
     response_status: int | None
     retry_count: int
+    duplicate: bool = False  # a second copy of the attempt sent by a Duplicate fault (T12)
+    fault: str | None = None  # the dispatch fault applied to the attempt, if any

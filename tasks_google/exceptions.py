@@ -12,3 +12,7 @@ class LostAttemptError(Exception):
 
 class NonJSONReturnValueError(TypeError):
     """Recorded when a task returns a value that cannot be stored as JSON."""
+
+
+class EmulatorUnavailableError(ConnectionError):
+    """The configured emulator does not answer (it is not running, or on another port)."""

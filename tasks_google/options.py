@@ -5,6 +5,7 @@ Validation never raises: it returns problems, which `check()` reports as system-
 `enqueue()` raises as `ImproperlyConfigured`, so a typo is caught by `manage.py check` in CI.
 """
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,13 @@ PROJECT_ID_RE = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 LOCATION_RE = re.compile(r"^[a-z]+(-[a-z0-9]+)+$")
 QUEUE_ID_RE = re.compile(r"^[A-Za-z0-9-]{1,100}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+HOST_PORT_RE = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$")
+
+#: Environment variables naming the emulator (printed by `python -m emulator`).
+EMULATOR_HOST_ENV = "CLOUD_TASKS_EMULATOR_HOST"
+EMULATOR_URL_ENV = "TASKS_GOOGLE_EMULATOR_URL"
+#: Projects whose id starts with this exist only in the emulator; they never reach Google.
+DEMO_PROJECT_PREFIX = "demo-"
 
 REQUIRED = ("project_id", "location", "base_url")
 KNOWN = (
@@ -29,6 +37,9 @@ KNOWN = (
     "oidc_audience",
     "queue_aliases",
     "transport",
+    "oidc_verify",
+    "emulator_host",
+    "emulator_url",
     "heartbeat_interval_seconds",
     "heartbeat_timeout_seconds",
 )
@@ -54,6 +65,9 @@ class BackendOptions:
     oidc_audience: str | None = None
     queue_aliases: Mapping[str, str] = field(default_factory=dict)
     transport: str = DEFAULT_TRANSPORT
+    oidc_verify: bool = True
+    emulator_host: str | None = None
+    emulator_url: str | None = None
     heartbeat_interval_seconds: float = DEFAULT_HEARTBEAT_INTERVAL_SECONDS
     heartbeat_timeout_seconds: float = DEFAULT_HEARTBEAT_TIMEOUT_SECONDS
 
@@ -193,6 +207,52 @@ def parse_options(
                 hint="Leave it unset to use the origin of base_url.",
             )
         )
+    verify = options.get("oidc_verify", True)
+    if not isinstance(verify, bool):
+        problems.append(
+            Problem(
+                "tasks_google.E015", f"{where}['oidc_verify'] = {verify!r} must be True or False."
+            )
+        )
+    elif verify and account is None:
+        problems.append(
+            Problem(
+                "tasks_google.E012",
+                f"{where} needs 'oidc_service_account': execute/ accepts only deliveries whose ID "
+                "token was issued for that service account.",
+                hint="Set it to the service account Cloud Tasks signs tokens as, or set "
+                "'oidc_verify': False (never in production).",
+            )
+        )
+    emulator_host = options.get("emulator_host") or os.environ.get(EMULATOR_HOST_ENV) or None
+    if emulator_host is not None and not (
+        isinstance(emulator_host, str) and HOST_PORT_RE.match(emulator_host)
+    ):
+        source = f"{where}['emulator_host']" if options.get("emulator_host") else EMULATOR_HOST_ENV
+        problems.append(
+            Problem(
+                "tasks_google.E013",
+                f"{source} = {emulator_host!r} is not host:port.",
+                hint="e.g. '127.0.0.1:8123', as printed by `python -m emulator`.",
+            )
+        )
+        emulator_host = None
+    emulator_url = options.get("emulator_url") or os.environ.get(EMULATOR_URL_ENV) or None
+    if emulator_url is not None:
+        parts = urlsplit(emulator_url) if isinstance(emulator_url, str) else None
+        if not parts or parts.scheme not in ("http", "https") or not parts.netloc:
+            source = f"{where}['emulator_url']" if options.get("emulator_url") else EMULATOR_URL_ENV
+            problems.append(
+                Problem(
+                    "tasks_google.E014",
+                    f"{source} = {emulator_url!r} is not an http(s) URL.",
+                    hint="The emulator's control API, e.g. 'http://127.0.0.1:8124'.",
+                )
+            )
+    elif emulator_host is not None:
+        # `python -m emulator` serves its control API on the port after the gRPC one.
+        match = HOST_PORT_RE.match(emulator_host)
+        emulator_url = f"http://{match.group(1)}:{int(match.group(2)) + 1}"
     interval = options.get("heartbeat_interval_seconds", DEFAULT_HEARTBEAT_INTERVAL_SECONDS)
     timeout = options.get("heartbeat_timeout_seconds", DEFAULT_HEARTBEAT_TIMEOUT_SECONDS)
     for key, value in (
@@ -230,8 +290,28 @@ def parse_options(
             oidc_audience=audience,
             queue_aliases=dict(aliases),
             transport=transport,
+            oidc_verify=verify,
+            emulator_host=emulator_host,
+            emulator_url=emulator_url.rstrip("/") if emulator_url else None,
             heartbeat_interval_seconds=float(interval),
             heartbeat_timeout_seconds=float(timeout),
         ),
         [],
     )
+
+
+def demo_project_problem(config: BackendOptions) -> Problem | None:
+    """A `demo-` project must never reach Google: it needs an emulator (or the in-process one)."""
+    if (
+        config.project_id.startswith(DEMO_PROJECT_PREFIX)
+        and config.transport == "gcp"
+        and config.emulator_host is None
+    ):
+        return Problem(
+            "tasks_google.E016",
+            f"project_id {config.project_id!r} is a demo project, which exists only in the "
+            "emulator, but no emulator is configured: it would be sent to Google.",
+            hint=f"Set {EMULATOR_HOST_ENV} (or OPTIONS['emulator_host']), "
+            "or use 'transport': 'inprocess'.",
+        )
+    return None

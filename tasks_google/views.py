@@ -4,10 +4,12 @@ import json
 import logging
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.tasks import task_backends
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from tasks_google import runtime
+from tasks_google import id_tokens, runtime
+from tasks_google.options import BackendOptions
 
 logger = logging.getLogger(__name__)
 
@@ -23,13 +25,38 @@ def _attempts_made(request: HttpRequest) -> int | None:
         return None
 
 
+def _our_backend_configs() -> list[BackendOptions]:
+    """The valid configurations of every configured tasks_google backend."""
+    configs = []
+    for backend in task_backends.all():
+        parsed = getattr(backend, "_parsed", None)
+        if parsed is not None and parsed[0] is not None:
+            configs.append(parsed[0])
+    return configs
+
+
+def _refuse(status: int, reason: str) -> HttpResponse:
+    logger.warning("execute/ refused a delivery (%s): %s", status, reason)
+    return JsonResponse({"error": reason}, status=status)
+
+
 @csrf_exempt
 @require_POST
 def execute(request: HttpRequest) -> HttpResponse:
     """Run one attempt of the execution named in the body: `{"execution_id": "..."}`.
 
-    2xx tells Cloud Tasks the outcome is final; any other status makes it retry.
+    The bearer ID token is verified first; nothing runs without it. 2xx tells Cloud Tasks the
+    outcome is final; any other status makes it retry.
     """
+    configs = _our_backend_configs()
+    if not configs:
+        return _refuse(403, "no tasks_google backend is configured")
+    try:
+        id_tokens.authenticate(
+            request.headers.get("Authorization"), [c for c in configs if c.oidc_verify]
+        )
+    except id_tokens.TokenRejected as rejection:
+        return _refuse(rejection.status, rejection.reason)
     try:
         execution_id = json.loads(request.body)["execution_id"]
     except (ValueError, KeyError, TypeError):

@@ -1,5 +1,6 @@
 """Django settings for the test suite."""
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -13,16 +14,34 @@ INSTALLED_APPS = [
     "tasks_google",
 ]
 # A file database (one per xdist worker), so tests see SQLite as production does: WAL, real
-# locking between threads.
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": str(Path(tempfile.gettempdir()) / "tasks_google_tests.sqlite3"),
-        "TEST": {"NAME": str(Path(tempfile.gettempdir()) / "tasks_google_test_db.sqlite3")},
+# locking between threads. Under `python -m tests.postgres_server`, a real PostgreSQL instead.
+_TMP = Path(tempfile.gettempdir())
+_POSTGRES = os.environ.get("TASKS_GOOGLE_TEST_POSTGRES")
+if _POSTGRES:
+    _host, _port = _POSTGRES.rsplit(":", 1)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": "postgres",
+            "USER": "postgres",
+            "HOST": _host,
+            "PORT": _port,
+            "TEST": {"NAME": "tasks_google_test"},
+        }
     }
-}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(_TMP / "tasks_google.sqlite3"),
+            # One file per test process, so concurrent test runs never share a database.
+            "TEST": {"NAME": str(_TMP / f"tasks_google_test_{os.getpid()}.sqlite3")},
+        }
+    }
 ROOT_URLCONF = "tests.urls"
+STATIC_URL = "static/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+SERVICE_ACCOUNT = "tasks-invoker@demo-project.iam.gserviceaccount.com"
 TASKS = {
     "default": {
         "BACKEND": "tasks_google.backends.CloudTasksBackend",
@@ -32,6 +51,7 @@ TASKS = {
             "location": "us-central1",
             "base_url": "http://app.test/tasks/",
             "transport": "inprocess",
+            "oidc_service_account": SERVICE_ACCOUNT,
             "queue_aliases": {"slow": "slow-lane"},
         },
     }

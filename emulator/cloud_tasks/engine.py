@@ -1,9 +1,11 @@
-"""The Cloud Tasks v2 engine: queues and HTTP tasks over a clock and a dispatcher.
+"""The Cloud Tasks v2 engine: queues and HTTP tasks over a clock, a dispatcher and a store.
 
 Each public RPC method takes the official client's request message and returns what the RPC
 returns, raising the same ``google.api_core.exceptions`` the client raises, so a gRPC front door
-maps RPC name to method one to one. ``next_due_time``/``dispatch_due`` let a driver (``LocalCloud``
-or a server loop) deliver due tasks.
+maps RPC name to method one to one. Two drivers deliver due tasks: ``LocalCloud`` in virtual time
+(``next_due_time``/``dispatch_due``, one delivery at a time) and the real-time driver of the
+server (``next_due_time``/``claim_due``/``deliver``, deliveries in parallel). Both go through the
+queue's rate limits (T8) and the fault rules.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ import itertools
 import logging
 import re
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from google.api_core.exceptions import (
@@ -31,12 +35,19 @@ from google.api_core.exceptions import (
 )
 from google.cloud import tasks_v2
 from google.protobuf import field_mask_pb2
-from google.rpc import code_pb2, status_pb2
 
-from emulator.clock import Clock
+from emulator.clock import Clock, VirtualClock
 from emulator.cloud_tasks import headers as task_headers
+from emulator.cloud_tasks.model import (
+    QUEUE_KIND,
+    QUEUE_TOMBSTONE_KIND,
+    TASK_KIND,
+    TASK_TOMBSTONE_KIND,
+    Attempt,
+    QueueState,
+    TaskState,
+)
 from emulator.cloud_tasks.names import (
-    QueueName,
     TaskName,
     new_task_id,
     parse_location,
@@ -45,11 +56,27 @@ from emulator.cloud_tasks.names import (
 )
 from emulator.cloud_tasks.retry import TASK_RETENTION, RetryPolicy, resolve_rate_limits, retry_after
 from emulator.delivery import Delivery, DeliveryRecord, DeliveryResult, Dispatcher
+from emulator.faults import (
+    CLOUD_TASKS,
+    DISPATCH,
+    Duplicate,
+    Effect,
+    Faults,
+    HttpStatus,
+    Latency,
+    RpcError,
+    effect_to_json,
+)
+from emulator.faults import Timeout as TimeoutFault
+from emulator.store import Change, Delete, DeleteKind, DeletePrefix, MemoryStore, Put, Record, Store
 
 logger = logging.getLogger(__name__)
 
 IdTokenMinter = Callable[[str, str], str]
 """(service_account_email, audience) -> signed ID token (JWT)."""
+
+DeliveryExecutor = Callable[[Callable[[], None]], None]
+"""Runs a delivery (a no-argument callable) later, on another thread."""
 
 DEFAULT_TASK_TOMBSTONE_TTL = timedelta(hours=1)
 DEFAULT_QUEUE_TOMBSTONE_TTL = timedelta(days=3)
@@ -63,6 +90,8 @@ MAX_TASKS_PAGE_SIZE = 1000
 MAX_QUEUES_PAGE_SIZE = 9800
 HISTORY_LIMIT = 10_000
 """How many delivery records the engine keeps (oldest dropped first)."""
+PRUNE_INTERVAL = timedelta(minutes=1)
+"""How often (engine time) expired tombstones are removed from the store."""
 
 QUEUE_NOT_FOUND = (
     "Queue does not exist. If you just created the queue, wait at least a minute for the queue "
@@ -78,6 +107,7 @@ QUEUE_EXISTS = "Queue already exists"
 QUEUE_TOO_RECENT = (
     "The queue cannot be created because a queue with this name existed too recently."
 )
+AUTHORIZATION_PLACEHOLDER = "Bearer <ID token minted at dispatch>"
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _PACIFIC = ZoneInfo("America/Los_Angeles")  # Google renders the too-far schedule time in it
@@ -90,131 +120,34 @@ _CONFIG_FIELDS = (
 )
 _OUTPUT_ONLY_PATHS = frozenset({"name", "state", "purge_time", "rate_limits.max_burst_size"})
 _STATE_FILTER = re.compile(r"\s*state\s*[:=]\s*([A-Za-z_]+)\s*")
-_HTTP_TO_RPC = {
-    400: code_pb2.INVALID_ARGUMENT,
-    401: code_pb2.UNAUTHENTICATED,
-    403: code_pb2.PERMISSION_DENIED,
-    404: code_pb2.NOT_FOUND,
-    409: code_pb2.ALREADY_EXISTS,
-    429: code_pb2.RESOURCE_EXHAUSTED,
-    499: code_pb2.CANCELLED,
-    500: code_pb2.INTERNAL,
-    501: code_pb2.UNIMPLEMENTED,
-    503: code_pb2.UNAVAILABLE,
-    504: code_pb2.DEADLINE_EXCEEDED,
-}
-
-
-@dataclass
-class _Attempt:
-    schedule_time: datetime
-    dispatch_time: datetime
-    response_time: datetime | None = None
-    status: int | None = None  # HTTP status; None = no response (set once response_time is)
-
-
-@dataclass(eq=False)
-class _Task:
-    name: TaskName
-    url: str
-    method: str
-    headers: dict[str, str]
-    body: bytes
-    oidc_token: tasks_v2.OidcToken | None
-    oauth_token: tasks_v2.OAuthToken | None
-    retry_override: tasks_v2.RetryConfig | None
-    create_time: datetime
-    deadline: timedelta
-    schedule_time: datetime
-    seq: int = 0
-    dispatch_count: int = 0
-    response_count: int = 0
-    execution_count: int = 0  # attempts that got a non-5xx response (T18)
-    first_dispatch_time: datetime | None = None
-    last_attempt: _Attempt | None = None
-    in_flight: int = 0
-
-    def to_proto(self, view: tasks_v2.Task.View) -> tasks_v2.Task:
-        full = view == tasks_v2.Task.View.FULL
-        http = tasks_v2.HttpRequest(
-            url=self.url,
-            http_method=tasks_v2.HttpMethod[self.method],
-            headers=self.headers,
-            body=self.body if full else b"",
-        )
-        if self.oidc_token is not None:
-            http.oidc_token = self.oidc_token
-        elif self.oauth_token is not None:
-            http.oauth_token = self.oauth_token
-        task = tasks_v2.Task(
-            name=self.name.full,
-            http_request=http,
-            schedule_time=self.schedule_time,
-            create_time=self.create_time,
-            dispatch_deadline=self.deadline,
-            dispatch_count=self.dispatch_count,
-            response_count=self.response_count,
-            view=tasks_v2.Task.View.FULL if full else tasks_v2.Task.View.BASIC,
-        )
-        if self.retry_override is not None:
-            task.retry_config = self.retry_override
-        if self.first_dispatch_time is not None:
-            task.first_attempt = tasks_v2.Attempt(dispatch_time=self.first_dispatch_time)
-        if self.last_attempt is not None:
-            task.last_attempt = _attempt_proto(self.last_attempt)
-        return task
-
-
-@dataclass(eq=False)
-class _Queue:
-    name: QueueName
-    config: tasks_v2.Queue  # resolved settings only; no name, state or purge_time
-    state: tasks_v2.Queue.State = tasks_v2.Queue.State.RUNNING
-    purge_time: datetime | None = None
-    tasks: dict[str, _Task] = field(default_factory=dict)
-    heap: list[tuple[datetime, int, str]] = field(default_factory=list)
-
-    @property
-    def retry_policy(self) -> RetryPolicy:
-        return RetryPolicy.from_proto(self.config.retry_config)
-
-    def to_proto(self) -> tasks_v2.Queue:
-        queue = tasks_v2.Queue(self.config)
-        queue.name = self.name.full
-        queue.state = self.state
-        if self.purge_time is not None:
-            queue.purge_time = self.purge_time
-        return queue
-
-    def peek(self) -> tuple[datetime, int, str] | None:
-        """The earliest dispatchable entry; drops stale ones (rescheduled, deleted, in flight)."""
-        while self.heap:
-            _, seq, task_id = self.heap[0]
-            task = self.tasks.get(task_id)
-            if task is not None and task.seq == seq and task.in_flight == 0:
-                return self.heap[0]
-            heapq.heappop(self.heap)
-        return None
+_QUEUE_PREFIX = re.compile(r"projects/[^/]+/locations/[^/]+/queues/[^/]+")
+_OWN_KINDS = (QUEUE_KIND, TASK_KIND, QUEUE_TOMBSTONE_KIND, TASK_TOMBSTONE_KIND)
 
 
 @dataclass(frozen=True)
-class _Pending:
-    """An attempt that has been started under the lock and must now be delivered and settled."""
+class ClaimedAttempt:
+    """An attempt started under the engine lock, to be delivered (without it) by ``deliver``."""
 
-    queue: _Queue
-    task: _Task
+    queue: QueueState
+    task: TaskState
+    attempt: Attempt
     delivery: Delivery
     oidc: tuple[str, str] | None  # (service account, audience) to mint a token for
-    dispatch_time: datetime
     retry_count: int
     run_task_time: datetime | None  # set for RunTask: a failure backs off from this time (T9)
 
+    @property
+    def dispatch_time(self) -> datetime:
+        return self.attempt.dispatch_time
+
 
 class CloudTasksEngine:
-    """An in-memory Cloud Tasks v2 service for HTTP tasks.
+    """A Cloud Tasks v2 service for HTTP tasks.
 
     State is guarded by a re-entrant lock that is never held while the dispatcher runs, so a
     handler may call back into the engine (e.g. ``create_task``) and many threads may call it.
+    Every change is written through to ``store`` before the call returns; the engine starts from
+    what the store holds.
     """
 
     def __init__(
@@ -225,24 +158,63 @@ class CloudTasksEngine:
         task_tombstone_ttl: timedelta = DEFAULT_TASK_TOMBSTONE_TTL,
         queue_tombstone_ttl: timedelta = DEFAULT_QUEUE_TOMBSTONE_TTL,
         id_token_minter: IdTokenMinter | None = None,
+        faults: Faults | None = None,
+        store: Store | None = None,
     ) -> None:
         self._clock = clock
         self._dispatcher = dispatcher
         self._task_tombstone_ttl = task_tombstone_ttl
         self._queue_tombstone_ttl = queue_tombstone_ttl
         self._id_token_minter = id_token_minter
+        self._faults = faults
+        self._store: Store = store if store is not None else MemoryStore()
+        self._real_time = not isinstance(clock, VirtualClock)
         self._lock = threading.RLock()
-        self._queues: dict[str, _Queue] = {}
+        self._queues: dict[str, QueueState] = {}
         self._queue_tombstones: dict[str, datetime] = {}  # full name -> expiry, in expiry order
         self._task_tombstones: dict[str, datetime] = {}
         self._seq = itertools.count(1)
         self._last_seq = 0
+        self._last_prune: datetime | None = None
         self._history: deque[DeliveryRecord] = deque(maxlen=HISTORY_LIMIT)
+        self._listeners: list[Callable[[], None]] = []
+        self._executor: DeliveryExecutor | None = None
+        with self._lock:
+            self._load()
+
+    # ------------------------------------------------------------------------ lifecycle
+
+    def subscribe(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` (no arguments, must not block) whenever work may have become due."""
+        self._listeners.append(listener)
+
+    def set_delivery_executor(self, executor: DeliveryExecutor | None) -> None:
+        """Make RunTask hand its delivery to ``executor`` and return at once, as Google does.
+
+        Without one (the default, for virtual time) RunTask delivers before it returns.
+        """
+        self._executor = executor
+
+    def reload(self) -> None:
+        """Rebuild the working state from the store (after it was reset or imported)."""
+        with self._lock:
+            self._history.clear()
+            self._load()
+        self._notify()
+
+    def reset(self) -> None:
+        """Forget every queue, task and tombstone of this engine, in memory and in the store."""
+        with self._lock:
+            self._store.write(*(DeleteKind(kind) for kind in _OWN_KINDS))
+            self._history.clear()
+            self._load()
+        self._notify()
 
     # ----------------------------------------------------------------------------- queues
 
     def create_queue(self, request: tasks_v2.CreateQueueRequest) -> tasks_v2.Queue:
         """CreateQueue: ALREADY_EXISTS for a live name, FAILED_PRECONDITION if deleted recently."""
+        self._inject_rpc_fault("CreateQueue", request.queue.name)
         parent = parse_location(request.parent)
         name = parse_queue_name(request.queue.name)
         if name.parent != parent:
@@ -253,11 +225,14 @@ class CloudTasksEngine:
                 raise AlreadyExists(QUEUE_EXISTS)
             if self._is_tombstoned(self._queue_tombstones, name.full):
                 raise FailedPrecondition(QUEUE_TOO_RECENT)
-            queue = self._queues[name.full] = _Queue(name, config)
+            queue = QueueState(name, config)
+            self._store.write(_queue_put(queue))
+            self._queues[name.full] = queue
             return queue.to_proto()
 
     def update_queue(self, request: tasks_v2.UpdateQueueRequest) -> tasks_v2.Queue:
         """UpdateQueue: change the fields in ``update_mask`` (all when empty); create if missing."""
+        self._inject_rpc_fault("UpdateQueue", request.queue.name)
         name = parse_queue_name(request.queue.name)
         paths = list(request.update_mask.paths) if "update_mask" in request else []
         with self._lock:
@@ -267,18 +242,25 @@ class CloudTasksEngine:
             current = queue.config if queue is not None else tasks_v2.Queue()
             config = _resolve_queue_config(_apply_update(current, request.queue, paths))
             if queue is None:
-                queue = self._queues[name.full] = _Queue(name, config)
+                queue = QueueState(name, config)
+                self._store.write(_queue_put(queue))
+                self._queues[name.full] = queue
             else:
-                queue.config = config
-            return queue.to_proto()
+                queue.reconfigure(config, self._clock.now())
+                self._store.write(_queue_put(queue))
+            response = queue.to_proto()
+        self._notify()
+        return response
 
     def get_queue(self, request: tasks_v2.GetQueueRequest) -> tasks_v2.Queue:
         """GetQueue."""
+        self._inject_rpc_fault("GetQueue", request.name)
         with self._lock:
             return self._queue(request.name).to_proto()
 
     def list_queues(self, request: tasks_v2.ListQueuesRequest) -> tasks_v2.ListQueuesResponse:
         """ListQueues, ordered by name; supports the filter ``state: <STATE>``."""
+        self._inject_rpc_fault("ListQueues", None)
         parent = parse_location(request.parent)
         wanted_state = _parse_state_filter(request.filter)
         page_size = _page_size(request.page_size, MAX_QUEUES_PAGE_SIZE)
@@ -299,18 +281,29 @@ class CloudTasksEngine:
 
     def delete_queue(self, request: tasks_v2.DeleteQueueRequest) -> None:
         """DeleteQueue: remove the queue and its tasks; the name stays reserved a while (T35)."""
+        self._inject_rpc_fault("DeleteQueue", request.name)
         name = parse_queue_name(request.name)
         with self._lock:
-            if self._queues.pop(name.full, None) is None:
+            if name.full not in self._queues:
                 raise NotFound(ENTITY_NOT_FOUND)
-            self._tombstone(self._queue_tombstones, name.full, self._queue_tombstone_ttl)
+            tombstone = self._tombstone(
+                self._queue_tombstones, QUEUE_TOMBSTONE_KIND, name.full, self._queue_tombstone_ttl
+            )
+            self._store.write(
+                Delete(QUEUE_KIND, name.full),
+                DeletePrefix(TASK_KIND, name.full + "/tasks/"),
+                tombstone,
+            )
+            del self._queues[name.full]
 
     def pause_queue(self, request: tasks_v2.PauseQueueRequest) -> tasks_v2.Queue:
         """PauseQueue: tasks can still be added but are not dispatched (T33)."""
+        self._inject_rpc_fault("PauseQueue", request.name)
         return self._set_state(request.name, tasks_v2.Queue.State.PAUSED)
 
     def resume_queue(self, request: tasks_v2.ResumeQueueRequest) -> tasks_v2.Queue:
         """ResumeQueue: a PAUSED or DISABLED queue becomes RUNNING."""
+        self._inject_rpc_fault("ResumeQueue", request.name)
         return self._set_state(request.name, tasks_v2.Queue.State.RUNNING)
 
     def disable_queue(self, name: str) -> tasks_v2.Queue:
@@ -319,19 +312,24 @@ class CloudTasksEngine:
 
     def purge_queue(self, request: tasks_v2.PurgeQueueRequest) -> tasks_v2.Queue:
         """PurgeQueue: delete every task created before the call and set ``purge_time`` (T34)."""
+        self._inject_rpc_fault("PurgeQueue", request.name)
         with self._lock:
             queue = self._queue(request.name)
             now = self._clock.now()
+            changes: list[Change] = []
             for task in list(queue.tasks.values()):
-                self._remove_task(queue, task, now)
+                changes += self._forget_task(queue, task, now)
             queue.heap.clear()
             queue.purge_time = now
+            changes.append(_queue_put(queue))
+            self._store.write(*changes)
             return queue.to_proto()
 
     # ------------------------------------------------------------------------------ tasks
 
     def create_task(self, request: tasks_v2.CreateTaskRequest) -> tasks_v2.Task:
-        """CreateTask for an HTTP task (T11, T22, T24-T28, T7)."""
+        """CreateTask for an HTTP task (T11, T22, T24-T28, T7); stored before it returns."""
+        self._inject_rpc_fault("CreateTask", request.parent)
         queue_name = parse_queue_name(request.parent)
         spec = request.task
         task_name = parse_task_name(spec.name, in_queue=queue_name) if spec.name else None
@@ -351,24 +349,29 @@ class CloudTasksEngine:
                 self._task_tombstones, task_name.full
             ):
                 raise AlreadyExists(TASK_EXISTS)
-            task = _Task(
+            task = TaskState(
                 name=task_name,
                 retry_override=retry_override,
                 create_time=now.replace(microsecond=0),
                 **fields,
             )
+            self._store.write(_task_put(task))
             queue.tasks[task_name.task_id] = task
             self._schedule(queue, task, task.schedule_time)
-            return task.to_proto(request.response_view)
+            response = task.to_proto(request.response_view)
+        self._notify()
+        return response
 
     def get_task(self, request: tasks_v2.GetTaskRequest) -> tasks_v2.Task:
         """GetTask; a finished or deleted task is NOT_FOUND with Google's message (T31)."""
+        self._inject_rpc_fault("GetTask", request.name)
         with self._lock:
             _, task = self._task(request.name)
             return task.to_proto(request.response_view)
 
     def list_tasks(self, request: tasks_v2.ListTasksRequest) -> tasks_v2.ListTasksResponse:
         """ListTasks, ordered by task id, at most 1000 per page (T32)."""
+        self._inject_rpc_fault("ListTasks", request.parent)
         page_size = _page_size(request.page_size, MAX_TASKS_PAGE_SIZE)
         after = _decode_page_token(request.page_token)
         with self._lock:
@@ -382,37 +385,57 @@ class CloudTasksEngine:
 
     def delete_task(self, request: tasks_v2.DeleteTaskRequest) -> None:
         """DeleteTask; the name cannot be reused until its tombstone expires (T26)."""
+        self._inject_rpc_fault("DeleteTask", request.name)
         with self._lock:
             queue, task = self._task(request.name)
-            self._remove_task(queue, task, self._clock.now())
+            self._store.write(*self._forget_task(queue, task, self._clock.now()))
 
     def run_task(self, request: tasks_v2.RunTaskRequest) -> tasks_v2.Task:
-        """RunTask: dispatch now, even if the queue is paused or the task is running (T9).
+        """RunTask: dispatch now, even if the queue is paused, rate-limited or the task runs (T9).
 
-        The delivery happens before this returns; the returned task is the state right after
+        Without a delivery executor the delivery happens before this returns; with one (the
+        server) it happens in the background. The returned task is the state right after
         dispatch, before the response (as Google documents). Success deletes the task; failure
-        reschedules it at the RunTask time plus the retry backoff.
+        reschedules it at the RunTask time plus the retry backoff. RunTask takes no token from
+        the queue's bucket.
         """
+        self._inject_rpc_fault("RunTask", request.name)
         with self._lock:
             queue, task = self._task(request.name)
-            pending = self._start_attempt(queue, task, run_task=True)
+            claimed = self._start_attempt(queue, task, run_task=True)
             response = task.to_proto(request.response_view)
-        self._deliver(pending)
+        if self._executor is not None:
+            self._executor(lambda: self.deliver(claimed))
+        else:
+            self.deliver(claimed)
         return response
 
     # ------------------------------------------------------------------------- scheduling
 
     def next_due_time(self) -> datetime | None:
-        """The earliest schedule time among dispatchable tasks in RUNNING queues, if any."""
+        """When the next dispatch can happen: the earliest schedule time among dispatchable
+        tasks of RUNNING queues, delayed to when their queue's bucket has a token (T8).
+
+        Queues at their ``max_concurrent_dispatches`` are skipped until an attempt ends.
+        """
         with self._lock:
-            tops = [top[0] for q in self._running_queues() if (top := q.peek()) is not None]
-            return min(tops, default=None)
+            times = []
+            for queue in self._running_queues():
+                if queue.in_flight >= queue.max_concurrent:
+                    continue
+                top = queue.peek()
+                if top is None:
+                    continue
+                available = queue.bucket.available_at()
+                times.append(top[0] if available is None else max(top[0], available))
+            return min(times, default=None)
 
     def dispatch_due(self, limit: int | None = None) -> int:
         """Deliver, in schedule order and one at a time, every task due at the current time.
 
         Tasks that become due during the call (created by a handler, or retried with no backoff)
-        are left for the next call. Returns how many deliveries were made (at most ``limit``).
+        are left for the next call, as are tasks held back by rate limits. Returns how many
+        deliveries were made (at most ``limit``).
         """
         with self._lock:
             now = self._clock.now()
@@ -423,10 +446,63 @@ class CloudTasksEngine:
                 due = self._earliest_due(now, newest_seq)
                 if due is None:
                     break
-                pending = self._start_attempt(*due, run_task=False)
-            self._deliver(pending)
+                claimed = self._start_attempt(*due, run_task=False)
+            self.deliver(claimed)
             delivered += 1
         return delivered
+
+    def claim_due(self, limit: int) -> list[ClaimedAttempt]:
+        """Start up to ``limit`` attempts due now, within rate limits and concurrency (T8).
+
+        The caller delivers each with ``deliver`` (on any thread, in parallel).
+        """
+        claimed: list[ClaimedAttempt] = []
+        with self._lock:
+            now = self._clock.now()
+            while len(claimed) < limit:
+                due = self._earliest_due(now, None)
+                if due is None:
+                    break
+                claimed.append(self._start_attempt(*due, run_task=False))
+        return claimed
+
+    def deliver(self, claimed: ClaimedAttempt) -> None:
+        """Send a claimed attempt (applying dispatch faults) without the lock, then settle it."""
+        effect = None
+        if self._faults is not None:
+            effect = self._faults.pick(CLOUD_TASKS, DISPATCH, claimed.queue.name.full)
+        delivery = claimed.delivery
+        duplicate: DeliveryResult | None = None
+        try:
+            if claimed.oidc is not None and self._id_token_minter is not None:
+                token = self._id_token_minter(*claimed.oidc)
+                delivery = replace(
+                    delivery, headers={**delivery.headers, "Authorization": f"Bearer {token}"}
+                )
+            result, duplicate = self._send(delivery, effect)
+        except Exception:
+            logger.exception(
+                "Dispatching task %s of queue %s failed; counting it as no response.",
+                delivery.task_id,
+                delivery.queue_id,
+            )
+            result = DeliveryResult(status=None)
+        fault = effect_to_json(effect)["type"] if effect is not None else None
+        with self._lock:
+            self._settle(claimed, result, fault)
+            if duplicate is not None:
+                self._history.append(
+                    DeliveryRecord(
+                        queue_id=delivery.queue_id,
+                        task_id=delivery.task_id,
+                        dispatch_time=claimed.dispatch_time,
+                        response_status=duplicate.status,
+                        retry_count=claimed.retry_count,
+                        duplicate=True,
+                        fault=fault,
+                    )
+                )
+        self._notify()
 
     @property
     def deliveries(self) -> list[DeliveryRecord]:
@@ -434,15 +510,147 @@ class CloudTasksEngine:
         with self._lock:
             return list(self._history)
 
+    # ------------------------------------------------------------------------ inspection
+
+    def describe_queues(self) -> list[dict[str, Any]]:
+        """Every queue with its settings and dispatch state, JSON-able (for the control API)."""
+        with self._lock:
+            now = self._clock.now()
+            described = []
+            for queue in sorted(self._queues.values(), key=lambda q: q.name.full):
+                policy = queue.retry_policy
+                limits = queue.config.rate_limits
+                next_time = None
+                top = queue.peek()
+                if top is not None and queue.state == tasks_v2.Queue.State.RUNNING:
+                    available = queue.bucket.available_at()
+                    next_time = top[0] if available is None else max(top[0], available)
+                described.append(
+                    {
+                        "name": queue.name.full,
+                        "queue_id": queue.name.queue_id,
+                        "state": tasks_v2.Queue.State(queue.state).name,
+                        "retry_config": {
+                            "max_attempts": policy.max_attempts,
+                            "min_backoff": policy.min_backoff.total_seconds(),
+                            "max_backoff": policy.max_backoff.total_seconds(),
+                            "max_doublings": policy.max_doublings,
+                            "max_retry_duration": policy.max_retry_duration.total_seconds(),
+                        },
+                        "rate_limits": {
+                            "max_dispatches_per_second": limits.max_dispatches_per_second,
+                            "max_burst_size": limits.max_burst_size,
+                            "max_concurrent_dispatches": limits.max_concurrent_dispatches,
+                            "tokens": round(queue.bucket.tokens(now), 3),
+                        },
+                        "depth": len(queue.tasks),
+                        "in_flight": queue.in_flight,
+                        "next_dispatch_time": _iso(next_time),
+                        "purge_time": _iso(queue.purge_time),
+                    }
+                )
+            return described
+
+    def describe_tasks(self, queue_name: str) -> list[dict[str, Any]]:
+        """A queue's tasks, soonest first, with their attempts and next request (JSON-able).
+
+        ``next_request`` is what the next delivery will carry; an OIDC token is shown as a
+        placeholder, since it is minted at dispatch. NOT_FOUND if the queue does not exist.
+        """
+        with self._lock:
+            queue = self._queue(queue_name)
+            tasks = sorted(queue.tasks.values(), key=lambda t: (t.schedule_time, t.name.task_id))
+            return [self._describe_task(queue, task) for task in tasks]
+
     # ------------------------------------------------------------------------- internals
 
-    def _queue(self, name: str) -> _Queue:
+    def _describe_task(self, queue: QueueState, task: TaskState) -> dict[str, Any]:
+        previous = None
+        if task.dispatch_count and task.last_attempt is not None:
+            previous = task.last_attempt.status or task_headers.TIMEOUT_STATUS
+        headers = task_headers.attempt_headers(
+            task.headers,
+            queue_id=queue.name.queue_id,
+            task_id=task.name.task_id,
+            retry_count=task.dispatch_count,
+            execution_count=task.execution_count,
+            schedule_time=task.schedule_time,
+            previous_response=previous,
+            authorization=AUTHORIZATION_PLACEHOLDER if task.oidc_token is not None else None,
+        )
+        oidc = None
+        if task.oidc_token is not None:
+            oidc = {
+                "service_account_email": task.oidc_token.service_account_email,
+                "audience": task.oidc_token.audience or task.url,
+            }
+        return {
+            "name": task.name.full,
+            "task_id": task.name.task_id,
+            "create_time": _iso(task.create_time),
+            "schedule_time": _iso(task.schedule_time),
+            "dispatch_deadline": task.deadline.total_seconds(),
+            "dispatch_count": task.dispatch_count,
+            "response_count": task.response_count,
+            "in_flight": task.in_flight > 0,
+            "attempts": [
+                {
+                    "schedule_time": _iso(a.schedule_time),
+                    "dispatch_time": _iso(a.dispatch_time),
+                    "response_time": _iso(a.response_time),
+                    "status": a.status,
+                }
+                for a in task.attempts
+            ],
+            "next_request": {
+                "url": task.url,
+                "method": task.method,
+                "headers": headers,
+                "body_bytes": len(task.body),
+                "oidc": oidc,
+            },
+        }
+
+    def _load(self) -> None:
+        """Rebuild queues, tasks and tombstones from the store (under the lock)."""
+        now = self._clock.now()
+        self._store.prune(now)
+        self._last_prune = now
+        self._queues = {}
+        for record in self._store.records(QUEUE_KIND).values():
+            queue = QueueState.from_record(record.value)
+            self._queues[queue.name.full] = queue
+        tasks = [TaskState.from_record(r.value) for r in self._store.records(TASK_KIND).values()]
+        for task in sorted(tasks, key=lambda t: (t.schedule_time, t.name.full)):
+            queue = self._queues.get(task.name.queue.full)
+            if queue is None:
+                continue
+            queue.tasks[task.name.task_id] = task
+            self._schedule(queue, task, task.schedule_time)
+        self._queue_tombstones = _tombstones(self._store.records(QUEUE_TOMBSTONE_KIND), now)
+        self._task_tombstones = _tombstones(self._store.records(TASK_TOMBSTONE_KIND), now)
+
+    def _notify(self) -> None:
+        for listener in list(self._listeners):
+            listener()
+
+    def _inject_rpc_fault(self, operation: str, resource: str | None) -> None:
+        if self._faults is None:
+            return
+        queue = None
+        if resource and (match := _QUEUE_PREFIX.match(resource)):
+            queue = match.group(0)
+        effect = self._faults.pick(CLOUD_TASKS, operation, queue)
+        if isinstance(effect, RpcError):
+            raise effect.exception()
+
+    def _queue(self, name: str) -> QueueState:
         queue = self._queues.get(parse_queue_name(name).full)
         if queue is None:
             raise NotFound(QUEUE_NOT_FOUND)
         return queue
 
-    def _task(self, name: str) -> tuple[_Queue, _Task]:
+    def _task(self, name: str) -> tuple[QueueState, TaskState]:
         task_name = parse_task_name(name)
         queue = self._queues.get(task_name.queue.full)
         task = queue.tasks.get(task_name.task_id) if queue is not None else None
@@ -456,16 +664,28 @@ class CloudTasksEngine:
         with self._lock:
             queue = self._queue(name)
             queue.state = state
-            return queue.to_proto()
+            self._store.write(_queue_put(queue))
+            response = queue.to_proto()
+        self._notify()
+        return response
 
-    def _running_queues(self) -> list[_Queue]:
+    def _running_queues(self) -> list[QueueState]:
         return [q for q in self._queues.values() if q.state == tasks_v2.Queue.State.RUNNING]
 
-    def _earliest_due(self, now: datetime, newest_seq: int) -> tuple[_Queue, _Task] | None:
-        best: tuple[datetime, int, _Queue] | None = None
+    def _earliest_due(
+        self, now: datetime, newest_seq: int | None
+    ) -> tuple[QueueState, TaskState] | None:
+        """The task to dispatch next at ``now``: due, its queue running, under its concurrency
+        cap and with a token (T8). ``newest_seq`` excludes tasks (re)scheduled after it."""
+        best: tuple[datetime, int, QueueState] | None = None
         for queue in self._running_queues():
+            if queue.in_flight >= queue.max_concurrent:
+                continue
             top = queue.peek()
-            if top is None or top[0] > now or top[1] > newest_seq:
+            if top is None or top[0] > now or (newest_seq is not None and top[1] > newest_seq):
+                continue
+            available = queue.bucket.available_at()
+            if available is not None and available > now:
                 continue
             if best is None or top[:2] < best[:2]:
                 best = (top[0], top[1], queue)
@@ -474,16 +694,24 @@ class CloudTasksEngine:
         queue = best[2]
         return queue, queue.tasks[queue.heap[0][2]]
 
-    def _schedule(self, queue: _Queue, task: _Task, when: datetime) -> None:
+    def _schedule(self, queue: QueueState, task: TaskState, when: datetime) -> None:
         task.schedule_time = when
         task.seq = self._last_seq = next(self._seq)
         heapq.heappush(queue.heap, (when, task.seq, task.name.task_id))
 
-    def _remove_task(self, queue: _Queue, task: _Task, now: datetime) -> None:
+    def _forget_task(self, queue: QueueState, task: TaskState, now: datetime) -> list[Change]:
+        """Remove a task from memory and tombstone its name; return the store changes."""
         del queue.tasks[task.name.task_id]
-        self._tombstone(self._task_tombstones, task.name.full, self._task_tombstone_ttl, now)
+        tombstone = self._tombstone(
+            self._task_tombstones,
+            TASK_TOMBSTONE_KIND,
+            task.name.full,
+            self._task_tombstone_ttl,
+            now,
+        )
+        return [Delete(TASK_KIND, task.name.full), tombstone]
 
-    def _unused_task_name(self, queue: _Queue) -> TaskName:
+    def _unused_task_name(self, queue: QueueState) -> TaskName:
         while True:
             name = TaskName(queue.name, new_task_id())
             if name.task_id not in queue.tasks and name.full not in self._task_tombstones:
@@ -492,19 +720,26 @@ class CloudTasksEngine:
     def _tombstone(
         self,
         tombstones: dict[str, datetime],
+        kind: str,
         name: str,
         ttl: timedelta,
         now: datetime | None = None,
-    ) -> None:
+    ) -> Put:
+        """Reserve ``name`` for ``ttl``; return the store change recording it."""
         now = now or self._clock.now()
+        expiry = now + ttl
         tombstones.pop(name, None)
-        tombstones[name] = now + ttl
+        tombstones[name] = expiry
         # Expiries are appended in time order, so expired ones are at the front.
         while tombstones:
-            oldest, expiry = next(iter(tombstones.items()))
-            if expiry > now:
+            oldest, oldest_expiry = next(iter(tombstones.items()))
+            if oldest_expiry > now:
                 break
             del tombstones[oldest]
+        if self._last_prune is None or now - self._last_prune >= PRUNE_INTERVAL:
+            self._store.prune(now)
+            self._last_prune = now
+        return Put(Record(kind, name, {}, expires=expiry))
 
     def _is_tombstoned(self, tombstones: dict[str, datetime], name: str) -> bool:
         expiry = tombstones.get(name)
@@ -515,9 +750,17 @@ class CloudTasksEngine:
             return False
         return True
 
-    def _start_attempt(self, queue: _Queue, task: _Task, *, run_task: bool) -> _Pending:
-        """Record the dispatch of an attempt and build its request (under the lock)."""
+    def _start_attempt(
+        self, queue: QueueState, task: TaskState, *, run_task: bool
+    ) -> ClaimedAttempt:
+        """Record the dispatch of an attempt and build its request (under the lock).
+
+        A queue dispatch takes a token from the queue's bucket (T8); RunTask does not.
+        """
         now = self._clock.now()
+        if not run_task:
+            taken = queue.bucket.try_take(now)
+            assert taken, "a due task was claimed without a token"
         retry_count = task.dispatch_count
         previous = None
         if retry_count and task.last_attempt is not None:
@@ -533,9 +776,12 @@ class CloudTasksEngine:
         )
         task.dispatch_count += 1
         task.in_flight += 1
+        queue.in_flight += 1
         if task.first_dispatch_time is None:
             task.first_dispatch_time = now
-        task.last_attempt = _Attempt(schedule_time=task.schedule_time, dispatch_time=now)
+        attempt = Attempt(schedule_time=task.schedule_time, dispatch_time=now)
+        task.add_attempt(attempt)
+        self._store.write(_task_put(task))
         oidc = None
         if task.oidc_token is not None:
             oidc = (task.oidc_token.service_account_email, task.oidc_token.audience or task.url)
@@ -548,84 +794,129 @@ class CloudTasksEngine:
             queue_id=queue.name.queue_id,
             task_id=task.name.task_id,
         )
-        return _Pending(queue, task, delivery, oidc, now, retry_count, now if run_task else None)
+        return ClaimedAttempt(
+            queue, task, attempt, delivery, oidc, retry_count, now if run_task else None
+        )
 
-    def _deliver(self, pending: _Pending) -> None:
-        """Call the dispatcher (without the lock), then settle the attempt."""
-        delivery = pending.delivery
+    def _send(
+        self, delivery: Delivery, effect: Effect | None
+    ) -> tuple[DeliveryResult, DeliveryResult | None]:
+        """Deliver under a dispatch fault; return the result and a duplicate's result, if any."""
+        match effect:
+            case HttpStatus(status=status, headers=headers):
+                return DeliveryResult(status=status, headers=dict(headers)), None
+            case TimeoutFault():
+                return DeliveryResult(status=None, elapsed=delivery.deadline), None
+            case Latency(seconds=seconds):
+                if self._real_time:
+                    time.sleep(seconds)
+                result = self._call_dispatcher(delivery)
+                return replace(result, elapsed=result.elapsed + timedelta(seconds=seconds)), None
+            case Duplicate():
+                return self._send_twice(delivery)
+            case _:
+                return self._dispatcher(delivery), None
+
+    def _send_twice(self, delivery: Delivery) -> tuple[DeliveryResult, DeliveryResult]:
+        """T12 on demand: concurrently on the wall clock, back to back in virtual time."""
+        if not self._real_time:
+            return self._call_dispatcher(delivery), self._call_dispatcher(delivery)
+        results: list[DeliveryResult] = []
+        twin = threading.Thread(
+            target=lambda: results.append(self._call_dispatcher(delivery)),
+            name=f"duplicate-{delivery.task_id}",
+            daemon=True,
+        )
+        twin.start()
+        original = self._call_dispatcher(delivery)
+        twin.join()
+        return original, results[0]
+
+    def _call_dispatcher(self, delivery: Delivery) -> DeliveryResult:
         try:
-            if pending.oidc is not None and self._id_token_minter is not None:
-                token = self._id_token_minter(*pending.oidc)
-                delivery = replace(
-                    delivery, headers={**delivery.headers, "Authorization": f"Bearer {token}"}
-                )
-            result = self._dispatcher(delivery)
+            return self._dispatcher(delivery)
         except Exception:
             logger.exception(
                 "Dispatching task %s of queue %s failed; counting it as no response.",
                 delivery.task_id,
                 delivery.queue_id,
             )
-            result = DeliveryResult(status=None)
-        with self._lock:
-            self._settle(pending, result)
+            return DeliveryResult(status=None)
 
-    def _settle(self, pending: _Pending, result: DeliveryResult) -> None:
+    def _settle(self, claimed: ClaimedAttempt, result: DeliveryResult, fault: str | None) -> None:
         """Apply an attempt's outcome: delete on 2xx, give up, or schedule a retry (T2, T4, T10)."""
-        queue, task = pending.queue, pending.task
+        queue, task = claimed.queue, claimed.task
         status = result.status
-        if result.elapsed > pending.delivery.deadline:
+        deadline = claimed.delivery.deadline
+        if result.elapsed > deadline:
             status = None  # a timeout (T11): the response, if any, came too late
-            response_time = pending.dispatch_time + pending.delivery.deadline
+            response_time = claimed.dispatch_time + deadline
         else:
-            response_time = pending.dispatch_time + max(result.elapsed, timedelta(0))
+            response_time = claimed.dispatch_time + max(result.elapsed, timedelta(0))
         self._history.append(
             DeliveryRecord(
                 queue_id=queue.name.queue_id,
                 task_id=task.name.task_id,
-                dispatch_time=pending.dispatch_time,
+                dispatch_time=claimed.dispatch_time,
                 response_status=status,
-                retry_count=pending.retry_count,
+                retry_count=claimed.retry_count,
+                fault=fault,
             )
         )
         task.in_flight -= 1
+        queue.in_flight -= 1
         if (
             self._queues.get(queue.name.full) is not queue
             or queue.tasks.get(task.name.task_id) is not task
         ):
             return  # deleted or purged while the request was in flight
-        if (
-            task.last_attempt is not None
-            and task.last_attempt.dispatch_time == pending.dispatch_time
-        ):
-            task.last_attempt.response_time = response_time
-            task.last_attempt.status = status
+        claimed.attempt.response_time = response_time
+        claimed.attempt.status = status
         if status is not None:
             task.response_count += 1
             if not 500 <= status <= 599:
                 task.execution_count += 1
             if 200 <= status <= 299:
-                self._remove_task(queue, task, response_time)
+                self._store.write(*self._forget_task(queue, task, response_time))
                 return
         policy = RetryPolicy.from_proto(task.retry_override, queue.retry_policy)
-        first = task.first_dispatch_time or pending.dispatch_time
+        first = task.first_dispatch_time or claimed.dispatch_time
         if (
             policy.is_exhausted(task.dispatch_count, first, response_time)
             or response_time - task.create_time >= TASK_RETENTION
         ):
-            self._remove_task(queue, task, response_time)
+            self._store.write(*self._forget_task(queue, task, response_time))
             return
-        failed_at = pending.run_task_time or response_time
+        failed_at = claimed.run_task_time or response_time
         next_time = failed_at + policy.delay_before_retry(task.dispatch_count)
         if status in (HTTPStatus.TOO_MANY_REQUESTS, HTTPStatus.SERVICE_UNAVAILABLE):
             asked = retry_after(result.headers, response_time)
             if asked is not None:
                 next_time = max(next_time, response_time + asked)
         self._schedule(queue, task, next_time)
+        self._store.write(_task_put(task))
+
+
+def _queue_put(queue: QueueState) -> Put:
+    return Put(Record(QUEUE_KIND, queue.name.full, queue.to_record()))
+
+
+def _task_put(task: TaskState) -> Put:
+    return Put(Record(TASK_KIND, task.name.full, task.to_record()))
+
+
+def _tombstones(records: dict[str, Record], now: datetime) -> dict[str, datetime]:
+    """Unexpired tombstones in expiry order (the order ``_tombstone`` relies on)."""
+    live = [(r.expires, key) for key, r in records.items() if r.expires and r.expires > now]
+    return {key: expiry for expiry, key in sorted(live)}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
 
 
 def _validate_http_task(spec: tasks_v2.Task, now: datetime) -> dict:
-    """Check an HTTP task's fields; return them ready for ``_Task`` (T11, T22, T27, T28)."""
+    """Check an HTTP task's fields; return them ready for ``TaskState`` (T11, T22, T27, T28)."""
     if "app_engine_http_request" in spec:
         raise MethodNotImplemented("App Engine tasks are not supported by the emulator.")
     http = spec.http_request
@@ -709,31 +1000,6 @@ def _apply_update(
         replace_repeated_field=True,
     )
     return tasks_v2.Queue.wrap(merged_pb)
-
-
-def _attempt_proto(attempt: _Attempt) -> tasks_v2.Attempt:
-    proto = tasks_v2.Attempt(
-        schedule_time=attempt.schedule_time, dispatch_time=attempt.dispatch_time
-    )
-    if attempt.response_time is not None:
-        proto.response_time = attempt.response_time
-        proto.response_status = _response_status(attempt.status)
-    return proto
-
-
-def _response_status(http_status: int | None) -> status_pb2.Status:
-    """An attempt's HTTP outcome as a google.rpc.Status (no response = DEADLINE_EXCEEDED)."""
-    if http_status is None:
-        return status_pb2.Status(code=code_pb2.DEADLINE_EXCEEDED, message="Deadline exceeded")
-    if 200 <= http_status <= 299:
-        code = code_pb2.OK
-    else:
-        code = _HTTP_TO_RPC.get(http_status, code_pb2.UNKNOWN)
-    try:
-        phrase = HTTPStatus(http_status).phrase
-    except ValueError:
-        phrase = f"HTTP {http_status}"
-    return status_pb2.Status(code=code, message=phrase)
 
 
 def _parse_state_filter(text: str) -> tasks_v2.Queue.State | None:

@@ -7,6 +7,7 @@ from functools import cached_property
 from typing import Any
 
 from django.apps import apps
+from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.db import router, transaction
@@ -16,7 +17,7 @@ from django.tasks.exceptions import InvalidTask
 from django.tasks.signals import task_enqueued
 
 from tasks_google import clock
-from tasks_google.options import BackendOptions, Problem, parse_options
+from tasks_google.options import BackendOptions, Problem, demo_project_problem, parse_options
 from tasks_google.transports import CloudTaskSpec, Transport, get_transport
 
 logger = logging.getLogger(__name__)
@@ -56,6 +57,9 @@ class CloudTasksBackend(BaseTaskBackend):
         messages: list[checks.CheckMessage] = [
             checks.Error(p.msg, hint=p.hint, id=p.id) for p in self._parsed[1]
         ]
+        config = self._parsed[0]
+        if config is not None:
+            messages.extend(self._safety_checks(config))
         if not apps.is_installed("tasks_google"):
             messages.append(
                 checks.Error(
@@ -65,6 +69,32 @@ class CloudTasksBackend(BaseTaskBackend):
                 )
             )
         return messages
+
+    def _safety_checks(self, config: BackendOptions) -> list[checks.CheckMessage]:
+        found: list[checks.CheckMessage] = []
+        problem = demo_project_problem(config)
+        if problem is not None:
+            found.append(checks.Error(problem.msg, hint=problem.hint, id=problem.id))
+        if config.emulator_host and not settings.DEBUG and config.transport == "gcp":
+            found.append(
+                checks.Warning(
+                    f"TASKS[{self.alias!r}] sends Cloud Tasks to the emulator at "
+                    f"{config.emulator_host} while DEBUG is False.",
+                    hint="In production, unset CLOUD_TASKS_EMULATOR_HOST and "
+                    "OPTIONS['emulator_host'].",
+                    id="tasks_google.W001",
+                )
+            )
+        if not config.oidc_verify:
+            found.append(
+                checks.Warning(
+                    f"TASKS[{self.alias!r}] has 'oidc_verify': False: execute/ runs tasks for "
+                    "requests from anyone who can reach it.",
+                    hint="Only for local experiments; set oidc_service_account instead.",
+                    id="tasks_google.W002",
+                )
+            )
+        return found
 
     def validate_task(self, task: Task) -> None:
         super().validate_task(task)
@@ -81,9 +111,10 @@ class CloudTasksBackend(BaseTaskBackend):
         from tasks_google.models import TaskExecution
 
         self.validate_task(task)
-        config = self.config
         # What the worker will see: the returned result carries exactly the same values.
         args, kwargs = as_json(args), as_json(kwargs)
+        # Resolved before storing anything, so invalid OPTIONS fail the enqueue cleanly.
+        transport = self.transport
         row = TaskExecution.objects.create(
             task_path=task.module_path,
             args=args,
@@ -95,23 +126,31 @@ class CloudTasksBackend(BaseTaskBackend):
             status=TaskResultStatus.READY,
             enqueued_at=clock.now(),
         )
-        spec = CloudTaskSpec(
-            queue_path=config.queue_path(task.queue_name),
-            task_id=row.id,
-            url=config.execute_url,
-            body=json.dumps({"execution_id": row.id}).encode(),
-            headers={"Content-Type": "application/json"},
-            schedule_time=task.run_after,
-            oidc_service_account=config.oidc_service_account,
-            oidc_audience=config.audience,
-        )
         transaction.on_commit(
-            CreateRemoteTask(self.transport, spec, row.id),
+            CreateRemoteTask(transport, self.cloud_task_spec(row), row.id),
             using=router.db_for_write(TaskExecution),
         )
         result = to_result(row, task)
         task_enqueued.send(type(self), task_result=result)
         return result
+
+    def cloud_task_spec(self, row: Any) -> CloudTaskSpec:
+        """The Cloud Task that delivers an execution (its name derives from the execution id)."""
+        config = self.config
+        return CloudTaskSpec(
+            queue_path=config.queue_path(row.queue),
+            task_id=row.pk,
+            url=config.execute_url,
+            body=json.dumps({"execution_id": row.pk}).encode(),
+            headers={"Content-Type": "application/json"},
+            schedule_time=row.run_after,
+            oidc_service_account=config.oidc_service_account,
+            oidc_audience=config.audience,
+        )
+
+    def recreate_remote(self, row: Any) -> str:
+        """Create the Cloud Task of a READY execution that has none; return its name."""
+        return self.transport.create_task(self.cloud_task_spec(row))
 
     def service_gives_up(self, row: Any, attempts_made: int, now: datetime) -> bool:
         """Whether Cloud Tasks stops retrying `row` once `attempts_made` attempts have failed."""

@@ -70,15 +70,24 @@ _shared: dict[tuple, Transport] = {}
 
 
 def get_transport(options: "BackendOptions") -> Transport:
-    """The transport for a backend's options: the active in-process emulator if there is one."""
+    """The transport for a backend's options: the active in-process emulator if there is one.
+
+    Raises ImproperlyConfigured rather than send a `demo-` project to Google.
+    """
+    from django.core.exceptions import ImproperlyConfigured
+
+    from tasks_google.options import demo_project_problem
     from tasks_google.transports import inprocess
 
     if inprocess.is_emulated() or options.transport == "inprocess":
         return inprocess.transport()
-    key = ("gcp",)
+    problem = demo_project_problem(options)
+    if problem is not None:
+        raise ImproperlyConfigured(f"{problem.msg} {problem.hint}")
+    key = ("gcp", options.emulator_host)
     with _lock:
         if key not in _shared:
             from tasks_google.transports.gcp import GcpTransport
 
-            _shared[key] = GcpTransport()
+            _shared[key] = GcpTransport(emulator_host=options.emulator_host)
         return _shared[key]

@@ -9,6 +9,7 @@ from google.api_core.exceptions import InvalidArgument
 from google.cloud import tasks_v2
 
 from emulator import LocalCloud
+from emulator.cloud_tasks import CloudTasksEngine
 
 from .conftest import PARENT, QUEUE, START, URL, RecordingDispatcher
 
@@ -136,8 +137,18 @@ def test_t23_oidc_token_becomes_a_bearer_header_with_url_audience(clock):
     ]
 
 
-def test_t23_without_a_minter_no_authorization_header_is_sent(engine, queue, add_task, dispatcher):
-    add_task(oidc_token=tasks_v2.OidcToken(service_account_email="sa@demo.iam"))
+def test_t23_an_engine_without_a_minter_sends_no_authorization_header(clock):
+    dispatcher = RecordingDispatcher(200)
+    engine = CloudTasksEngine(clock, dispatcher)
+    engine.create_queue(
+        tasks_v2.CreateQueueRequest(parent=PARENT, queue=tasks_v2.Queue(name=QUEUE))
+    )
+    http = tasks_v2.HttpRequest(
+        url=URL, oidc_token=tasks_v2.OidcToken(service_account_email="sa@demo.iam")
+    )
+    engine.create_task(
+        tasks_v2.CreateTaskRequest(parent=QUEUE, task=tasks_v2.Task(http_request=http))
+    )
 
     engine.dispatch_due()
 

@@ -1,6 +1,8 @@
 import pytest
 from django.tasks import task_backends
 
+from tests.settings import SERVICE_ACCOUNT
+
 #: Every backend the django.tasks conformance suite runs against, by id.
 CONFORMANCE_BACKENDS = {
     "cloud_tasks": {
@@ -11,6 +13,7 @@ CONFORMANCE_BACKENDS = {
             "location": "us-central1",
             "base_url": "http://app.test/tasks/",
             "queue_aliases": {"slow": "slow-lane"},
+            "oidc_service_account": SERVICE_ACCOUNT,
         },
     },
 }

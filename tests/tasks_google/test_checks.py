@@ -8,7 +8,12 @@ import pytest
 
 from tasks_google.backends import CloudTasksBackend
 
-VALID = {"project_id": "demo-project", "location": "us-central1", "base_url": "https://a.test/t/"}
+VALID = {
+    "project_id": "my-project",
+    "location": "us-central1",
+    "base_url": "https://a.test/t/",
+    "oidc_service_account": "invoker@my-project.iam.gserviceaccount.com",
+}
 
 
 def errors(options, queues=None):
@@ -102,8 +107,9 @@ def test_backend_construction_does_no_io():
     # No database access is allowed in this test, and no client is created.
     from tasks_google import transports
 
+    before = dict(transports._shared)
     CloudTasksBackend("main", {"OPTIONS": VALID})
-    assert transports._shared == {}
+    assert transports._shared == before
 
 
 def test_manage_check_reports_errors(tmp_path):
@@ -136,3 +142,62 @@ def test_importing_the_package_touches_nothing():
         check=True,
     )
     assert proc.stdout.strip() == "False"
+
+
+def test_e012_verification_needs_a_service_account():
+    options = {k: v for k, v in VALID.items() if k != "oidc_service_account"}
+    [(check_id, msg, hint)] = errors(options)
+    assert check_id == "tasks_google.E012"
+    assert "'oidc_service_account'" in msg and "'oidc_verify': False" in hint
+    ids = [c for c, _, _ in errors({**options, "oidc_verify": False})]
+    assert ids == ["tasks_google.W002"]
+
+
+@pytest.mark.parametrize(
+    ("options", "env", "check_id", "named"),
+    [
+        ({"emulator_host": "localhost"}, {}, "tasks_google.E013", "['emulator_host']"),
+        ({}, {"CLOUD_TASKS_EMULATOR_HOST": "nope"}, "tasks_google.E013", "CLOUD_TASKS_EMULATOR"),
+        ({"emulator_url": "ftp://x"}, {}, "tasks_google.E014", "['emulator_url']"),
+        ({"oidc_verify": "yes"}, {}, "tasks_google.E015", "['oidc_verify']"),
+    ],
+)
+def test_emulator_and_verification_options(monkeypatch, options, env, check_id, named):
+    monkeypatch.delenv("CLOUD_TASKS_EMULATOR_HOST", raising=False)
+    monkeypatch.delenv("TASKS_GOOGLE_EMULATOR_URL", raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    found = errors({**VALID, **options})
+    assert [c for c, _, _ in found] == [check_id]
+    assert named in found[0][1]
+
+
+def test_emulator_host_from_the_environment(monkeypatch):
+    monkeypatch.setenv("CLOUD_TASKS_EMULATOR_HOST", "127.0.0.1:9000")
+    monkeypatch.delenv("TASKS_GOOGLE_EMULATOR_URL", raising=False)
+    config = CloudTasksBackend("main", {"OPTIONS": VALID}).config
+    assert config.emulator_host == "127.0.0.1:9000"
+    assert config.emulator_url == "http://127.0.0.1:9001"
+
+
+def test_e016_demo_project_never_reaches_google(monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    monkeypatch.delenv("CLOUD_TASKS_EMULATOR_HOST", raising=False)
+    options = {**VALID, "project_id": "demo-shop"}
+    [(check_id, msg, hint)] = errors(options)
+    assert check_id == "tasks_google.E016"
+    assert "'demo-shop'" in msg and "CLOUD_TASKS_EMULATOR_HOST" in hint
+    backend = CloudTasksBackend("main", {"OPTIONS": options})
+    with pytest.raises(ImproperlyConfigured, match="demo project"):
+        _ = backend.transport
+    ids = [c for c, _, _ in errors({**options, "emulator_host": "127.0.0.1:8123"})]
+    assert "tasks_google.E016" not in ids
+
+
+def test_w001_emulator_in_a_non_debug_deployment(settings):
+    settings.DEBUG = False
+    found = errors({**VALID, "emulator_host": "127.0.0.1:8123"})
+    assert [c for c, _, _ in found] == ["tasks_google.W001"]
+    settings.DEBUG = True
+    assert errors({**VALID, "emulator_host": "127.0.0.1:8123"}) == []

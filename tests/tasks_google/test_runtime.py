@@ -1,6 +1,5 @@
 """The execution runtime: leases, duplicates, recovery, and what the HTTP answer says."""
 
-import json
 from datetime import timedelta
 
 import pytest
@@ -11,18 +10,13 @@ from tasks_google import clock, leases
 from tasks_google.exceptions import LostAttemptError
 from tasks_google.models import TaskExecution
 from tests.tasks_google import tasks
+from tests.tasks_google.deliveries import post_execute
 
 pytestmark = pytest.mark.django_db
 
 
 def deliver(execution_id, retry_count=0):
-    return Client().post(
-        "/tasks/execute/",
-        data=json.dumps({"execution_id": execution_id}),
-        content_type="application/json",
-        headers={"X-CloudTasks-TaskRetryCount": str(retry_count)},
-        HTTP_HOST="app.test",
-    )
+    return post_execute(execution_id, retry_count)
 
 
 def hold_lease(execution_id, owner="other-worker:1:abc", seconds=60):
@@ -105,9 +99,7 @@ def test_unknown_execution_is_acknowledged():
 
 
 def test_malformed_body_is_rejected_without_running_anything():
-    response = Client().post(
-        "/tasks/execute/", data="{}", content_type="application/json", HTTP_HOST="app.test"
-    )
+    response = post_execute(None, body="{}")
     assert response.status_code == 400
 
 

@@ -28,6 +28,7 @@ def test_other_database_errors_are_not_retried():
 
 
 @pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite only")
 def test_connections_wait_for_locks():
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA busy_timeout")

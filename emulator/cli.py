@@ -1,0 +1,154 @@
+"""``python -m emulator``: run the emulator server until SIGINT or SIGTERM.
+
+On start it prints the two environment variables that point the app at it (with the ports really
+bound), so a script can ``eval`` them; everything else goes to the log on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from emulator.cloud_tasks.queue_specs import SPEC_KEYS, parse_queue_spec
+from emulator.realtime import DEFAULT_MAX_PARALLEL
+from emulator.server.emulator_server import (
+    DEFAULT_HOST,
+    DEFAULT_LOCATION,
+    DEFAULT_PORT,
+    DEFAULT_PROJECT,
+    StartupError,
+    start_server,
+)
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port number (0-65535)")
+    return value
+
+
+def _queue_spec(text: str) -> object:
+    try:
+        return parse_queue_spec(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface of ``python -m emulator``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m emulator",
+        description="A local Google Cloud Tasks emulator: the official clients talk to it over "
+        "gRPC and it delivers real HTTP requests to your app.",
+    )
+    parser.add_argument("--host", default=DEFAULT_HOST, help="interface to listen on (%(default)s)")
+    parser.add_argument(
+        "--port",
+        type=_port,
+        default=DEFAULT_PORT,
+        help="gRPC port (%(default)s; 0 = a free port)",
+    )
+    parser.add_argument(
+        "--http-port",
+        type=_port,
+        default=None,
+        help="control API port (default: the gRPC port + 1; 0 = a free port)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        help="keep the state in a SQLite file in this directory (default: in memory)",
+    )
+    parser.add_argument("--project", default=DEFAULT_PROJECT, help="project of --queue queues")
+    parser.add_argument("--location", default=DEFAULT_LOCATION, help="location of --queue queues")
+    parser.add_argument(
+        "--queue",
+        dest="queues",
+        action="append",
+        type=_queue_spec,
+        default=[],
+        metavar="SPEC",
+        help="create or update a queue at start: QUEUE_ID[:key=value,...] with keys "
+        f"{', '.join(SPEC_KEYS)} (durations in seconds); repeatable",
+    )
+    parser.add_argument(
+        "--max-parallel",
+        type=_positive,
+        default=DEFAULT_MAX_PARALLEL,
+        help="deliveries in flight at once, over all queues (%(default)s)",
+    )
+    parser.add_argument(
+        "--fault-seed", type=int, default=None, help="seed of the fault rules' probabilities"
+    )
+    parser.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        default="INFO",
+        help="log level on stderr (%(default)s)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the emulator until SIGINT/SIGTERM; the exit status (1 when it cannot start)."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    http_port = args.http_port
+    if http_port is None:
+        http_port = args.port + 1 if args.port else 0
+    try:
+        server = start_server(
+            host=args.host,
+            port=args.port,
+            http_port=http_port,
+            data_dir=args.data_dir,
+            project=args.project,
+            location=args.location,
+            queues=args.queues,
+            max_parallel=args.max_parallel,
+            fault_seed=args.fault_seed,
+        )
+    except StartupError as error:
+        print(f"python -m emulator: error: {error}", file=sys.stderr)
+        return 1
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: object) -> None:
+        logging.getLogger("emulator").info("Received %s; stopping.", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    print(f"export CLOUD_TASKS_EMULATOR_HOST={server.grpc_target}", flush=True)
+    print(f"export TASKS_GOOGLE_EMULATOR_URL={server.url}", flush=True)
+    try:
+        while not stop.wait(timeout=1.0):
+            pass
+    finally:
+        server.stop()
+    return 0

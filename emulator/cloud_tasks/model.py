@@ -1,0 +1,291 @@
+"""The Cloud Tasks engine's working state (queues, tasks, attempts) and its stored records.
+
+Each object converts to the API message the RPCs return (``to_proto``) and to the JSON-able record
+the store keeps (``to_record``/``from_record``), so a restart rebuilds exactly what was there.
+"""
+
+from __future__ import annotations
+
+import base64
+import heapq
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from http import HTTPStatus
+from typing import Any
+
+from google.cloud import tasks_v2
+from google.rpc import code_pb2, status_pb2
+
+from emulator.cloud_tasks.names import QueueName, TaskName, parse_queue_name, parse_task_name
+from emulator.cloud_tasks.rate import TokenBucket
+from emulator.cloud_tasks.retry import RetryPolicy
+
+QUEUE_KIND = "cloudtasks.queue"
+TASK_KIND = "cloudtasks.task"
+QUEUE_TOMBSTONE_KIND = "cloudtasks.queue_tombstone"
+TASK_TOMBSTONE_KIND = "cloudtasks.task_tombstone"
+
+ATTEMPT_HISTORY_LIMIT = 100
+"""How many attempts a task remembers (for the control API); the oldest are dropped first."""
+
+_HTTP_TO_RPC = {
+    400: code_pb2.INVALID_ARGUMENT,
+    401: code_pb2.UNAUTHENTICATED,
+    403: code_pb2.PERMISSION_DENIED,
+    404: code_pb2.NOT_FOUND,
+    409: code_pb2.ALREADY_EXISTS,
+    429: code_pb2.RESOURCE_EXHAUSTED,
+    499: code_pb2.CANCELLED,
+    500: code_pb2.INTERNAL,
+    501: code_pb2.UNIMPLEMENTED,
+    503: code_pb2.UNAVAILABLE,
+    504: code_pb2.DEADLINE_EXCEEDED,
+}
+
+
+@dataclass
+class Attempt:
+    """One dispatch of a task and, once it ended, its outcome."""
+
+    schedule_time: datetime
+    dispatch_time: datetime
+    response_time: datetime | None = None
+    status: int | None = None  # HTTP status; None = no response (once response_time is set)
+
+    def to_proto(self) -> tasks_v2.Attempt:
+        proto = tasks_v2.Attempt(schedule_time=self.schedule_time, dispatch_time=self.dispatch_time)
+        if self.response_time is not None:
+            proto.response_time = self.response_time
+            proto.response_status = response_status(self.status)
+        return proto
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "schedule_time": _time(self.schedule_time),
+            "dispatch_time": _time(self.dispatch_time),
+            "response_time": _time(self.response_time),
+            "status": self.status,
+        }
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Attempt:
+        return cls(
+            schedule_time=_parse_time(record["schedule_time"]),
+            dispatch_time=_parse_time(record["dispatch_time"]),
+            response_time=_parse_optional_time(record.get("response_time")),
+            status=record.get("status"),
+        )
+
+
+@dataclass(eq=False)
+class TaskState:
+    """An HTTP task waiting in a queue, with its counters and recent attempts."""
+
+    name: TaskName
+    url: str
+    method: str
+    headers: dict[str, str]
+    body: bytes
+    oidc_token: tasks_v2.OidcToken | None
+    oauth_token: tasks_v2.OAuthToken | None
+    retry_override: tasks_v2.RetryConfig | None
+    create_time: datetime
+    deadline: timedelta
+    schedule_time: datetime
+    seq: int = 0  # position in the queue's heap; a stale heap entry has another seq
+    dispatch_count: int = 0
+    response_count: int = 0
+    execution_count: int = 0  # attempts that got a non-5xx response (T18)
+    first_dispatch_time: datetime | None = None
+    attempts: list[Attempt] = field(default_factory=list)
+    in_flight: int = 0
+
+    @property
+    def last_attempt(self) -> Attempt | None:
+        """The latest attempt, if any."""
+        return self.attempts[-1] if self.attempts else None
+
+    def add_attempt(self, attempt: Attempt) -> None:
+        """Remember a new attempt, forgetting the oldest past ``ATTEMPT_HISTORY_LIMIT``."""
+        self.attempts.append(attempt)
+        if len(self.attempts) > ATTEMPT_HISTORY_LIMIT:
+            del self.attempts[: len(self.attempts) - ATTEMPT_HISTORY_LIMIT]
+
+    def to_proto(self, view: tasks_v2.Task.View) -> tasks_v2.Task:
+        full = view == tasks_v2.Task.View.FULL
+        http = tasks_v2.HttpRequest(
+            url=self.url,
+            http_method=tasks_v2.HttpMethod[self.method],
+            headers=self.headers,
+            body=self.body if full else b"",
+        )
+        if self.oidc_token is not None:
+            http.oidc_token = self.oidc_token
+        elif self.oauth_token is not None:
+            http.oauth_token = self.oauth_token
+        task = tasks_v2.Task(
+            name=self.name.full,
+            http_request=http,
+            schedule_time=self.schedule_time,
+            create_time=self.create_time,
+            dispatch_deadline=self.deadline,
+            dispatch_count=self.dispatch_count,
+            response_count=self.response_count,
+            view=tasks_v2.Task.View.FULL if full else tasks_v2.Task.View.BASIC,
+        )
+        if self.retry_override is not None:
+            task.retry_config = self.retry_override
+        if self.first_dispatch_time is not None:
+            task.first_attempt = tasks_v2.Attempt(dispatch_time=self.first_dispatch_time)
+        if self.last_attempt is not None:
+            task.last_attempt = self.last_attempt.to_proto()
+        return task
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "name": self.name.full,
+            "url": self.url,
+            "method": self.method,
+            "headers": dict(self.headers),
+            "body": base64.b64encode(self.body).decode(),
+            "oidc_token": _message_json(self.oidc_token),
+            "oauth_token": _message_json(self.oauth_token),
+            "retry_config": _message_json(self.retry_override),
+            "create_time": _time(self.create_time),
+            "dispatch_deadline_us": self.deadline // timedelta(microseconds=1),
+            "schedule_time": _time(self.schedule_time),
+            "dispatch_count": self.dispatch_count,
+            "response_count": self.response_count,
+            "execution_count": self.execution_count,
+            "first_dispatch_time": _time(self.first_dispatch_time),
+            "attempts": [a.to_record() for a in self.attempts],
+        }
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> TaskState:
+        return cls(
+            name=parse_task_name(record["name"]),
+            url=record["url"],
+            method=record["method"],
+            headers=dict(record["headers"]),
+            body=base64.b64decode(record["body"]),
+            oidc_token=_message_from_json(tasks_v2.OidcToken, record.get("oidc_token")),
+            oauth_token=_message_from_json(tasks_v2.OAuthToken, record.get("oauth_token")),
+            retry_override=_message_from_json(tasks_v2.RetryConfig, record.get("retry_config")),
+            create_time=_parse_time(record["create_time"]),
+            deadline=timedelta(microseconds=record["dispatch_deadline_us"]),
+            schedule_time=_parse_time(record["schedule_time"]),
+            dispatch_count=record["dispatch_count"],
+            response_count=record["response_count"],
+            execution_count=record["execution_count"],
+            first_dispatch_time=_parse_optional_time(record.get("first_dispatch_time")),
+            attempts=[Attempt.from_record(a) for a in record.get("attempts", [])],
+        )
+
+
+@dataclass(eq=False)
+class QueueState:
+    """A queue: its resolved settings, state, tasks, and dispatch bookkeeping."""
+
+    name: QueueName
+    config: tasks_v2.Queue  # resolved settings only; no name, state or purge_time
+    state: tasks_v2.Queue.State = tasks_v2.Queue.State.RUNNING
+    purge_time: datetime | None = None
+    tasks: dict[str, TaskState] = field(default_factory=dict)
+    heap: list[tuple[datetime, int, str]] = field(default_factory=list)
+    in_flight: int = 0
+    bucket: TokenBucket = field(init=False)
+    max_concurrent: int = field(init=False)  # read on every dispatch: kept out of the proto
+
+    def __post_init__(self) -> None:
+        limits = self.config.rate_limits
+        self.bucket = TokenBucket(limits.max_dispatches_per_second, limits.max_burst_size)
+        self.max_concurrent = limits.max_concurrent_dispatches
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy.from_proto(self.config.retry_config)
+
+    def reconfigure(self, config: tasks_v2.Queue, now: datetime) -> None:
+        """Apply new settings; the token bucket keeps the tokens it holds (T8)."""
+        self.config = config
+        limits = config.rate_limits
+        self.bucket.reconfigure(limits.max_dispatches_per_second, limits.max_burst_size, now)
+        self.max_concurrent = limits.max_concurrent_dispatches
+
+    def to_proto(self) -> tasks_v2.Queue:
+        queue = tasks_v2.Queue(self.config)
+        queue.name = self.name.full
+        queue.state = self.state
+        if self.purge_time is not None:
+            queue.purge_time = self.purge_time
+        return queue
+
+    def peek(self) -> tuple[datetime, int, str] | None:
+        """The earliest dispatchable entry; drops stale ones (rescheduled, deleted, in flight)."""
+        while self.heap:
+            _, seq, task_id = self.heap[0]
+            task = self.tasks.get(task_id)
+            if task is not None and task.seq == seq and task.in_flight == 0:
+                return self.heap[0]
+            heapq.heappop(self.heap)
+        return None
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "name": self.name.full,
+            "config": _message_json(self.config),
+            "state": tasks_v2.Queue.State(self.state).name,
+            "purge_time": _time(self.purge_time),
+        }
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> QueueState:
+        config = _message_from_json(tasks_v2.Queue, record["config"])
+        assert config is not None
+        return cls(
+            name=parse_queue_name(record["name"]),
+            config=config,
+            state=tasks_v2.Queue.State[record["state"]],
+            purge_time=_parse_optional_time(record.get("purge_time")),
+        )
+
+
+def response_status(http_status: int | None) -> status_pb2.Status:
+    """An attempt's HTTP outcome as a google.rpc.Status (no response = DEADLINE_EXCEEDED)."""
+    if http_status is None:
+        return status_pb2.Status(code=code_pb2.DEADLINE_EXCEEDED, message="Deadline exceeded")
+    if 200 <= http_status <= 299:
+        code = code_pb2.OK
+    else:
+        code = _HTTP_TO_RPC.get(http_status, code_pb2.UNKNOWN)
+    try:
+        phrase = HTTPStatus(http_status).phrase
+    except ValueError:
+        phrase = f"HTTP {http_status}"
+    return status_pb2.Status(code=code, message=phrase)
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def _parse_optional_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _message_json(message: Any) -> dict[str, Any] | None:
+    if message is None:
+        return None
+    return json.loads(type(message).to_json(message))
+
+
+def _message_from_json[M](cls: type[M], data: dict[str, Any] | None) -> M | None:
+    if data is None:
+        return None
+    return cls.from_json(json.dumps(data))  # type: ignore[attr-defined]

@@ -1,0 +1,80 @@
+"""Settings of the example project that `just dev` runs against the local emulator.
+
+The backend uses the production `gcp` transport; `just dev` sets CLOUD_TASKS_EMULATOR_HOST, so
+the official client talks to the emulator. Unset it (and use a real project) to run on Google.
+"""
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+PORT = os.environ.get("DEV_PORT", "8000")
+
+SECRET_KEY = "example-only-not-secret"
+DEBUG = True
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+USE_TZ = True
+TIME_ZONE = "UTC"
+
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.admin",
+    "tasks_google",
+    "shop",
+]
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+ROOT_URLCONF = "exampleproject.urls"
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.environ.get("EXAMPLE_DB", str(BASE_DIR / "db.sqlite3")),
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+STATIC_URL = "static/"
+
+TASKS = {
+    "default": {
+        "BACKEND": "tasks_google.backends.CloudTasksBackend",
+        "QUEUES": ["default", "emails", "reports"],
+        "OPTIONS": {
+            "project_id": "demo-project",
+            "location": "us-central1",
+            "base_url": f"http://127.0.0.1:{PORT}/tasks/",
+            "oidc_service_account": "tasks-invoker@demo-project.iam.gserviceaccount.com",
+        },
+    }
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {
+        "django.tasks": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "tasks_google": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
+}

@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.urls import include, path
+from shop import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("enqueue/<str:name>/", views.enqueue, name="enqueue"),
+    path("api/executions/<str:execution_id>/", views.execution, name="execution"),
+    path("tasks/", include("tasks_google.urls")),
+    path("admin/", admin.site.urls),
+]

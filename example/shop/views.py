@@ -1,0 +1,68 @@
+"""A one-page shop front to enqueue demo tasks and watch their executions."""
+
+from html import escape
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
+from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
+
+from shop import tasks
+from tasks_google.models import TaskExecution
+
+DEMOS = {
+    "welcome": lambda: tasks.send_welcome_email.enqueue(user_id=42),
+    "flaky": lambda: tasks.flaky_import.enqueue(fail_times=2),
+    "report": lambda: tasks.build_report.enqueue(rows=6),
+    "reject": lambda: tasks.reject_order.enqueue(order_id=7),
+}
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    token = get_token(request)
+    buttons = "".join(
+        f'<form method="post" action="/enqueue/{name}/" style="display:inline">'
+        f'<input type="hidden" name="csrfmiddlewaretoken" value="{token}">'
+        f'<button type="submit">{name}</button></form> '
+        for name in DEMOS
+    )
+    rows = "".join(
+        f"<tr><td>{escape(e.id)}</td><td>{escape(e.task_path)}</td><td>{e.status}</td>"
+        f"<td>{e.attempt_count}</td><td>{len(e.errors)}</td>"
+        f"<td>{escape(repr(e.return_value))}</td></tr>"
+        for e in TaskExecution.objects.all()[:25]
+    )
+    return HttpResponse(
+        '<!doctype html><meta http-equiv="refresh" content="2"><title>tasks-google demo</title>'
+        f"<h1>tasks-google demo</h1><p>Enqueue: {buttons}</p>"
+        "<table border=1 cellpadding=4><tr><th>id</th><th>task</th><th>status</th>"
+        f"<th>attempts</th><th>errors</th><th>result</th></tr>{rows}</table>"
+    )
+
+
+@require_POST
+def enqueue(request: HttpRequest, name: str) -> HttpResponse:
+    if name not in DEMOS:
+        return JsonResponse(
+            {"error": f"unknown demo {name!r}", "allowed": sorted(DEMOS)}, status=404
+        )
+    result = DEMOS[name]()
+    if "application/json" in request.headers.get("Accept", ""):
+        return JsonResponse({"id": result.id})
+    return redirect("home")
+
+
+def execution(request: HttpRequest, execution_id: str) -> JsonResponse:
+    row = TaskExecution.objects.filter(pk=execution_id).first()
+    if row is None:
+        return JsonResponse({"error": "not found"}, status=404)
+    return JsonResponse(
+        {
+            "id": row.id,
+            "task": row.task_path,
+            "status": row.status,
+            "attempts": row.attempt_count,
+            "errors": [e["exception_class_path"] for e in row.errors],
+            "return_value": row.return_value,
+        }
+    )

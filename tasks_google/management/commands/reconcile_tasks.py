@@ -1,0 +1,53 @@
+"""`manage.py reconcile_tasks`: create the Cloud Tasks of READY executions that never got one."""
+
+from datetime import timedelta
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from tasks_google.reconcile import DEFAULT_GRACE, DEFAULT_LIMIT, reconcile
+
+
+class Command(BaseCommand):
+    help = (
+        "Create the missing Cloud Task of every READY execution whose creation never happened "
+        "(process died or the API failed after commit). Safe to run repeatedly."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--older-than",
+            type=float,
+            default=DEFAULT_GRACE.total_seconds(),
+            metavar="SECONDS",
+            help="Only executions enqueued at least this long ago (default: %(default)s).",
+        )
+        parser.add_argument(
+            "--limit",
+            type=int,
+            default=DEFAULT_LIMIT,
+            help="At most this many executions per run (default: %(default)s).",
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="List what would be re-created; change nothing."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["older_than"] < 0:
+            raise CommandError("--older-than must be 0 or more seconds.")
+        if options["limit"] < 1:
+            raise CommandError("--limit must be at least 1.")
+        report = reconcile(
+            grace=timedelta(seconds=options["older_than"]),
+            limit=options["limit"],
+            dry_run=options["dry_run"],
+        )
+        verb = "Would re-create" if options["dry_run"] else "Re-created"
+        for execution_id in report.recreated:
+            self.stdout.write(f"{verb} {execution_id}")
+        self.stdout.write(
+            f"{verb} {len(report.recreated)}, failed {len(report.failed)}, "
+            f"skipped {len(report.skipped)}."
+        )
+        if report.failed:
+            raise CommandError(f"{len(report.failed)} could not be re-created; see the log.")

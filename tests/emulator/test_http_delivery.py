@@ -1,0 +1,88 @@
+"""Real HTTP delivery: casing kept (T22), redirects not followed (T18), no response cases."""
+
+from __future__ import annotations
+
+import socket
+from datetime import timedelta
+
+import pytest
+
+from emulator import Delivery
+from emulator.http_delivery import HttpDispatcher
+
+from .http_target import RecordingTarget
+
+
+@pytest.fixture
+def target():
+    target = RecordingTarget()
+    yield target
+    target.close()
+
+
+def delivery(url: str, **fields) -> Delivery:
+    values = {
+        "url": url,
+        "http_method": "POST",
+        "headers": {"User-Agent": "Google-Cloud-Tasks", "X-CloudTasks-QueueName": "jobs"},
+        "body": b'{"a": 1}',
+        "deadline": timedelta(seconds=15),
+        "queue_id": "jobs",
+        "task_id": "t",
+    } | fields
+    return Delivery(**values)
+
+
+def test_t22_sends_method_path_query_body_and_header_casing(target):
+    result = HttpDispatcher()(delivery(target.url("/run?x=1")))
+
+    (request,) = target.requests
+    assert result.status == 200
+    assert (request.method, request.path, request.body) == ("POST", "/run?x=1", b'{"a": 1}')
+    assert "X-CloudTasks-QueueName" in request.header_names
+    assert request.header("User-Agent") == "Google-Cloud-Tasks"
+    assert request.header("Content-Type") is None  # no default Content-Type
+    assert result.elapsed > timedelta(0)
+
+
+def test_t18_a_redirect_is_the_response_not_followed(target):
+    target.script("/moved", (302, {"Location": target.url("/elsewhere")}))
+
+    result = HttpDispatcher()(delivery(target.url("/moved")))
+
+    assert result.status == 302
+    assert [r.path for r in target.requests] == ["/moved"]
+
+
+def test_t10_response_headers_are_returned(target):
+    target.script("/busy", (503, {"Retry-After": "7"}))
+
+    result = HttpDispatcher()(delivery(target.url("/busy")))
+
+    assert (result.status, result.headers.get("Retry-After")) == (503, "7")
+
+
+def test_get_without_body(target):
+    HttpDispatcher()(delivery(target.url(), http_method="GET", body=b""))
+
+    assert target.requests[0].method == "GET"
+    assert target.requests[0].header("Content-Length") is None
+
+
+def test_connection_refused_is_no_response():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    result = HttpDispatcher()(delivery(f"http://127.0.0.1:{port}/"))
+
+    assert result.status is None
+
+
+def test_t11_deadline_is_the_timeout(target):
+    target.delay = 1.0
+
+    result = HttpDispatcher()(delivery(target.url(), deadline=timedelta(seconds=0.2)))
+
+    assert result.status is None
+    assert result.elapsed >= timedelta(seconds=0.2)

@@ -1,0 +1,160 @@
+"""The production adapter end to end: official client -> emulator server -> real HTTP -> Django."""
+
+import socket
+import time
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.tasks import TaskResultStatus, task_backends
+from google.cloud import tasks_v2
+
+from emulator.faults import Duplicate, FaultRule, RpcError
+from emulator.server.emulator_server import start_server
+from tasks_google.exceptions import EmulatorUnavailableError
+from tasks_google.models import TaskExecution
+from tasks_google.transports import CloudTaskSpec
+from tests.settings import SERVICE_ACCOUNT
+from tests.tasks_google import tasks
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PARENT = "projects/demo-project/locations/us-central1"
+
+
+@pytest.fixture
+def emulator():
+    with start_server() as server:
+        yield server
+
+
+def gcp_settings(base_url: str, emulator_host: str, emulator_url: str | None = None) -> dict:
+    options = {
+        "project_id": "demo-project",
+        "location": "us-central1",
+        "base_url": base_url,
+        "oidc_service_account": SERVICE_ACCOUNT,
+        "transport": "gcp",
+        "emulator_host": emulator_host,
+    }
+    if emulator_url:
+        options["emulator_url"] = emulator_url
+    return {
+        "default": {
+            "BACKEND": "tasks_google.backends.CloudTasksBackend",
+            "QUEUES": ["default", "emails", "slow"],
+            "OPTIONS": options,
+        }
+    }
+
+
+@pytest.fixture
+def backend(settings, live_server, emulator):
+    settings.TASKS = gcp_settings(f"{live_server.url}/tasks/", emulator.grpc_target, emulator.url)
+    return task_backends["default"]
+
+
+def wait_for(result, statuses=(TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED), timeout=20):
+    deadline = time.monotonic() + timeout
+    while True:
+        result.refresh()
+        if result.status in statuses:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{result.id} still {result.status} after {timeout}s")
+        time.sleep(0.05)
+
+
+def test_enqueue_is_delivered_over_http_with_a_verified_token(backend, emulator):
+    result = tasks.calculate_meaning_of_life.enqueue()
+    wait_for(result)
+    assert result.status == TaskResultStatus.SUCCESSFUL, result.errors
+    assert result.return_value == 42
+    row = TaskExecution.objects.get(pk=result.id)
+    assert row.remote_name == f"{PARENT}/queues/default/tasks/{result.id}"
+    [delivery] = emulator.cloud.deliveries
+    assert delivery.response_status == 200
+
+
+def test_missing_queue_is_created_in_emulator_mode(backend, emulator):
+    result = tasks.send_email.enqueue("ada@example.com")
+    wait_for(result)
+    assert result.status == TaskResultStatus.SUCCESSFUL
+    queue = emulator.cloud.tasks.get_queue(tasks_v2.GetQueueRequest(name=f"{PARENT}/queues/emails"))
+    assert queue.retry_config.max_attempts == 100  # Cloud Tasks' default
+
+
+def test_the_queue_retry_config_decides_the_last_attempt(backend, emulator):
+    emulator.cloud.tasks.create_queue(
+        tasks_v2.CreateQueueRequest(
+            parent=PARENT,
+            queue=tasks_v2.Queue(
+                name=f"{PARENT}/queues/default",
+                retry_config=tasks_v2.RetryConfig(
+                    max_attempts=3,
+                    min_backoff=timedelta(milliseconds=100),
+                    max_backoff=timedelta(milliseconds=200),
+                ),
+            ),
+        )
+    )
+    result = tasks.always_fails.enqueue()
+    wait_for(result)
+    assert result.status == TaskResultStatus.FAILED
+    assert result.attempts == 3 and len(result.errors) == 3
+    # The last failure was acknowledged, so the emulator dropped the task.
+    statuses = [d.response_status for d in emulator.cloud.deliveries]
+    assert statuses == [500, 500, 200]
+
+
+def test_duplicate_delivery_runs_the_body_once(backend, emulator):
+    emulator.cloud.faults.add(FaultRule(operation="dispatch", count=1, effect=Duplicate()))
+    result = tasks.sleeps.enqueue(0.5)
+    wait_for(result, statuses=(TaskResultStatus.SUCCESSFUL,))
+    time.sleep(0.3)  # let the duplicate finish too
+    result.refresh()
+    assert result.attempts == 1
+    assert result.return_value == "slept"
+
+
+def test_repeated_create_is_harmless(backend):
+    spec = CloudTaskSpec(
+        queue_path=f"{PARENT}/queues/default",
+        task_id="a" * 32,
+        url="http://127.0.0.1:9/unused",
+        body=b"{}",
+        schedule_time=None,
+    )
+    transport = backend.transport
+    first = transport.create_task(spec)
+    assert transport.create_task(spec) == first
+
+
+def test_failed_create_is_recovered_by_the_reconciler(backend, emulator):
+    emulator.cloud.faults.add(
+        FaultRule(operation="CreateTask", count=1, effect=RpcError(code="INTERNAL"))
+    )
+    result = tasks.calculate_meaning_of_life.enqueue()
+    row = TaskExecution.objects.get(pk=result.id)
+    assert row.status == TaskResultStatus.READY and row.remote_name == ""
+    call_command("reconcile_tasks", "--older-than", "0")
+    wait_for(result)
+    assert result.status == TaskResultStatus.SUCCESSFUL
+    # A second run finds nothing to do.
+    call_command("reconcile_tasks", "--older-than", "0")
+    assert len(emulator.cloud.deliveries) == 1
+
+
+def test_unreachable_emulator_is_a_clear_error_not_a_hang(settings, live_server):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    host = f"127.0.0.1:{port}"
+    settings.TASKS = gcp_settings(f"{live_server.url}/tasks/", host)
+    spec = CloudTaskSpec(
+        queue_path=f"{PARENT}/queues/default", task_id="b" * 32, url="http://x.test/", body=b""
+    )
+    started = time.monotonic()
+    with pytest.raises(EmulatorUnavailableError, match=host):
+        task_backends["default"].transport.create_task(spec)
+    assert time.monotonic() - started < 10

@@ -1,0 +1,29 @@
+"""Deliveries to execute/ as Cloud Tasks sends them, signed by the in-process emulator."""
+
+import json
+
+from django.test import Client
+
+from tasks_google.transports import inprocess
+from tests.settings import SERVICE_ACCOUNT
+
+AUDIENCE = "http://app.test"
+
+
+def id_token(email: str = SERVICE_ACCOUNT, audience: str = AUDIENCE) -> str:
+    return inprocess.current_cloud().oidc.mint(email, audience)
+
+
+def post_execute(execution_id, retry_count=0, token: str | None = "mint", body=None):
+    headers = {"X-CloudTasks-TaskRetryCount": str(retry_count)}
+    if token == "mint":
+        token = id_token()
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    return Client().post(
+        "/tasks/execute/",
+        data=body if body is not None else json.dumps({"execution_id": execution_id}),
+        content_type="application/json",
+        headers=headers,
+        HTTP_HOST="app.test",
+    )
