@@ -26,33 +26,34 @@ fmt:
     ruff check --fix .
     ruff format .
 
-# Run the example project against the local emulator: Cloud Tasks emulator + runserver.
-# Ports: DEV_PORT (8000), EMULATOR_PORT (8123; its control API on the next port). Ctrl-C stops both.
+# Run the example project against the local emulator (manage.py tasks_dev: the Cloud Tasks
+# emulator + runserver, restarted on code changes), and enqueue a few demo tasks once it is up.
+# Ports: DEV_PORT (8000), EMULATOR_PORT (8123; its control API on the next one). Ctrl-C stops all.
 dev:
     #!/usr/bin/env bash
     set -euo pipefail
-    trap 'trap - EXIT INT TERM; kill 0' EXIT INT TERM
     port="${DEV_PORT:-8000}"
     grpc="${EMULATOR_PORT:-8123}"
     data="${EMULATOR_DATA_DIR:-.emulator-data}"
     export CLOUD_TASKS_EMULATOR_HOST="127.0.0.1:${grpc}"
     export TASKS_GOOGLE_EMULATOR_URL="http://127.0.0.1:$((grpc + 1))"
-    python -m emulator --port "${grpc}" --data-dir "${data}" \
-        --queue default:max_attempts=5,min_backoff=1,max_backoff=10 \
-        --queue emails --queue reports &
-    python - "${TASKS_GOOGLE_EMULATOR_URL}/health" <<'PY'
+    python example/manage.py migrate --noinput -v 0
+    python example/manage.py tasks_dev "127.0.0.1:${port}" --emulator-port "${grpc}" \
+        --data-dir "${data}" --queue default:max_attempts=5,min_backoff=1,max_backoff=10 &
+    dev_pid=$!
+    trap 'kill -INT "${dev_pid}" 2>/dev/null; wait "${dev_pid}"' EXIT INT TERM
+    python - "http://127.0.0.1:${port}/" <<'PY'
     import sys, time, urllib.request
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while True:
         try:
             urllib.request.urlopen(sys.argv[1], timeout=1)
             break
         except OSError:
             if time.monotonic() > deadline:
-                sys.exit(f"the emulator did not answer at {sys.argv[1]} within 30 s")
-            time.sleep(0.1)
+                sys.exit(f"the example app did not answer at {sys.argv[1]} within 60 s")
+            time.sleep(0.2)
     PY
-    python example/manage.py migrate --noinput -v 0
-    echo "Example app: http://127.0.0.1:${port}/  (emulator: ${TASKS_GOOGLE_EMULATOR_URL}/health)"
-    python example/manage.py runserver "127.0.0.1:${port}" &
-    wait -n
+    python example/manage.py enqueue_demo
+    echo "Watch: http://127.0.0.1:${port}/ and http://127.0.0.1:$((grpc + 1))/v1/queues"
+    wait "${dev_pid}"

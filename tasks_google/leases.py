@@ -5,6 +5,7 @@ held while the task runs), renewed by a heartbeat thread, and released when the 
 An attempt that dies keeps its lease only until `lease_expires_at`; the next delivery then takes it.
 """
 
+import atexit
 import logging
 import os
 import socket
@@ -23,6 +24,10 @@ from tasks_google.models import TaskExecution
 from tasks_google.sqlite import retry_if_locked
 
 logger = logging.getLogger(__name__)
+
+# Leases held by attempts running in this process: {owner token: execution id}.
+_held: dict[str, str] = {}
+_held_lock = threading.Lock()
 
 
 def worker_id() -> str:
@@ -54,7 +59,39 @@ def acquire(execution_id: str, owner: str, timeout: timedelta) -> bool:
             )
         )
     )
+    if taken == 1:
+        with _held_lock:
+            _held[owner] = execution_id
     return taken == 1
+
+
+def forget(owner: str) -> None:
+    """The attempt holding `owner` is over (its outcome written or abandoned)."""
+    with _held_lock:
+        _held.pop(owner, None)
+
+
+@atexit.register
+def expire_held_leases() -> None:
+    """On a clean interpreter exit (Ctrl-C, a server restarting), expire this process's leases.
+
+    Their attempts will never write an outcome, so the next delivery may take over at once
+    instead of waiting for `heartbeat_timeout_seconds`. A killed process cannot do this; its
+    leases simply expire.
+    """
+    with _held_lock:
+        held = dict(_held)
+        _held.clear()
+    if not held:
+        return
+    expired_at = clock.now() - timedelta(microseconds=1)
+    for owner, execution_id in held.items():
+        try:
+            TaskExecution.objects.filter(pk=execution_id, lease_owner=owner).update(
+                lease_expires_at=expired_at
+            )
+        except Exception:
+            logger.exception("Could not expire the lease of execution %s at exit", execution_id)
 
 
 def renew(execution_id: str, owner: str, timeout: timedelta) -> bool:

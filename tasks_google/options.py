@@ -308,7 +308,7 @@ def demo_project_problem(config: BackendOptions) -> Problem | None:
         and config.emulator_host is None
     ):
         return Problem(
-            "tasks_google.E016",
+            "tasks_google.W003",
             f"project_id {config.project_id!r} is a demo project, which exists only in the "
             "emulator, but no emulator is configured: it would be sent to Google.",
             hint=f"Set {EMULATOR_HOST_ENV} (or OPTIONS['emulator_host']), "

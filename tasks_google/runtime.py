@@ -91,7 +91,11 @@ def run_attempt(execution_id: str, *, attempts_made: int | None = None) -> Outco
         attempts_made = row.attempt_count - 1
 
     attempt = _Attempt(backend, row, owner, attempts_made)
-    return attempt.run(timedelta(seconds=config.heartbeat_interval_seconds), lease_timeout)
+    outcome = attempt.run(timedelta(seconds=config.heartbeat_interval_seconds), lease_timeout)
+    # Only now is the attempt over; if it was interrupted, the lease stays registered so that a
+    # clean exit of this process expires it (leases.expire_held_leases).
+    leases.forget(owner)
+    return outcome
 
 
 class _Attempt:

@@ -34,3 +34,9 @@ def build_report(rows: int = 5) -> dict:
 @task
 def reject_order(order_id: int) -> None:
     raise PermanentTaskError(f"order {order_id} is invalid; retrying will not help")
+
+
+@task(queue_name="emails")
+def send_reminder(user_id: int) -> str:
+    """Enqueued with run_after: delivered only once its time comes."""
+    return f"reminder sent to user {user_id}"

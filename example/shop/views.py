@@ -1,10 +1,12 @@
 """A one-page shop front to enqueue demo tasks and watch their executions."""
 
+from datetime import timedelta
 from html import escape
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from shop import tasks
@@ -15,6 +17,9 @@ DEMOS = {
     "flaky": lambda: tasks.flaky_import.enqueue(fail_times=2),
     "report": lambda: tasks.build_report.enqueue(rows=6),
     "reject": lambda: tasks.reject_order.enqueue(order_id=7),
+    "later": lambda: tasks.send_reminder.using(
+        run_after=timezone.now() + timedelta(seconds=10)
+    ).enqueue(user_id=42),
 }
 
 

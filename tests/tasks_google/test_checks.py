@@ -186,13 +186,13 @@ def test_e016_demo_project_never_reaches_google(monkeypatch):
     monkeypatch.delenv("CLOUD_TASKS_EMULATOR_HOST", raising=False)
     options = {**VALID, "project_id": "demo-shop"}
     [(check_id, msg, hint)] = errors(options)
-    assert check_id == "tasks_google.E016"
+    assert check_id == "tasks_google.W003"
     assert "'demo-shop'" in msg and "CLOUD_TASKS_EMULATOR_HOST" in hint
     backend = CloudTasksBackend("main", {"OPTIONS": options})
     with pytest.raises(ImproperlyConfigured, match="demo project"):
         _ = backend.transport
     ids = [c for c, _, _ in errors({**options, "emulator_host": "127.0.0.1:8123"})]
-    assert "tasks_google.E016" not in ids
+    assert "tasks_google.W003" not in ids
 
 
 def test_w001_emulator_in_a_non_debug_deployment(settings):

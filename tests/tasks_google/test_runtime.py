@@ -203,3 +203,24 @@ def test_heartbeat_notices_a_lost_lease(transactional_db):
 
         time.sleep(0.2)
     assert beat.lost
+
+
+def test_clean_exit_expires_the_leases_of_unfinished_attempts():
+    row = TaskExecution.objects.create(
+        task_path="tests.tasks_google.tasks.noop_task",
+        backend="default",
+        queue="default",
+        enqueued_at=clock.now(),
+    )
+    assert leases.acquire(row.pk, "this-process:1:abc", timedelta(seconds=60))
+    leases.expire_held_leases()  # what the interpreter runs at exit
+    row.refresh_from_db()
+    assert row.lease_expires_at < clock.now()
+    # So the next delivery takes over at once.
+    assert leases.acquire(row.pk, "next-process:2:def", timedelta(seconds=60))
+
+
+def test_finished_attempts_leave_no_lease_behind(tasks_emulator):
+    result = tasks.calculate_meaning_of_life.enqueue()
+    assert deliver(result.id).status_code == 200
+    assert leases._held == {}

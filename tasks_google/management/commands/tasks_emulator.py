@@ -1,0 +1,61 @@
+"""`manage.py tasks_emulator`: run the emulator for this project (queues from TASKS)."""
+
+import os
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from tasks_google import devloop
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the Cloud Tasks emulator with this project's project, location and queues (from "
+        "TASKS). It prints the export lines that point the app at it."
+    )
+    requires_system_checks = []
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        add_emulator_arguments(parser)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        argv = devloop.emulator_argv(
+            port=options["emulator_port"],
+            http_port=options["emulator_http_port"],
+            data_dir=None
+            if options["memory"]
+            else options["data_dir"] or devloop.default_data_dir(),
+            queue_specs=options["queue"],
+        )
+        # Become the emulator: signals and the exit status are its own.
+        os.execv(argv[0], argv)
+
+
+def add_emulator_arguments(parser: CommandParser) -> None:
+    """The emulator options shared by tasks_emulator and tasks_dev."""
+    parser.add_argument(
+        "--emulator-port",
+        type=int,
+        default=devloop.DEFAULT_EMULATOR_PORT,
+        help="gRPC port of the emulator (default: %(default)s; its control API uses the next one).",
+    )
+    parser.add_argument(
+        "--emulator-http-port", type=int, default=None, help="control API port (default: gRPC + 1)."
+    )
+    storage = parser.add_mutually_exclusive_group()
+    storage.add_argument(
+        "--data-dir",
+        default=None,
+        help="where the emulator keeps its state (default: .emulator-data beside the project).",
+    )
+    storage.add_argument(
+        "--memory", action="store_true", help="keep the emulator's state in memory only."
+    )
+    parser.add_argument(
+        "--queue",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="QUEUE_ID[:key=value,...] to create or update at start, e.g. "
+        "'default:max_attempts=5,min_backoff=1' (repeatable; see python -m emulator --help).",
+    )
