@@ -1,20 +1,14 @@
 import pytest
 from django.tasks import task_backends
 
-from tests.settings import SERVICE_ACCOUNT
+from tests.settings import TASKS
 
 #: Every backend the django.tasks conformance suite runs against, by id.
 CONFORMANCE_BACKENDS = {
+    # As a user configures it: the default gcp transport (the emulator takes over under test).
     "cloud_tasks": {
-        "BACKEND": "tasks_google.backends.CloudTasksBackend",
-        "QUEUES": ["default", "emails", "slow"],
-        "OPTIONS": {
-            "project_id": "demo-project",
-            "location": "us-central1",
-            "base_url": "http://app.test/tasks/",
-            "queue_aliases": {"slow": "slow-lane"},
-            "oidc_service_account": SERVICE_ACCOUNT,
-        },
+        **TASKS["default"],
+        "OPTIONS": {k: v for k, v in TASKS["default"]["OPTIONS"].items() if k != "transport"},
     },
 }
 

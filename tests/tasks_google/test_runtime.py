@@ -19,6 +19,13 @@ def deliver(execution_id, retry_count=0):
     return post_execute(execution_id, retry_count)
 
 
+def new_row(task_path="tests.tasks_google.tasks.noop_task"):
+    """An execution stored as enqueue stores it, without its Cloud Task."""
+    return TaskExecution.objects.create(
+        task_path=task_path, backend="default", queue="default", enqueued_at=clock.now()
+    )
+
+
 def hold_lease(execution_id, owner="other-worker:1:abc", seconds=60):
     TaskExecution.objects.filter(pk=execution_id).update(
         status=TaskResultStatus.RUNNING,
@@ -109,12 +116,7 @@ def test_execute_only_accepts_post():
 
 def test_task_path_that_is_not_a_task_is_refused(tasks_emulator):
     tasks_emulator.configure_queue(max_attempts=1)
-    row = TaskExecution.objects.create(
-        task_path="tests.tasks_google.tasks.not_a_task",
-        backend="default",
-        queue="default",
-        enqueued_at=clock.now(),
-    )
+    row = new_row("tests.tasks_google.tasks.not_a_task")
     response = deliver(row.pk)
     assert response.status_code == 200
     row.refresh_from_db()
@@ -123,12 +125,7 @@ def test_task_path_that_is_not_a_task_is_refused(tasks_emulator):
 
 
 def test_task_removed_by_a_deploy_is_a_failed_attempt(tasks_emulator):
-    row = TaskExecution.objects.create(
-        task_path="tests.tasks_google.gone.task",
-        backend="default",
-        queue="default",
-        enqueued_at=clock.now(),
-    )
+    row = new_row("tests.tasks_google.gone.task")
     assert deliver(row.pk).status_code == 500
     row.refresh_from_db()
     assert row.status == TaskResultStatus.READY
@@ -155,12 +152,7 @@ def test_lost_lease_discards_the_outcome(tasks_emulator, monkeypatch):
 
 
 def test_lease_is_taken_by_one_attempt_only():
-    row = TaskExecution.objects.create(
-        task_path="tests.tasks_google.tasks.noop_task",
-        backend="default",
-        queue="default",
-        enqueued_at=clock.now(),
-    )
+    row = new_row()
     timeout = timedelta(seconds=30)
     assert leases.acquire(row.pk, "a", timeout)
     assert not leases.acquire(row.pk, "b", timeout)
@@ -169,12 +161,7 @@ def test_lease_is_taken_by_one_attempt_only():
 
 
 def test_heartbeat_renews_the_lease(transactional_db):
-    row = TaskExecution.objects.create(
-        task_path="tests.tasks_google.tasks.noop_task",
-        backend="default",
-        queue="default",
-        enqueued_at=clock.now(),
-    )
+    row = new_row()
     timeout = timedelta(seconds=30)
     assert leases.acquire(row.pk, "me", timeout)
     row.refresh_from_db()
@@ -190,12 +177,7 @@ def test_heartbeat_renews_the_lease(transactional_db):
 
 
 def test_heartbeat_notices_a_lost_lease(transactional_db):
-    row = TaskExecution.objects.create(
-        task_path="tests.tasks_google.tasks.noop_task",
-        backend="default",
-        queue="default",
-        enqueued_at=clock.now(),
-    )
+    row = new_row()
     assert leases.acquire(row.pk, "me", timedelta(seconds=30))
     TaskExecution.objects.filter(pk=row.pk).update(lease_owner="someone-else")
     with leases.Heartbeat(row.pk, "me", timedelta(seconds=0.02), timedelta(seconds=30)) as beat:
@@ -206,12 +188,7 @@ def test_heartbeat_notices_a_lost_lease(transactional_db):
 
 
 def test_clean_exit_expires_the_leases_of_unfinished_attempts():
-    row = TaskExecution.objects.create(
-        task_path="tests.tasks_google.tasks.noop_task",
-        backend="default",
-        queue="default",
-        enqueued_at=clock.now(),
-    )
+    row = new_row()
     assert leases.acquire(row.pk, "this-process:1:abc", timedelta(seconds=60))
     leases.expire_held_leases()  # what the interpreter runs at exit
     row.refresh_from_db()
