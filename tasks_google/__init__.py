@@ -8,9 +8,15 @@ from importlib import import_module
 from typing import Any
 
 _PUBLIC = {
+    "CancelResult": "tasks_google.cancellation",
+    "CancellationNotSupported": "tasks_google.exceptions",
     "CloudTasksBackend": "tasks_google.backends.cloud_tasks",
     "PermanentTaskError": "tasks_google.exceptions",
+    "TaskCancelledError": "tasks_google.exceptions",
     "TaskExecution": "tasks_google.models",
+    "cancel_task": "tasks_google.cancellation",
+    "is_task_cancelled": "tasks_google.cancellation",
+    "report_progress": "tasks_google.progress",
 }
 
 __all__ = sorted(_PUBLIC)

@@ -16,3 +16,14 @@ class NonJSONReturnValueError(TypeError):
 
 class EmulatorUnavailableError(ConnectionError):
     """The configured emulator does not answer (it is not running, or on another port)."""
+
+
+class TaskCancelledError(Exception):
+    """The execution was cancelled. Raised inside a task by a forced cancel (Run Jobs: SIGTERM),
+    so its `try`/`except`/`finally` cleanup runs; also recorded in the errors of every cancelled
+    execution. A task may raise it itself after `is_task_cancelled(context)` turned true."""
+
+
+class CancellationNotSupported(ValueError):
+    """The requested kind of cancellation is impossible on this backend (e.g. a forced cancel of
+    an HTTP request on Cloud Tasks)."""

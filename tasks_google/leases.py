@@ -10,6 +10,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -115,12 +116,17 @@ class Heartbeat:
         interval: timedelta,
         timeout: timedelta,
         renew_lease: Callable[[str, str, timedelta], bool] = renew,
+        *,
+        cancel_flag: threading.Event | None = None,
+        cancel_poll: timedelta | None = None,
     ) -> None:
         self.execution_id = execution_id
         self.owner = owner
         self.interval = interval
         self.timeout = timeout
         self.lost = False
+        self.cancel_flag = cancel_flag
+        self.cancel_poll = cancel_poll if cancel_flag is not None else None
         self._renew = renew_lease
         self._stop = threading.Event()
         self._thread = threading.Thread(
@@ -149,21 +155,47 @@ class Heartbeat:
         self.stop()
 
     def _run(self) -> None:
+        beat_every = self.interval.total_seconds()
+        poll_every = self.cancel_poll.total_seconds() if self.cancel_poll else None
+        next_beat = time.monotonic() + beat_every
         try:
-            while not self._stop.wait(self.interval.total_seconds()):
-                try:
-                    if not self._renew(self.execution_id, self.owner, self.timeout):
-                        self.lost = True
-                        logger.warning(
-                            "Execution %s: lease %s was lost", self.execution_id, self.owner
-                        )
+            while True:
+                until_beat = max(0.0, next_beat - time.monotonic())
+                wait = min(until_beat, poll_every) if poll_every else until_beat
+                if self._stop.wait(wait):
+                    return
+                if poll_every and not self.cancel_flag.is_set():
+                    self._poll_cancellation()
+                if time.monotonic() >= next_beat:
+                    next_beat += beat_every
+                    if not self._beat():
                         return
-                except Exception:
-                    # A missed beat is not fatal: the lease outlives several intervals.
-                    logger.exception("Execution %s: heartbeat failed", self.execution_id)
         finally:
             for conn in connections.all(initialized_only=True):
                 conn.close()
+
+    def _beat(self) -> bool:
+        """Renew the lease; False once it is lost (nothing more to do then)."""
+        try:
+            if not self._renew(self.execution_id, self.owner, self.timeout):
+                self.lost = True
+                logger.warning("Execution %s: lease %s was lost", self.execution_id, self.owner)
+                return False
+        except Exception:
+            # A missed beat is not fatal: the lease outlives several intervals.
+            logger.exception("Execution %s: heartbeat failed", self.execution_id)
+        return True
+
+    def _poll_cancellation(self) -> None:
+        try:
+            requested = TaskExecution.objects.filter(
+                pk=self.execution_id, cancel_requested_at__isnull=False
+            ).exists()
+        except Exception:
+            logger.exception("Execution %s: checking for cancellation failed", self.execution_id)
+            return
+        if requested:
+            self.cancel_flag.set()
 
 
 def seconds_left(expires_at: datetime | None) -> float:

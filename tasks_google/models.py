@@ -56,6 +56,15 @@ class TaskExecution(models.Model):
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Set when the execution ended cancelled (its status is then FAILED).",
+    )
+    progress_done = models.BigIntegerField(null=True, blank=True)
+    progress_total = models.BigIntegerField(null=True, blank=True)
+    progress_message = models.CharField(max_length=255, blank=True, default="")
+    progress_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-enqueued_at"]

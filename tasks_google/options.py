@@ -17,6 +17,7 @@ TRANSPORTS = ("gcp", "inprocess")
 DEFAULT_TRANSPORT = "gcp"
 DEFAULT_HEARTBEAT_INTERVAL_SECONDS = 10.0
 DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 60.0
+DEFAULT_CANCEL_POLL_INTERVAL_SECONDS = 1.0
 
 PROJECT_ID_RE = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 LOCATION_RE = re.compile(r"^[a-z]+(-[a-z0-9]+)+$")
@@ -42,6 +43,7 @@ KNOWN = (
     "emulator_url",
     "heartbeat_interval_seconds",
     "heartbeat_timeout_seconds",
+    "cancel_poll_interval_seconds",
 )
 
 
@@ -70,6 +72,7 @@ class BackendOptions:
     emulator_url: str | None = None
     heartbeat_interval_seconds: float = DEFAULT_HEARTBEAT_INTERVAL_SECONDS
     heartbeat_timeout_seconds: float = DEFAULT_HEARTBEAT_TIMEOUT_SECONDS
+    cancel_poll_interval_seconds: float = DEFAULT_CANCEL_POLL_INTERVAL_SECONDS
 
     @property
     def audience(self) -> str:
@@ -255,9 +258,11 @@ def parse_options(
         emulator_url = f"http://{match.group(1)}:{int(match.group(2)) + 1}"
     interval = options.get("heartbeat_interval_seconds", DEFAULT_HEARTBEAT_INTERVAL_SECONDS)
     timeout = options.get("heartbeat_timeout_seconds", DEFAULT_HEARTBEAT_TIMEOUT_SECONDS)
+    cancel_poll = options.get("cancel_poll_interval_seconds", DEFAULT_CANCEL_POLL_INTERVAL_SECONDS)
     for key, value in (
         ("heartbeat_interval_seconds", interval),
         ("heartbeat_timeout_seconds", timeout),
+        ("cancel_poll_interval_seconds", cancel_poll),
     ):
         if not _is_number(value) or value <= 0:
             problems.append(
@@ -295,6 +300,7 @@ def parse_options(
             emulator_url=emulator_url.rstrip("/") if emulator_url else None,
             heartbeat_interval_seconds=float(interval),
             heartbeat_timeout_seconds=float(timeout),
+            cancel_poll_interval_seconds=float(cancel_poll),
         ),
         [],
     )

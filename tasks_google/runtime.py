@@ -16,8 +16,13 @@ from typing import Any
 from django.tasks import TaskContext, TaskResult, TaskResultStatus, task_backends
 from django.tasks.signals import task_finished, task_started
 
-from tasks_google import clock, leases
-from tasks_google.exceptions import LostAttemptError, NonJSONReturnValueError, PermanentTaskError
+from tasks_google import cancellation, clock, leases
+from tasks_google.exceptions import (
+    LostAttemptError,
+    NonJSONReturnValueError,
+    PermanentTaskError,
+    TaskCancelledError,
+)
 from tasks_google.executions import (
     FINISHED,
     as_json,
@@ -36,9 +41,9 @@ logger = logging.getLogger(__name__)
 class Outcome:
     """What became of one delivery.
 
-    kind: succeeded | failed (final) | retry (failed, the service will retry) | finished (already
-    done) | unknown (no such execution) | busy (another attempt holds the lease) | lost (this
-    attempt's lease was taken over).
+    kind: succeeded | failed (final) | cancelled (final) | retry (failed, the service will retry)
+    | finished (already done) | unknown (no such execution) | busy (another attempt holds the
+    lease) | lost (this attempt's lease was taken over).
     """
 
     kind: str
@@ -89,9 +94,23 @@ def run_attempt(execution_id: str, *, attempts_made: int | None = None) -> Outco
     _write(row, owner, ["errors", "worker_ids", "started_at"])
     if attempts_made is None:
         attempts_made = row.attempt_count - 1
+    if row.cancel_requested_at is not None:
+        # Cancelled before it could start: it never starts.
+        cancelled = cancellation.finish_cancelled(
+            row, started=True, owner=owner, sender=type(backend)
+        )
+        leases.forget(owner)
+        return Outcome("cancelled", final=True) if cancelled else Outcome("lost", final=False)
 
     attempt = _Attempt(backend, row, owner, attempts_made)
-    outcome = attempt.run(timedelta(seconds=config.heartbeat_interval_seconds), lease_timeout)
+    try:
+        outcome = attempt.run(
+            timedelta(seconds=config.heartbeat_interval_seconds),
+            lease_timeout,
+            timedelta(seconds=config.cancel_poll_interval_seconds),
+        )
+    finally:
+        cancellation.unwatch(row.pk)
     # Only now is the attempt over; if it was interrupted, the lease stays registered so that a
     # clean exit of this process expires it (leases.expire_held_leases).
     leases.forget(owner)
@@ -105,7 +124,7 @@ class _Attempt:
         self.owner = owner
         self.attempts_made = attempts_made
 
-    def run(self, interval: timedelta, lease_timeout: timedelta) -> Outcome:
+    def run(self, interval: timedelta, lease_timeout: timedelta, cancel_poll: timedelta) -> Outcome:
         row = self.row
         try:
             task = load_task(row.task_path).using(
@@ -118,7 +137,15 @@ class _Attempt:
 
         result = to_result(row, task)
         task_started.send(type(self.backend), task_result=result)
-        heartbeat = leases.Heartbeat(row.pk, self.owner, interval, lease_timeout)
+        self.cancel_flag = cancellation.watch(row.pk)
+        heartbeat = leases.Heartbeat(
+            row.pk,
+            self.owner,
+            interval,
+            lease_timeout,
+            cancel_flag=self.cancel_flag,
+            cancel_poll=cancel_poll,
+        )
         heartbeat.start()
         try:
             if task.takes_context:
@@ -142,7 +169,29 @@ class _Attempt:
         heartbeat.stop()
         return self._succeed(value, result, lease_lost=heartbeat.lost)
 
+    def _cancelled(self) -> bool:
+        flag = getattr(self, "cancel_flag", None)
+        if flag is not None and flag.is_set():
+            return True
+        return cancellation.cancel_requested(self.row.pk)
+
+    def _record_cancelled(
+        self, result: TaskResult | None, error: BaseException | None = None
+    ) -> Outcome:
+        recorded = cancellation.finish_cancelled(
+            self.row,
+            started=True,
+            owner=self.owner,
+            error=error,
+            result=result,
+            sender=type(self.backend),
+        )
+        return Outcome("cancelled", final=True) if recorded else self._lost()
+
     def _succeed(self, value: Any, result: TaskResult, *, lease_lost: bool) -> Outcome:
+        if not lease_lost and self._cancelled():
+            # Cancelled while it ran: it finished its own way, and is recorded cancelled.
+            return self._record_cancelled(result)
         row = self.row
         row.status = TaskResultStatus.SUCCESSFUL
         row.return_value = value
@@ -156,6 +205,9 @@ class _Attempt:
     def _fail(
         self, exc: BaseException, result: TaskResult | None, *, lease_lost: bool = False
     ) -> Outcome:
+        if not lease_lost and self._cancelled():
+            cancelled_by = exc if isinstance(exc, TaskCancelledError) else None
+            return self._record_cancelled(result, cancelled_by)
         row = self.row
         now = clock.now()
         final = isinstance(exc, PermanentTaskError | NonJSONReturnValueError) or self._gives_up(now)

@@ -29,8 +29,7 @@ from google.protobuf import field_mask_pb2
 
 from emulator import LocalCloud, VirtualClock
 from tasks_google import clock
-from tasks_google.backends.cloud_tasks import CreateRemoteTask
-from tasks_google.transports import inprocess
+from tasks_google.transports import RemoteStep, inprocess
 
 __all__ = ["EmulatedCloud", "PendingTask", "emulated"]
 
@@ -135,11 +134,11 @@ class EmulatedCloud:
 
 
 def flush_pending_enqueues() -> None:
-    """Send the Cloud Tasks of enqueues waiting for a commit that a test transaction never makes."""
+    """Run the remote steps (create, cancel) waiting for a commit a test transaction never makes."""
     for conn in connections.all(initialized_only=True):
         if not conn.in_atomic_block:
             continue
-        ours = [entry for entry in conn.run_on_commit if isinstance(entry[1], CreateRemoteTask)]
+        ours = [entry for entry in conn.run_on_commit if isinstance(entry[1], RemoteStep)]
         if ours:
             conn.run_on_commit = [e for e in conn.run_on_commit if e not in ours]
             for _, create, _ in ours:

@@ -18,7 +18,7 @@ from django.tasks.signals import task_enqueued
 
 from tasks_google import clock
 from tasks_google.options import BackendOptions, Problem, demo_project_problem, parse_options
-from tasks_google.transports import CloudTaskSpec, Transport, get_transport
+from tasks_google.transports import CloudTaskSpec, RemoteStep, Transport, get_transport
 
 logger = logging.getLogger(__name__)
 
@@ -153,6 +153,10 @@ class CloudTasksBackend(BaseTaskBackend):
         """Create the Cloud Task of a READY execution that has none; return its name."""
         return self.transport.create_task(self.cloud_task_spec(row))
 
+    def cancel_remote(self, row: Any) -> None:
+        """Delete the pending Cloud Task of an execution cancelled before it started."""
+        self.transport.delete_task(row.remote_name or self.cloud_task_spec(row).task_name)
+
     def service_gives_up(self, row: Any, attempts_made: int, now: datetime) -> bool:
         """Whether Cloud Tasks stops retrying `row` once `attempts_made` attempts have failed."""
         policy = self.transport.retry_policy(self.config.queue_path(row.queue))
@@ -164,7 +168,7 @@ class CloudTasksBackend(BaseTaskBackend):
         return to_result(get_execution(result_id, self.alias))
 
 
-class CreateRemoteTask:
+class CreateRemoteTask(RemoteStep):
     """The on-commit step of an enqueue: create the Cloud Task, then note its name on the row."""
 
     def __init__(self, transport: Transport, spec: CloudTaskSpec, execution_id: str) -> None:

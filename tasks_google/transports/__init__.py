@@ -6,6 +6,7 @@ Transports are created lazily and shared per process.
 """
 
 import threading
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
@@ -50,6 +51,14 @@ class RetryPolicy:
         if not self.max_retry_duration:
             return True
         return now - first_attempt_at >= self.max_retry_duration
+
+
+class RemoteStep(ABC):
+    """Base of the callables that change remote state once a transaction commits (create a
+    Cloud Task, cancel remote work). The test API recognises them in pending on-commit hooks."""
+
+    @abstractmethod
+    def __call__(self) -> None: ...
 
 
 class Transport(Protocol):

@@ -100,3 +100,34 @@ not_a_task = "tests.tasks_google.tasks is not only tasks"
 @task
 def enqueue_child() -> str:
     return noop_task.enqueue().id
+
+
+@task(takes_context=True)
+def wait_for_cancel(context: TaskContext, seconds: float = 10) -> str:
+    """Runs until cancelled (or `seconds` pass), then stops its own way."""
+    from tasks_google import is_task_cancelled
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if is_task_cancelled(context):
+            return "stopped early"
+        time.sleep(0.02)
+    return "ran to the end"
+
+
+@task(takes_context=True)
+def raise_when_cancelled(context: TaskContext) -> None:
+    from tasks_google import TaskCancelledError, is_task_cancelled
+
+    while not is_task_cancelled(context):
+        time.sleep(0.02)
+    raise TaskCancelledError("noticed the cancellation")
+
+
+@task(takes_context=True)
+def reports_progress(context: TaskContext, steps: int) -> int:
+    from tasks_google import report_progress
+
+    for step in range(1, steps + 1):
+        report_progress(context, step, steps, f"step {step}")
+    return steps

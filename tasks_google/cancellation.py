@@ -1,0 +1,205 @@
+"""Cancelling executions: one API for every backend.
+
+- Not started yet: the execution is recorded cancelled at once and its pending remote work (the
+  Cloud Task, the Run Jobs execution) is removed after the caller's transaction commits; it will
+  never start.
+- Running, graceful: `cancel_requested_at` is set; the attempt's watch thread sees it within
+  `cancel_poll_interval_seconds` and `is_task_cancelled(context)` turns true. The task finishes
+  its own way; the execution is recorded cancelled.
+- Running, forced (backends that run tasks in their own process): the backend stops the process
+  (Run Jobs: CancelExecution, i.e. SIGTERM, which raises TaskCancelledError inside the task).
+
+A cancelled execution is FAILED (Django has no CANCELLED status) with `cancelled_at` set and a
+TaskCancelledError in its errors; `task_finished` is sent.
+"""
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import router, transaction
+from django.db.models.functions import Coalesce
+from django.tasks import TaskContext, TaskResult, TaskResultStatus, task_backends
+from django.tasks.exceptions import TaskResultDoesNotExist
+from django.tasks.signals import task_finished
+
+from tasks_google import clock
+from tasks_google.exceptions import CancellationNotSupported, TaskCancelledError
+from tasks_google.executions import FINISHED, is_valid_execution_id, to_result, with_error
+from tasks_google.models import TaskExecution
+from tasks_google.transports import RemoteStep
+
+logger = logging.getLogger(__name__)
+
+#: {execution id: event set once its cancellation was requested}, for attempts in this process.
+_flags: dict[str, threading.Event] = {}
+_flags_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class CancelResult:
+    """What `cancel_task` did: `state` is cancelled | requested | forced | finished."""
+
+    state: str
+    message: str
+
+
+def watch(execution_id: str) -> threading.Event:
+    """The cancellation flag of an attempt starting in this process."""
+    with _flags_lock:
+        return _flags.setdefault(execution_id, threading.Event())
+
+
+def unwatch(execution_id: str) -> None:
+    with _flags_lock:
+        _flags.pop(execution_id, None)
+
+
+def cancel_requested(execution_id: str) -> bool:
+    """Ask the database whether cancelling this execution was requested."""
+    return TaskExecution.objects.filter(pk=execution_id, cancel_requested_at__isnull=False).exists()
+
+
+def is_task_cancelled(context: TaskContext, refresh: bool = False) -> bool:
+    """True once cancelling the running execution was requested.
+
+    Cheap: reads a flag kept up to date by the attempt's watch thread (within about a second).
+    `refresh=True` asks the database now.
+    """
+    execution_id = context.task_result.id
+    with _flags_lock:
+        flag = _flags.get(execution_id)
+    if flag is not None and flag.is_set():
+        return True
+    if refresh or flag is None:
+        requested = cancel_requested(execution_id)
+        if requested and flag is not None:
+            flag.set()
+        return requested
+    return False
+
+
+def _execution_id(result_or_id: TaskResult | str) -> str:
+    execution_id = result_or_id.id if isinstance(result_or_id, TaskResult) else result_or_id
+    if not is_valid_execution_id(execution_id):
+        raise TaskResultDoesNotExist(execution_id)
+    return execution_id
+
+
+def cancel_task(result_or_id: TaskResult | str, force: bool = False) -> CancelResult:
+    """Cancel an execution (see the module docstring). Cancelling twice is harmless; cancelling a
+    finished execution changes nothing and says so.
+
+    Raises TaskResultDoesNotExist for an unknown id, and CancellationNotSupported for
+    `force=True` on a backend that cannot stop a running attempt.
+    """
+    execution_id = _execution_id(result_or_id)
+    row = TaskExecution.objects.filter(pk=execution_id).first()
+    if row is None:
+        raise TaskResultDoesNotExist(execution_id)
+    backend = task_backends[row.backend]
+    if force and not getattr(backend, "supports_forced_cancel", False):
+        raise CancellationNotSupported(
+            f"{type(backend).__name__} cannot force-cancel: a running attempt there is an HTTP "
+            "request, which cannot be killed. Use cancel_task(result) for a graceful cancel "
+            "(the task sees is_task_cancelled(context) turn true)."
+        )
+    if row.status in FINISHED:
+        return _finished(row)
+    now = clock.now()
+    TaskExecution.objects.filter(
+        pk=execution_id, status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING]
+    ).update(cancel_requested_at=Coalesce("cancel_requested_at", now))
+    if row.status == TaskResultStatus.READY and finish_cancelled(row, started=False):
+        if hasattr(backend, "cancel_remote"):
+            transaction.on_commit(
+                CancelRemoteWork(backend, row), using=router.db_for_write(TaskExecution)
+            )
+        return CancelResult("cancelled", "Cancelled before it started; it will not run.")
+    row.refresh_from_db()
+    if row.status in FINISHED:
+        return _finished(row)
+    if force:
+        backend.force_cancel(row)
+        return CancelResult("forced", "Stopping the running attempt (SIGTERM, then SIGKILL).")
+    return CancelResult(
+        "requested", "Cancellation requested: the running task sees is_task_cancelled()."
+    )
+
+
+def _finished(row: TaskExecution) -> CancelResult:
+    if row.cancelled_at is not None:
+        return CancelResult("finished", "Already cancelled; nothing changed.")
+    return CancelResult("finished", f"Already finished ({row.status}); nothing changed.")
+
+
+class CancelRemoteWork(RemoteStep):
+    """The on-commit step of a cancel before start: remove the pending remote work."""
+
+    def __init__(self, backend: Any, row: TaskExecution) -> None:
+        self.backend = backend
+        self.row = row
+
+    def __call__(self) -> None:
+        try:
+            self.backend.cancel_remote(self.row)
+        except Exception:
+            # The delivery, if it still comes, finds the execution finished and is acknowledged.
+            logger.exception(
+                "Removing the remote work of cancelled execution %s failed", self.row.pk
+            )
+
+
+def finish_cancelled(
+    row: TaskExecution,
+    *,
+    started: bool,
+    owner: str = "",
+    error: BaseException | None = None,
+    result: TaskResult | None = None,
+    sender: type | None = None,
+) -> bool:
+    """Record `row` as cancelled (FAILED, cancelled_at, a TaskCancelledError in errors) and send
+    `task_finished`. Not started: only while it is READY and unleased. Started: only while
+    `owner` holds its lease. Returns whether it was recorded."""
+    now = clock.now()
+    if error is None:
+        error = TaskCancelledError("Cancelled on request.")
+    rows = TaskExecution.objects.filter(pk=row.pk)
+    if started:
+        rows = rows.filter(lease_owner=owner)
+    else:
+        rows = rows.filter(status=TaskResultStatus.READY, lease_owner="")
+    row.errors = with_error(row.errors, error)
+    row.status = TaskResultStatus.FAILED
+    row.finished_at = row.cancelled_at = now
+    row.lease_owner, row.lease_expires_at = "", None
+    updated = rows.update(
+        status=row.status,
+        errors=row.errors,
+        finished_at=now,
+        cancelled_at=now,
+        cancel_requested_at=Coalesce("cancel_requested_at", now),
+        lease_owner="",
+        lease_expires_at=None,
+    )
+    if updated != 1:
+        return False
+    try:
+        if result is None:
+            result = to_result(row)
+        else:
+            fresh = to_result(row, result.task)
+            for attr in ("status", "finished_at", "errors", "worker_ids"):
+                object.__setattr__(result, attr, getattr(fresh, attr))
+    except Exception:
+        logger.warning("Execution %s was cancelled; its task cannot be loaded", row.pk)
+        return True
+    backend_type = sender or type(task_backends[row.backend])
+    # Sent while the exception is being handled, as for any failure (Django's log reads it).
+    try:
+        raise error
+    except BaseException:
+        task_finished.send(backend_type, task_result=result)
+    return True

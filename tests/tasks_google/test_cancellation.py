@@ -1,0 +1,173 @@
+"""cancel_task / is_task_cancelled on Cloud Tasks (graceful cancellation)."""
+
+import threading
+import time
+
+import pytest
+from django.db import connections, transaction
+from django.tasks import TaskResultStatus
+from django.tasks.exceptions import TaskResultDoesNotExist
+from django.tasks.signals import task_finished
+
+from tasks_google import (
+    CancellationNotSupported,
+    TaskCancelledError,
+    cancel_task,
+    runtime,
+)
+from tasks_google.models import TaskExecution
+from tests.settings import TASKS
+from tests.tasks_google import tasks
+
+
+def assert_cancelled(result, *, started: bool):
+    result.refresh()
+    row = TaskExecution.objects.get(pk=result.id)
+    assert result.status == TaskResultStatus.FAILED
+    assert row.cancelled_at is not None and result.finished_at is not None
+    assert result.errors[-1].exception_class is TaskCancelledError
+    assert (result.attempts > 0) == started
+
+
+@pytest.mark.django_db
+def test_cancel_before_start_never_runs_it(tasks_emulator):
+    result = tasks.calculate_meaning_of_life.enqueue()
+    outcome = cancel_task(result)
+    assert outcome.state == "cancelled"
+    assert_cancelled(result, started=False)
+    # Its pending Cloud Task is deleted once the transaction commits.
+    assert tasks_emulator.pending() == []
+    assert tasks_emulator.run_until_idle() == 0
+
+
+@pytest.mark.django_db
+def test_cancel_by_id_inside_a_transaction(tasks_emulator):
+    result = tasks.noop_task.enqueue()
+    with transaction.atomic():
+        assert cancel_task(result.id).state == "cancelled"
+    assert_cancelled(result, started=False)
+
+
+@pytest.mark.django_db
+def test_cancelling_twice_is_harmless_and_a_finished_execution_is_left_alone(tasks_emulator):
+    done = tasks.calculate_meaning_of_life.enqueue()
+    tasks_emulator.run_until_idle()
+    outcome = cancel_task(done)
+    assert outcome.state == "finished" and "SUCCESSFUL" in outcome.message
+    done.refresh()
+    assert done.status == TaskResultStatus.SUCCESSFUL and done.return_value == 42
+
+    pending = tasks.noop_task.enqueue()
+    cancel_task(pending)
+    again = cancel_task(pending)
+    assert again.state == "finished" and "Already cancelled" in again.message
+    pending.refresh()
+    assert len(pending.errors) == 1
+
+
+@pytest.mark.django_db
+def test_force_is_refused_on_cloud_tasks(tasks_emulator):
+    result = tasks.noop_task.enqueue()
+    with pytest.raises(CancellationNotSupported, match="cannot be killed"):
+        cancel_task(result, force=True)
+    result.refresh()
+    assert result.status == TaskResultStatus.READY
+
+
+@pytest.mark.django_db
+def test_unknown_execution():
+    with pytest.raises(TaskResultDoesNotExist):
+        cancel_task("0" * 32)
+
+
+@pytest.mark.django_db
+def test_task_finished_is_sent_for_a_cancel(tasks_emulator):
+    seen = []
+
+    def on_finished(sender, task_result, **kwargs):
+        import sys
+
+        seen.append((task_result.status, sys.exc_info()[0]))
+
+    task_finished.connect(on_finished)
+    try:
+        cancel_task(tasks.noop_task.enqueue())
+    finally:
+        task_finished.disconnect(on_finished)
+    assert seen == [(TaskResultStatus.FAILED, TaskCancelledError)]
+
+
+def run_in_thread(execution_id):
+    outcomes = []
+
+    def target():
+        try:
+            outcomes.append(runtime.run_attempt(execution_id, attempts_made=0))
+        finally:
+            for conn in connections.all(initialized_only=True):
+                conn.close()
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    return thread, outcomes
+
+
+def wait_running(execution_id, timeout=10):
+    deadline = time.monotonic() + timeout
+    while TaskExecution.objects.get(pk=execution_id).status != TaskResultStatus.RUNNING:
+        assert time.monotonic() < deadline, "the task never started"
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def fast_cancel_poll(settings):
+    # A long heartbeat: the cancellation must not wait for it.
+    options = {
+        **TASKS["default"]["OPTIONS"],
+        "heartbeat_interval_seconds": 30,
+        "heartbeat_timeout_seconds": 120,
+        "cancel_poll_interval_seconds": 0.05,
+    }
+    settings.TASKS = {"default": {**TASKS["default"], "OPTIONS": options}}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("task", [tasks.wait_for_cancel, tasks.raise_when_cancelled])
+def test_running_task_sees_the_cancellation_and_stops_its_own_way(
+    tasks_emulator, fast_cancel_poll, task
+):
+    result = task.enqueue()
+    thread, outcomes = run_in_thread(result.id)
+    wait_running(result.id)
+    assert cancel_task(result).state == "requested"
+    thread.join(timeout=5)
+    assert not thread.is_alive(), "the task did not notice the cancellation"
+    assert [o.kind for o in outcomes] == ["cancelled"] and outcomes[0].final
+    assert_cancelled(result, started=True)
+
+
+@pytest.mark.django_db
+def test_cancel_requested_between_delivery_and_start_is_honoured(tasks_emulator):
+    result = tasks.calculate_meaning_of_life.enqueue()
+    # The request lands while a (dead) attempt held the row: it is not finished at once...
+    TaskExecution.objects.filter(pk=result.id).update(
+        status=TaskResultStatus.RUNNING, lease_owner="gone:1:x"
+    )
+    assert cancel_task(result).state == "requested"
+    TaskExecution.objects.filter(pk=result.id).update(lease_expires_at=None, lease_owner="")
+    # ...and the next delivery records it cancelled without running the task.
+    outcome = runtime.run_attempt(result.id, attempts_made=1)
+    assert outcome.kind == "cancelled"
+    result.refresh()
+    assert result.status == TaskResultStatus.FAILED
+    assert TaskExecution.objects.get(pk=result.id).return_value is None
+
+
+@pytest.mark.django_db
+def test_progress_is_stored_and_throttled(tasks_emulator):
+    result = tasks.reports_progress.enqueue(steps=50)
+    tasks_emulator.run_until_idle()
+    row = TaskExecution.objects.get(pk=result.id)
+    # Throttled in the loop; the final report is always written.
+    assert (row.progress_done, row.progress_total, row.progress_message) == (50, 50, "step 50")
+    assert row.progress_at is not None
