@@ -31,19 +31,51 @@ EMULATOR_URL_ENV = "TASKS_GOOGLE_EMULATOR_URL"
 #: Projects whose id starts with this exist only in the emulator; they never reach Google.
 DEMO_PROJECT_PREFIX = "demo-"
 
-REQUIRED = ("project_id", "location", "base_url")
-KNOWN = (
-    *REQUIRED,
-    "oidc_service_account",
-    "oidc_audience",
+JOB_ID_RE = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+#: The container command of Run Jobs executions: the runtime's entry point.
+DEFAULT_COMMAND = ("python", "manage.py", "execute_task")
+RUN_EMULATOR_HOST_ENV = "CLOUD_RUN_EMULATOR_HOST"
+
+_SHARED = (
+    "project_id",
+    "location",
     "queue_aliases",
     "transport",
-    "oidc_verify",
     "emulator_host",
     "emulator_url",
     "heartbeat_interval_seconds",
     "heartbeat_timeout_seconds",
     "cancel_poll_interval_seconds",
+)
+
+
+@dataclass(frozen=True)
+class BackendKind:
+    """What differs between backends' OPTIONS: keys, the emulator variable, the target ids."""
+
+    required: tuple[str, ...]
+    known: tuple[str, ...]
+    emulator_host_env: str
+    target_noun: str
+    target_id_re: re.Pattern
+    target_rule: str
+
+
+CLOUD_TASKS = BackendKind(
+    required=("project_id", "location", "base_url"),
+    known=(*_SHARED, "base_url", "oidc_service_account", "oidc_audience", "oidc_verify"),
+    emulator_host_env="CLOUD_TASKS_EMULATOR_HOST",
+    target_noun="Cloud Tasks queue id",
+    target_id_re=QUEUE_ID_RE,
+    target_rule="Queue ids are 1 to 100 letters, digits or hyphens",
+)
+RUN_JOBS = BackendKind(
+    required=("project_id", "location"),
+    known=(*_SHARED, "command"),
+    emulator_host_env=RUN_EMULATOR_HOST_ENV,
+    target_noun="Cloud Run job id",
+    target_id_re=JOB_ID_RE,
+    target_rule="Job ids are up to 63 lowercase letters, digits or hyphens, starting with a letter",
 )
 
 
@@ -62,7 +94,7 @@ class BackendOptions:
 
     project_id: str
     location: str
-    base_url: str
+    base_url: str = ""
     oidc_service_account: str | None = None
     oidc_audience: str | None = None
     queue_aliases: Mapping[str, str] = field(default_factory=dict)
@@ -73,6 +105,8 @@ class BackendOptions:
     heartbeat_interval_seconds: float = DEFAULT_HEARTBEAT_INTERVAL_SECONDS
     heartbeat_timeout_seconds: float = DEFAULT_HEARTBEAT_TIMEOUT_SECONDS
     cancel_poll_interval_seconds: float = DEFAULT_CANCEL_POLL_INTERVAL_SECONDS
+    command: tuple[str, ...] = DEFAULT_COMMAND
+    emulator_host_env: str = EMULATOR_HOST_ENV
 
     @property
     def audience(self) -> str:
@@ -98,13 +132,17 @@ class BackendOptions:
     def queue_path(self, queue_name: str) -> str:
         return f"{self.location_path}/queues/{self.queue_id(queue_name)}"
 
+    def job_path(self, queue_name: str) -> str:
+        """The Cloud Run job that runs a Django queue's executions (after `queue_aliases`)."""
+        return f"{self.location_path}/jobs/{self.queue_id(queue_name)}"
+
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def parse_options(
-    alias: str, options: Mapping[str, Any], queues: set[str]
+    alias: str, options: Mapping[str, Any], queues: set[str], kind: BackendKind = CLOUD_TASKS
 ) -> tuple[BackendOptions | None, list[Problem]]:
     """Validate a backend's OPTIONS; return the parsed options (None if invalid) and problems."""
     where = f"TASKS[{alias!r}]['OPTIONS']"
@@ -112,15 +150,15 @@ def parse_options(
     if not isinstance(options, Mapping):
         return None, [Problem("tasks_google.E002", f"{where} must be a dict.")]
 
-    for key in sorted(set(options) - set(KNOWN)):
+    for key in sorted(set(options) - set(kind.known)):
         problems.append(
             Problem(
                 "tasks_google.E001",
                 f"{where} has an unknown key {key!r}.",
-                hint="Allowed keys: " + ", ".join(KNOWN) + ".",
+                hint="Allowed keys: " + ", ".join(kind.known) + ".",
             )
         )
-    for key in REQUIRED:
+    for key in kind.required:
         if options.get(key) in (None, ""):
             problems.append(Problem("tasks_google.E002", f"{where} is missing {key!r}."))
 
@@ -182,14 +220,13 @@ def parse_options(
         aliases = {}
     for name in sorted(set(queues) | set(aliases)):
         queue_id = aliases.get(name, name)
-        if not (isinstance(queue_id, str) and QUEUE_ID_RE.match(queue_id)):
+        if not (isinstance(queue_id, str) and kind.target_id_re.match(queue_id)):
             source = f"{where}['queue_aliases'][{name!r}]" if name in aliases else f"queue {name!r}"
             problems.append(
                 Problem(
                     "tasks_google.E007",
-                    f"{source} gives the Cloud Tasks queue id {queue_id!r}, which is not valid.",
-                    hint="Queue ids are 1 to 100 letters, digits or hyphens; "
-                    "map other names with OPTIONS['queue_aliases'].",
+                    f"{source} gives the {kind.target_noun} {queue_id!r}, which is not valid.",
+                    hint=f"{kind.target_rule}; map other names with OPTIONS['queue_aliases'].",
                 )
             )
     account = options.get("oidc_service_account")
@@ -217,7 +254,7 @@ def parse_options(
                 "tasks_google.E015", f"{where}['oidc_verify'] = {verify!r} must be True or False."
             )
         )
-    elif verify and account is None:
+    elif verify and account is None and "oidc_service_account" in kind.known:
         problems.append(
             Problem(
                 "tasks_google.E012",
@@ -227,11 +264,12 @@ def parse_options(
                 "'oidc_verify': False (never in production).",
             )
         )
-    emulator_host = options.get("emulator_host") or os.environ.get(EMULATOR_HOST_ENV) or None
+    host_env = kind.emulator_host_env
+    emulator_host = options.get("emulator_host") or os.environ.get(host_env) or None
     if emulator_host is not None and not (
         isinstance(emulator_host, str) and HOST_PORT_RE.match(emulator_host)
     ):
-        source = f"{where}['emulator_host']" if options.get("emulator_host") else EMULATOR_HOST_ENV
+        source = f"{where}['emulator_host']" if options.get("emulator_host") else host_env
         problems.append(
             Problem(
                 "tasks_google.E013",
@@ -282,15 +320,30 @@ def parse_options(
             )
         )
 
+    command = options.get("command", DEFAULT_COMMAND)
+    if not (
+        isinstance(command, list | tuple)
+        and command
+        and all(isinstance(part, str) and part for part in command)
+    ):
+        problems.append(
+            Problem(
+                "tasks_google.E017",
+                f"{where}['command'] = {command!r} must be a non-empty list of strings.",
+                hint="The container command that runs an execution, e.g. "
+                f"{list(DEFAULT_COMMAND)!r}.",
+            )
+        )
+
     if problems:
         return None, problems
-    if not base_url.endswith("/"):
+    if base_url and not base_url.endswith("/"):
         base_url += "/"
     return (
         BackendOptions(
             project_id=project_id,
             location=location,
-            base_url=base_url,
+            base_url=base_url or "",
             oidc_service_account=account,
             oidc_audience=audience,
             queue_aliases=dict(aliases),
@@ -301,6 +354,8 @@ def parse_options(
             heartbeat_interval_seconds=float(interval),
             heartbeat_timeout_seconds=float(timeout),
             cancel_poll_interval_seconds=float(cancel_poll),
+            command=tuple(command),
+            emulator_host_env=host_env,
         ),
         [],
     )
@@ -317,7 +372,7 @@ def demo_project_problem(config: BackendOptions) -> Problem | None:
             "tasks_google.W003",
             f"project_id {config.project_id!r} is a demo project, which exists only in the "
             "emulator, but no emulator is configured: it would be sent to Google.",
-            hint=f"Set {EMULATOR_HOST_ENV} (or OPTIONS['emulator_host']), "
+            hint=f"Set {config.emulator_host_env} (or OPTIONS['emulator_host']), "
             "or use 'transport': 'inprocess'.",
         )
     return None

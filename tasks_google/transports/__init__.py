@@ -27,6 +27,7 @@ class CloudTaskSpec:
     schedule_time: datetime | None = None
     oidc_service_account: str | None = None
     oidc_audience: str | None = None
+    dispatch_deadline: timedelta | None = None
 
     @property
     def task_name(self) -> str:

@@ -16,10 +16,10 @@ import grpc
 from google.api_core import exceptions as api_exceptions
 from google.cloud import tasks_v2
 from google.cloud.tasks_v2.services.cloud_tasks.transports import CloudTasksGrpcTransport
-from google.protobuf import timestamp_pb2
 
 from tasks_google.exceptions import EmulatorUnavailableError
 from tasks_google.transports import CloudTaskSpec, RetryPolicy
+from tasks_google.transports.messages import task_message
 
 logger = logging.getLogger(__name__)
 
@@ -64,23 +64,7 @@ class GcpTransport:
             ) from exc
 
     def create_task(self, spec: CloudTaskSpec) -> str:
-        http_request: dict[str, Any] = {
-            "url": spec.url,
-            "http_method": tasks_v2.HttpMethod.POST,
-            "headers": spec.headers,
-            "body": spec.body,
-        }
-        if spec.oidc_service_account:
-            http_request["oidc_token"] = {
-                "service_account_email": spec.oidc_service_account,
-                "audience": spec.oidc_audience or "",
-            }
-        task: dict[str, Any] = {"name": spec.task_name, "http_request": http_request}
-        if spec.schedule_time is not None:
-            stamp = timestamp_pb2.Timestamp()
-            stamp.FromDatetime(spec.schedule_time)
-            task["schedule_time"] = stamp
-        request = tasks_v2.CreateTaskRequest(parent=spec.queue_path, task=task)
+        request = tasks_v2.CreateTaskRequest(parent=spec.queue_path, task=task_message(spec))
         try:
             return self._call(self.client.create_task, request=request).name
         except api_exceptions.AlreadyExists:

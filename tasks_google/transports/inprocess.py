@@ -14,10 +14,10 @@ from urllib.parse import urlsplit
 from django.test.client import Client
 from google.api_core import exceptions as api_exceptions
 from google.cloud import tasks_v2
-from google.protobuf import timestamp_pb2
 
 from emulator import Delivery, DeliveryResult, LocalCloud, VirtualClock
 from tasks_google.transports import CloudTaskSpec, RetryPolicy
+from tasks_google.transports.messages import task_message
 
 logger = logging.getLogger(__name__)
 
@@ -92,23 +92,7 @@ class InProcessTransport:
 
     def create_task(self, spec: CloudTaskSpec) -> str:
         engine = current_cloud().tasks
-        http_request = tasks_v2.HttpRequest(
-            url=spec.url,
-            http_method=tasks_v2.HttpMethod.POST,
-            headers=spec.headers,
-            body=spec.body,
-        )
-        if spec.oidc_service_account:
-            http_request.oidc_token = tasks_v2.OidcToken(
-                service_account_email=spec.oidc_service_account,
-                audience=spec.oidc_audience or "",
-            )
-        task = tasks_v2.Task(name=spec.task_name, http_request=http_request)
-        if spec.schedule_time is not None:
-            stamp = timestamp_pb2.Timestamp()
-            stamp.FromDatetime(spec.schedule_time)
-            task.schedule_time = stamp
-        request = tasks_v2.CreateTaskRequest(parent=spec.queue_path, task=task)
+        request = tasks_v2.CreateTaskRequest(parent=spec.queue_path, task=task_message(spec))
         try:
             return engine.create_task(request).name
         except api_exceptions.AlreadyExists:

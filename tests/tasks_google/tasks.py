@@ -2,6 +2,7 @@
 
 import sys
 import time
+from datetime import timedelta
 
 from django.tasks import TaskContext, task
 
@@ -131,3 +132,8 @@ def reports_progress(context: TaskContext, steps: int) -> int:
     for step in range(1, steps + 1):
         report_progress(context, step, steps, f"step {step}")
     return steps
+
+
+@task(timeout=timedelta(minutes=5))
+def bounded() -> str:
+    return "done in time"

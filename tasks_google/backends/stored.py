@@ -1,0 +1,153 @@
+"""What every tasks_google backend shares: executions stored as rows, remote work on commit.
+
+A subclass says which OPTIONS it takes (`kind`), what remote step starts an execution
+(`start_remote`), how it is stopped, and when the service stops retrying.
+"""
+
+from abc import abstractmethod
+from datetime import datetime, timedelta
+from functools import cached_property
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
+from django.db import router, transaction
+from django.tasks import TaskResult, TaskResultStatus
+from django.tasks.backends.base import BaseTaskBackend
+from django.tasks.exceptions import InvalidTask
+from django.tasks.signals import task_enqueued
+
+from tasks_google import clock
+from tasks_google.options import (
+    CLOUD_TASKS,
+    BackendKind,
+    BackendOptions,
+    Problem,
+    demo_project_problem,
+    parse_options,
+)
+from tasks_google.task import Task
+from tasks_google.transports import RemoteStep, Transport, get_transport
+
+
+class StoredExecutionBackend(BaseTaskBackend):
+    """Base of the tasks_google backends (not usable on its own)."""
+
+    task_class = Task
+    supports_async_task = True
+    supports_get_result = True
+    # Neither Cloud Tasks nor Run Jobs has priorities: a priority would have no effect.
+    supports_priority = False
+    #: Whether a running attempt can be stopped (`cancel_task(..., force=True)`).
+    supports_forced_cancel = False
+    kind: BackendKind = CLOUD_TASKS
+    #: Inclusive range of `Task.timeout` on this platform.
+    timeout_range: tuple[timedelta, timedelta] = (timedelta(0), timedelta.max)
+    platform = ""
+
+    # No I/O here: backends are built when a module defining tasks is imported.
+
+    @cached_property
+    def _parsed(self) -> tuple[BackendOptions | None, list[Problem]]:
+        return parse_options(self.alias, self.options, self.queues, self.kind)
+
+    @property
+    def config(self) -> BackendOptions:
+        """The validated OPTIONS; ImproperlyConfigured naming every problem if they are invalid."""
+        config, problems = self._parsed
+        if config is None:
+            raise ImproperlyConfigured(" ".join(p.msg for p in problems))
+        return config
+
+    @property
+    def transport(self) -> Transport:
+        return get_transport(self.config)
+
+    def check(self, **kwargs: Any) -> list[checks.CheckMessage]:
+        messages: list[checks.CheckMessage] = [
+            checks.Error(p.msg, hint=p.hint, id=p.id) for p in self._parsed[1]
+        ]
+        config = self._parsed[0]
+        if config is not None:
+            messages.extend(self._safety_checks(config))
+        if not apps.is_installed("tasks_google"):
+            messages.append(
+                checks.Error(
+                    f"TASKS[{self.alias!r}] uses {type(self).__name__}, but 'tasks_google' is not "
+                    "in INSTALLED_APPS.",
+                    id="tasks_google.E011",
+                )
+            )
+        return messages
+
+    def _safety_checks(self, config: BackendOptions) -> list[checks.CheckMessage]:
+        found: list[checks.CheckMessage] = []
+        problem = demo_project_problem(config)
+        if problem is not None:
+            # A warning, so manage.py commands still run; the transport refuses to send it.
+            found.append(checks.Warning(problem.msg, hint=problem.hint, id=problem.id))
+        if config.emulator_host and not settings.DEBUG and config.transport == "gcp":
+            found.append(
+                checks.Warning(
+                    f"TASKS[{self.alias!r}] talks to the emulator at {config.emulator_host} "
+                    "while DEBUG is False.",
+                    hint=f"In production, unset {config.emulator_host_env} and "
+                    "OPTIONS['emulator_host'].",
+                    id="tasks_google.W001",
+                )
+            )
+        return found
+
+    def validate_task(self, task: Task) -> None:
+        super().validate_task(task)
+        timeout = getattr(task, "timeout", None)
+        if timeout is None:
+            return
+        low, high = self.timeout_range
+        if not isinstance(timeout, timedelta) or not low <= timeout <= high:
+            raise InvalidTask(
+                f"timeout must be a timedelta from {low} to {high} on {self.platform} "
+                f"(got {timeout!r})."
+            )
+
+    def enqueue(self, task: Task, args: Any, kwargs: Any) -> TaskResult:
+        from tasks_google.executions import as_json, to_result
+        from tasks_google.models import TaskExecution
+
+        self.validate_task(task)
+        # What the worker will see: the returned result carries exactly the same values.
+        args, kwargs = as_json(args), as_json(kwargs)
+        # Resolved before storing anything, so invalid OPTIONS fail the enqueue cleanly.
+        transport = self.transport
+        row = TaskExecution.objects.create(
+            task_path=task.module_path,
+            args=args,
+            kwargs=kwargs,
+            backend=self.alias,
+            queue=task.queue_name,
+            priority=task.priority,
+            run_after=task.run_after,
+            status=TaskResultStatus.READY,
+            enqueued_at=clock.now(),
+        )
+        transaction.on_commit(
+            self.start_remote(transport, row, task), using=router.db_for_write(TaskExecution)
+        )
+        result = to_result(row, task)
+        task_enqueued.send(type(self), task_result=result)
+        return result
+
+    @abstractmethod
+    def start_remote(self, transport: Transport, row: Any, task: Task) -> RemoteStep:
+        """The on-commit step that makes the service run `row`."""
+
+    def get_result(self, result_id: str) -> TaskResult:
+        from tasks_google.executions import get_execution, to_result
+
+        return to_result(get_execution(result_id, self.alias))
+
+    @abstractmethod
+    def service_gives_up(self, row: Any, attempts_made: int, now: datetime) -> bool:
+        """Whether the service stops retrying `row` once `attempts_made` attempts failed."""
