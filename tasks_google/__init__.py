@@ -10,7 +10,9 @@ from typing import Any
 _PUBLIC = {
     "CancelResult": "tasks_google.cancellation",
     "CancellationNotSupported": "tasks_google.exceptions",
+    "CloudRunJobsBackend": "tasks_google.backends.run_jobs",
     "CloudTasksBackend": "tasks_google.backends.cloud_tasks",
+    "Task": "tasks_google.task",
     "PermanentTaskError": "tasks_google.exceptions",
     "TaskCancelledError": "tasks_google.exceptions",
     "TaskExecution": "tasks_google.models",

@@ -9,6 +9,7 @@ if that attempt then died).
 
 import logging
 import math
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -35,6 +36,15 @@ from tasks_google.models import TaskExecution
 from tasks_google.sqlite import retry_if_locked
 
 logger = logging.getLogger(__name__)
+
+#: Set while a task's own code runs in this process (see `task_body_running`).
+_body_running = threading.Event()
+
+
+def task_body_running() -> bool:
+    """Whether a task's own code is running now: where a stop signal may raise
+    TaskCancelledError (never inside the runtime's own bookkeeping)."""
+    return _body_running.is_set()
 
 
 @dataclass(frozen=True)
@@ -148,10 +158,14 @@ class _Attempt:
         )
         heartbeat.start()
         try:
-            if task.takes_context:
-                value = task.call(TaskContext(task_result=result), *row.args, **row.kwargs)
-            else:
-                value = task.call(*row.args, **row.kwargs)
+            _body_running.set()
+            try:
+                if task.takes_context:
+                    value = task.call(TaskContext(task_result=result), *row.args, **row.kwargs)
+                else:
+                    value = task.call(*row.args, **row.kwargs)
+            finally:
+                _body_running.clear()
             try:
                 value = as_json(value)
             except (TypeError, ValueError) as exc:

@@ -34,6 +34,29 @@ class CloudTaskSpec:
         return f"{self.queue_path}/tasks/{self.task_id}"
 
 
+#: Environment variable through which a Run Jobs execution learns its execution id.
+EXECUTION_ID_ENV = "TASKS_GOOGLE_EXECUTION_ID"
+
+
+@dataclass(frozen=True)
+class JobRunSpec:
+    """One RunJob call: which job, the execution id (passed as an env override), its timeout.
+
+    `command` and `working_dir` are used only against the emulator, to create a job that does
+    not exist yet (on Google, jobs are infrastructure and are never created for you).
+    """
+
+    job_path: str
+    execution_id: str
+    timeout: timedelta | None = None
+    command: tuple[str, ...] = ()
+    working_dir: str = ""
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {EXECUTION_ID_ENV: self.execution_id}
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """The part of a queue's RetryConfig that decides when Cloud Tasks gives a task up."""
@@ -73,6 +96,15 @@ class Transport(Protocol):
 
     def retry_policy(self, queue_path: str) -> RetryPolicy:
         """The retry limits of a queue."""
+
+    def run_job(self, spec: "JobRunSpec") -> str:
+        """Start an execution of a Cloud Run job; return the execution's resource name."""
+
+    def cancel_execution(self, name: str) -> None:
+        """Cancel a Run Jobs execution (SIGTERM, then SIGKILL); one that is over counts as done."""
+
+    def job_max_retries(self, job_path: str) -> int:
+        """How many times Cloud Run retries a failed task of this job."""
 
 
 _lock = threading.Lock()

@@ -14,12 +14,15 @@ from typing import Any
 
 import grpc
 from google.api_core import exceptions as api_exceptions
-from google.cloud import tasks_v2
+from google.cloud import run_v2, tasks_v2
+from google.cloud.run_v2.services.executions.transports import ExecutionsGrpcTransport
+from google.cloud.run_v2.services.jobs.transports import JobsGrpcTransport
 from google.cloud.tasks_v2.services.cloud_tasks.transports import CloudTasksGrpcTransport
 
 from tasks_google.exceptions import EmulatorUnavailableError
-from tasks_google.transports import CloudTaskSpec, RetryPolicy
+from tasks_google.transports import CloudTaskSpec, JobRunSpec, RetryPolicy
 from tasks_google.transports.messages import task_message
+from tasks_google.transports.run_messages import create_job_request, run_job_request
 
 logger = logging.getLogger(__name__)
 
@@ -35,21 +38,32 @@ class GcpTransport:
     def __init__(self, emulator_host: str | None = None) -> None:
         self.emulator_host = emulator_host
         self._lock = threading.Lock()
-        self._client: tasks_v2.CloudTasksClient | None = None
+        self._clients: dict[type, Any] = {}
         self._policies: dict[str, tuple[float, RetryPolicy]] = {}
+        self._max_retries: dict[str, tuple[float, int]] = {}
+
+    def _client(self, client_class: type, grpc_transport_class: type) -> Any:
+        with self._lock:
+            if client_class not in self._clients:
+                if self.emulator_host:
+                    channel = grpc.insecure_channel(self.emulator_host)
+                    client = client_class(transport=grpc_transport_class(channel=channel))
+                else:
+                    client = client_class()
+                self._clients[client_class] = client
+            return self._clients[client_class]
 
     @property
     def client(self) -> tasks_v2.CloudTasksClient:
-        with self._lock:
-            if self._client is None:
-                if self.emulator_host:
-                    channel = grpc.insecure_channel(self.emulator_host)
-                    self._client = tasks_v2.CloudTasksClient(
-                        transport=CloudTasksGrpcTransport(channel=channel)
-                    )
-                else:
-                    self._client = tasks_v2.CloudTasksClient()
-            return self._client
+        return self._client(tasks_v2.CloudTasksClient, CloudTasksGrpcTransport)
+
+    @property
+    def jobs_client(self) -> run_v2.JobsClient:
+        return self._client(run_v2.JobsClient, JobsGrpcTransport)
+
+    @property
+    def executions_client(self) -> run_v2.ExecutionsClient:
+        return self._client(run_v2.ExecutionsClient, ExecutionsGrpcTransport)
 
     def _call(self, method: Callable[..., Any], **kwargs: Any) -> Any:
         if not self.emulator_host:
@@ -58,9 +72,9 @@ class GcpTransport:
             return method(**kwargs, retry=None, timeout=EMULATOR_CALL_TIMEOUT_SECONDS)
         except (api_exceptions.ServiceUnavailable, api_exceptions.DeadlineExceeded) as exc:
             raise EmulatorUnavailableError(
-                f"The Cloud Tasks emulator at {self.emulator_host} does not answer ({exc}). "
-                "Start it (`uv run just dev` or `python -m emulator`), or unset "
-                "CLOUD_TASKS_EMULATOR_HOST / OPTIONS['emulator_host'] to use Google."
+                f"The emulator at {self.emulator_host} does not answer ({exc}). "
+                "Start it (`uv run just dev`, `manage.py tasks_dev` or `python -m emulator`), or "
+                "unset the *_EMULATOR_HOST variable / OPTIONS['emulator_host'] to use Google."
             ) from exc
 
     def create_task(self, spec: CloudTaskSpec) -> str:
@@ -96,3 +110,30 @@ class GcpTransport:
         parent = queue_path.rsplit("/queues/", 1)[0]
         with contextlib.suppress(api_exceptions.AlreadyExists):
             self._call(self.client.create_queue, parent=parent, queue={"name": queue_path})
+
+    def run_job(self, spec: JobRunSpec) -> str:
+        request = run_job_request(spec)
+        try:
+            operation = self._call(self.jobs_client.run_job, request=request)
+        except api_exceptions.NotFound:
+            if not self.emulator_host or not spec.command:
+                raise  # jobs on Google are infrastructure: never created behind your back
+            logger.info("Creating missing emulator job %s running %s", spec.job_path, spec.command)
+            with contextlib.suppress(api_exceptions.AlreadyExists):
+                self._call(self.jobs_client.create_job, request=create_job_request(spec))
+            operation = self._call(self.jobs_client.run_job, request=request)
+        return operation.metadata.name
+
+    def cancel_execution(self, name: str) -> None:
+        # NotFound: gone; FailedPrecondition: already finished.
+        with contextlib.suppress(api_exceptions.NotFound, api_exceptions.FailedPrecondition):
+            self._call(self.executions_client.cancel_execution, name=name)
+
+    def job_max_retries(self, job_path: str) -> int:
+        cached = self._max_retries.get(job_path)
+        if cached and time.monotonic() - cached[0] < RETRY_POLICY_TTL_SECONDS:
+            return cached[1]
+        job = self._call(self.jobs_client.get_job, name=job_path)
+        retries = job.template.template.max_retries
+        self._max_retries[job_path] = (time.monotonic(), retries)
+        return retries

@@ -1,0 +1,95 @@
+"""`CloudRunJobsBackend`: each enqueue becomes a row and, on commit, a Cloud Run Jobs execution.
+
+Each Django queue maps to a Cloud Run job (`queue_aliases` apply); the job's container runs
+`manage.py execute_task`, which reads the execution id from the TASKS_GOOGLE_EXECUTION_ID
+override and the attempt from CLOUD_RUN_TASK_ATTEMPT.
+"""
+
+import logging
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+from tasks_google.backends.stored import StoredExecutionBackend
+from tasks_google.options import RUN_JOBS
+from tasks_google.task import Task
+from tasks_google.transports import JobRunSpec, RemoteStep, Transport
+
+logger = logging.getLogger(__name__)
+
+
+class CloudRunJobsBackend(StoredExecutionBackend):
+    """Runs each task as a Cloud Run Jobs execution: its own process, stoppable by force."""
+
+    # Cloud Run Jobs has no schedule time for an execution.
+    supports_defer = False
+    supports_forced_cancel = True
+    kind = RUN_JOBS
+    timeout_range = (timedelta(seconds=1), timedelta(hours=168))
+    platform = "Cloud Run Jobs (the task attempt timeout)"
+
+    def start_remote(self, transport: Transport, row: Any, task: Task) -> RemoteStep:
+        return RunRemoteJob(transport, self.job_run_spec(row, task), row.pk)
+
+    def job_run_spec(self, row: Any, task: Task | None = None) -> JobRunSpec:
+        config = self.config
+        if task is None:
+            from tasks_google.executions import load_task
+
+            try:
+                task = load_task(row.task_path)
+            except Exception:
+                task = None
+        return JobRunSpec(
+            job_path=config.job_path(row.queue),
+            execution_id=row.pk,
+            timeout=getattr(task, "timeout", None),
+            command=config.command,
+            working_dir=str(getattr(settings, "BASE_DIR", None) or Path.cwd()),
+        )
+
+    def recreate_remote(self, row: Any) -> str:
+        """Run the job for a READY execution whose RunJob never happened; return its name."""
+        return self.transport.run_job(self.job_run_spec(row))
+
+    def cancel_remote(self, row: Any) -> None:
+        """Cancel the execution of a task cancelled before it started."""
+        if row.remote_name:
+            self.transport.cancel_execution(row.remote_name)
+
+    def force_cancel(self, row: Any) -> None:
+        """Stop the running attempt: CancelExecution (SIGTERM, then SIGKILL after the grace)."""
+        if row.remote_name:
+            self.transport.cancel_execution(row.remote_name)
+        else:
+            logger.warning("Execution %s has no Run Jobs execution to stop yet", row.pk)
+
+    def service_gives_up(self, row: Any, attempts_made: int, now: datetime) -> bool:
+        """Cloud Run makes 1 + max_retries attempts of a task."""
+        return attempts_made >= 1 + self.transport.job_max_retries(self.config.job_path(row.queue))
+
+
+class RunRemoteJob(RemoteStep):
+    """The on-commit step of an enqueue: run the job, then note the execution's name."""
+
+    def __init__(self, transport: Transport, spec: JobRunSpec, execution_id: str) -> None:
+        self.transport = transport
+        self.spec = spec
+        self.execution_id = execution_id
+
+    def __call__(self) -> None:
+        from tasks_google.models import TaskExecution
+
+        try:
+            name = self.transport.run_job(self.spec)
+        except Exception:
+            logger.exception(
+                "Running job %s failed; execution %s stays READY until "
+                "`manage.py reconcile_tasks` runs it",
+                self.spec.job_path,
+                self.execution_id,
+            )
+            return
+        TaskExecution.objects.filter(pk=self.execution_id).update(remote_name=name)

@@ -1,0 +1,39 @@
+"""Cloud Run Jobs messages for a JobRunSpec, shared by the gcp and in-process transports."""
+
+from google.cloud import run_v2
+from google.protobuf import duration_pb2
+
+from tasks_google.transports import JobRunSpec
+
+
+def run_job_request(spec: JobRunSpec) -> run_v2.RunJobRequest:
+    """RunJob with the execution id as an env override (env merges with the job's own)."""
+    overrides = run_v2.RunJobRequest.Overrides(
+        container_overrides=[
+            run_v2.RunJobRequest.Overrides.ContainerOverride(
+                env=[run_v2.EnvVar(name=k, value=v) for k, v in spec.env.items()]
+            )
+        ]
+    )
+    if spec.timeout is not None:
+        timeout = duration_pb2.Duration()
+        timeout.FromTimedelta(spec.timeout)
+        overrides.timeout = timeout
+    return run_v2.RunJobRequest(name=spec.job_path, overrides=overrides)
+
+
+def create_job_request(spec: JobRunSpec) -> run_v2.CreateJobRequest:
+    """CreateJob for a missing job in the emulator: one task running the backend's command."""
+    parent, job_id = spec.job_path.rsplit("/jobs/", 1)
+    container = run_v2.Container(
+        image="tasks-google/emulated", command=list(spec.command), working_dir=spec.working_dir
+    )
+    return run_v2.CreateJobRequest(
+        parent=parent,
+        job_id=job_id,
+        job=run_v2.Job(
+            template=run_v2.ExecutionTemplate(
+                task_count=1, template=run_v2.TaskTemplate(containers=[container])
+            )
+        ),
+    )
