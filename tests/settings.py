@@ -17,12 +17,14 @@ INSTALLED_APPS = [
 # locking between threads. Under `python -m tests.postgres_server`, a real PostgreSQL instead.
 _TMP = Path(tempfile.gettempdir())
 _POSTGRES = os.environ.get("TASKS_GOOGLE_TEST_POSTGRES")
+# Subprocesses of a test (e.g. `manage.py execute_task`) use the test's own database.
+_TEST_DB_NAME = os.environ.get("TASKS_GOOGLE_TEST_DB_NAME")
 if _POSTGRES:
     _host, _port = _POSTGRES.rsplit(":", 1)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.postgresql",
-            "NAME": "postgres",
+            "NAME": _TEST_DB_NAME or "postgres",
             "USER": "postgres",
             "HOST": _host,
             "PORT": _port,
@@ -33,7 +35,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": str(_TMP / "tasks_google.sqlite3"),
+            "NAME": _TEST_DB_NAME or str(_TMP / "tasks_google.sqlite3"),
             # One file per test process, so concurrent test runs never share a database.
             "TEST": {"NAME": str(_TMP / f"tasks_google_test_{os.getpid()}.sqlite3")},
         }

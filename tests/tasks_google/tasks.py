@@ -137,3 +137,16 @@ def reports_progress(context: TaskContext, steps: int) -> int:
 @task(timeout=timedelta(minutes=5))
 def bounded() -> str:
     return "done in time"
+
+
+@task
+def cleans_up_when_stopped(marker: str) -> str:
+    """Runs until stopped; its `finally` writes `marker` (observable cleanup)."""
+    from pathlib import Path
+
+    try:
+        Path(marker + ".started").write_text("started")
+        time.sleep(30)
+        return "not stopped"
+    finally:
+        Path(marker).write_text("cleaned up")
