@@ -21,7 +21,13 @@ from pathlib import Path
 from django.conf import settings
 from django.tasks import task_backends
 
-from tasks_google.options import EMULATOR_HOST_ENV, EMULATOR_URL_ENV
+from tasks_google.options import (
+    CLOUD_TASKS,
+    EMULATOR_HOST_ENV,
+    EMULATOR_URL_ENV,
+    RUN_EMULATOR_HOST_ENV,
+    SCHEDULER_EMULATOR_HOST_ENV,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +66,7 @@ def emulator_argv(
     if data_dir:
         argv += ["--data-dir", data_dir]
     specs = {spec.split(":", 1)[0]: spec for spec in queue_specs}
-    backends = gcp_backends()
+    backends = [b for b in gcp_backends() if b.kind is CLOUD_TASKS]
     if backends:
         first = backends[0].config
         argv += ["--project", first.project_id, "--location", first.location]
@@ -82,9 +88,12 @@ def default_data_dir() -> str:
 
 
 def emulator_env(host: str, port: int, http_port: int | None) -> dict[str, str]:
-    """The environment variables that point the `gcp` transport at the emulator."""
+    """The environment variables that point the `gcp` transport at the emulator (one gRPC port
+    serves every service)."""
     return {
         EMULATOR_HOST_ENV: f"{host}:{port}",
+        RUN_EMULATOR_HOST_ENV: f"{host}:{port}",
+        SCHEDULER_EMULATOR_HOST_ENV: f"{host}:{port}",
         EMULATOR_URL_ENV: f"http://{host}:{http_port if http_port is not None else port + 1}",
     }
 

@@ -35,6 +35,7 @@ JOB_ID_RE = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 #: The container command of Run Jobs executions: the runtime's entry point.
 DEFAULT_COMMAND = ("python", "manage.py", "execute_task")
 RUN_EMULATOR_HOST_ENV = "CLOUD_RUN_EMULATOR_HOST"
+SCHEDULER_EMULATOR_HOST_ENV = "CLOUD_SCHEDULER_EMULATOR_HOST"
 
 _SHARED = (
     "project_id",

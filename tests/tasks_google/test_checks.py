@@ -201,3 +201,65 @@ def test_w001_emulator_in_a_non_debug_deployment(settings):
     assert [c for c, _, _ in found] == ["tasks_google.W001"]
     settings.DEBUG = True
     assert errors({**VALID, "emulator_host": "127.0.0.1:8123"}) == []
+
+
+def run_jobs_errors(options, queues=None):
+    from tasks_google.backends import CloudRunJobsBackend
+
+    params = {"OPTIONS": options}
+    if queues is not None:
+        params["QUEUES"] = queues
+    return [(m.id, m.msg, m.hint) for m in CloudRunJobsBackend("jobs", params).check()]
+
+
+RUN_JOBS_VALID = {"project_id": "my-project", "location": "us-central1"}
+
+
+def test_run_jobs_options():
+    from tasks_google.backends import CloudRunJobsBackend
+
+    assert run_jobs_errors(RUN_JOBS_VALID) == []
+    config = CloudRunJobsBackend("jobs", {"OPTIONS": RUN_JOBS_VALID}).config
+    assert config.command == ("python", "manage.py", "execute_task")
+    assert config.job_path("default") == "projects/my-project/locations/us-central1/jobs/default"
+    # base_url and the OIDC options belong to Cloud Tasks only.
+    [(check_id, msg, _)] = run_jobs_errors({**RUN_JOBS_VALID, "base_url": "https://a.test/"})
+    assert check_id == "tasks_google.E001" and "'base_url'" in msg
+
+
+def test_e017_command_must_be_a_list_of_strings():
+    [(check_id, msg, _)] = run_jobs_errors({**RUN_JOBS_VALID, "command": "python manage.py"})
+    assert check_id == "tasks_google.E017" and "['command']" in msg
+
+
+def test_e007_queue_must_map_to_a_cloud_run_job_id():
+    [(check_id, msg, hint)] = run_jobs_errors(RUN_JOBS_VALID, queues=["Batch_Work"])
+    assert check_id == "tasks_google.E007"
+    assert "Cloud Run job id 'Batch_Work'" in msg and "lowercase" in hint
+
+
+def test_run_jobs_refuses_run_after_and_checks_the_timeout(settings):
+    from datetime import timedelta
+
+    from django.tasks import task
+    from django.tasks.exceptions import InvalidTask
+
+    from tests.settings import TASKS
+
+    settings.TASKS = {
+        **TASKS,
+        "jobs": {"BACKEND": "tasks_google.backends.CloudRunJobsBackend", "OPTIONS": RUN_JOBS_VALID},
+    }
+    from tests.tasks_google.tasks import noop_task
+
+    batch = task(backend="jobs", timeout=timedelta(hours=100))(noop_task.func)
+    with pytest.raises(InvalidTask, match="run_after"):
+        batch.using(run_after=timezone_now() + timedelta(minutes=1))
+    with pytest.raises(InvalidTask, match="timeout must be a timedelta"):
+        task(backend="jobs", timeout=timedelta(hours=169))(noop_task.func)
+
+
+def timezone_now():
+    from django.utils import timezone
+
+    return timezone.now()
