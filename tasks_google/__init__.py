@@ -19,6 +19,7 @@ _PUBLIC = {
     "cancel_task": "tasks_google.cancellation",
     "is_task_cancelled": "tasks_google.cancellation",
     "report_progress": "tasks_google.progress",
+    "retry_task": "tasks_google.retrying",
 }
 
 __all__ = sorted(_PUBLIC)

@@ -13,11 +13,12 @@ from urllib.parse import urlsplit
 
 from django.test.client import Client
 from google.api_core import exceptions as api_exceptions
-from google.cloud import tasks_v2
+from google.cloud import run_v2, tasks_v2
 
 from emulator import Delivery, DeliveryResult, LocalCloud, VirtualClock
-from tasks_google.transports import CloudTaskSpec, RetryPolicy
+from tasks_google.transports import CloudTaskSpec, JobRunSpec, RetryPolicy
 from tasks_google.transports.messages import task_message
+from tasks_google.transports.run_messages import create_job_request, run_job_request
 
 logger = logging.getLogger(__name__)
 
@@ -127,3 +128,26 @@ class InProcessTransport:
             )
         except api_exceptions.AlreadyExists:
             return engine.get_queue(tasks_v2.GetQueueRequest(name=queue_path))
+
+    def run_job(self, spec: JobRunSpec) -> str:
+        engine = current_cloud().run
+        request = run_job_request(spec)
+        try:
+            operation = engine.run_job(request)
+        except api_exceptions.NotFound:
+            if not spec.command:
+                raise
+            logger.info("Creating missing emulator job %s running %s", spec.job_path, spec.command)
+            with contextlib.suppress(api_exceptions.AlreadyExists):
+                engine.create_job(create_job_request(spec))
+            operation = engine.run_job(request)
+        return run_v2.Execution.deserialize(operation.metadata.value).name
+
+    def cancel_execution(self, name: str) -> None:
+        # NotFound: gone; FailedPrecondition: already finished.
+        with contextlib.suppress(api_exceptions.NotFound, api_exceptions.FailedPrecondition):
+            current_cloud().run.cancel_execution(run_v2.CancelExecutionRequest(name=name))
+
+    def job_max_retries(self, job_path: str) -> int:
+        job = current_cloud().run.get_job(run_v2.GetJobRequest(name=job_path))
+        return job.template.template.max_retries
