@@ -1,13 +1,15 @@
 """``python -m emulator``: run the emulator server until SIGINT or SIGTERM.
 
-On start it prints the two environment variables that point the app at it (with the ports really
-bound), so a script can ``eval`` them; everything else goes to the log on stderr.
+On start it prints the environment variables that point the app at it (with the ports really
+bound), one ``export`` line each, so a script can ``eval`` them; everything else goes to the log on
+stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import shlex
 import signal
 import sys
 import threading
@@ -15,6 +17,9 @@ from collections.abc import Sequence
 
 from emulator.cloud_tasks.queue_specs import SPEC_KEYS, parse_queue_spec
 from emulator.realtime import DEFAULT_MAX_PARALLEL
+from emulator.run_jobs.engine import DEFAULT_KILL_GRACE_SECONDS
+from emulator.run_jobs.job_specs import SPEC_KEYS as JOB_SPEC_KEYS
+from emulator.run_jobs.job_specs import parse_job_spec
 from emulator.server.emulator_server import (
     DEFAULT_HOST,
     DEFAULT_LOCATION,
@@ -44,6 +49,33 @@ def _queue_spec(text: str) -> object:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _job_spec(text: str) -> object:
+    try:
+        return parse_job_spec(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _command(text: str) -> list[str]:
+    try:
+        argv = shlex.split(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a command line: {error}") from None
+    if not argv:
+        raise argparse.ArgumentTypeError("the command must not be empty")
+    return argv
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{value} must not be negative")
+    return value
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -58,8 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     """The command-line interface of ``python -m emulator``."""
     parser = argparse.ArgumentParser(
         prog="python -m emulator",
-        description="A local Google Cloud Tasks emulator: the official clients talk to it over "
-        "gRPC and it delivers real HTTP requests to your app.",
+        description="A local Google Cloud emulator (Cloud Tasks, Cloud Scheduler, Cloud Run "
+        "Jobs): the official clients talk to it over gRPC, it delivers real HTTP requests to your "
+        "app and runs job tasks as local processes.",
     )
     parser.add_argument("--host", default=DEFAULT_HOST, help="interface to listen on (%(default)s)")
     parser.add_argument(
@@ -90,6 +123,39 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SPEC",
         help="create or update a queue at start: QUEUE_ID[:key=value,...] with keys "
         f"{', '.join(SPEC_KEYS)} (durations in seconds); repeatable",
+    )
+    parser.add_argument(
+        "--job",
+        dest="jobs",
+        action="append",
+        type=_job_spec,
+        default=[],
+        metavar="SPEC",
+        help="create or update a Cloud Run job running --job-command at start: "
+        f"JOB_ID[:key=value,...] with keys {', '.join(JOB_SPEC_KEYS)} (timeout in seconds); "
+        "repeatable",
+    )
+    parser.add_argument(
+        "--job-command",
+        type=_command,
+        default=None,
+        metavar="COMMAND",
+        help="command line of Cloud Run jobs whose container names no command, and of unknown "
+        'jobs that RunJob registers (e.g. "python manage.py execute_task")',
+    )
+    parser.add_argument(
+        "--job-workdir",
+        default=None,
+        metavar="DIR",
+        help="working directory of Cloud Run job containers that name none (default: here)",
+    )
+    parser.add_argument(
+        "--job-kill-grace",
+        type=_seconds,
+        default=DEFAULT_KILL_GRACE_SECONDS,
+        metavar="SECONDS",
+        help="seconds between SIGTERM and SIGKILL when a Cloud Run task is cancelled or times "
+        "out (%(default)s)",
     )
     parser.add_argument(
         "--max-parallel",
@@ -132,6 +198,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             queues=args.queues,
             max_parallel=args.max_parallel,
             fault_seed=args.fault_seed,
+            jobs=args.jobs,
+            job_kill_grace=args.job_kill_grace,
+            default_job_command=args.job_command,
+            default_job_workdir=args.job_workdir,
         )
     except StartupError as error:
         print(f"python -m emulator: error: {error}", file=sys.stderr)
@@ -146,6 +216,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, request_stop)
     print(f"export CLOUD_TASKS_EMULATOR_HOST={server.grpc_target}", flush=True)
     print(f"export TASKS_GOOGLE_EMULATOR_URL={server.url}", flush=True)
+    print(f"export CLOUD_SCHEDULER_EMULATOR_HOST={server.grpc_target}", flush=True)
+    print(f"export CLOUD_RUN_EMULATOR_HOST={server.grpc_target}", flush=True)
     try:
         while not stop.wait(timeout=1.0):
             pass

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -16,6 +17,8 @@ from emulator.cloud_tasks.engine import (
 from emulator.delivery import DeliveryRecord, Dispatcher
 from emulator.faults import Faults
 from emulator.oidc import DEFAULT_ISSUER, OidcIssuer
+from emulator.run_jobs.engine import DEFAULT_KILL_GRACE_SECONDS, RunJobsEngine
+from emulator.scheduler.engine import CloudSchedulerEngine
 from emulator.store import MemoryStore, Put, Record, Store
 
 OIDC_KEY_KIND = "meta"
@@ -31,13 +34,19 @@ class _TimedEngine(Protocol):
 
 
 class LocalCloud:
-    """The emulated cloud: ``self.tasks`` is Cloud Tasks; ``advance``/``run_until_idle`` drive time.
+    """The emulated cloud: ``self.tasks`` is Cloud Tasks, ``self.scheduler`` Cloud Scheduler;
+    ``advance``/``run_until_idle`` drive time.
 
     ``before_step`` is called before each search for due work (e.g. to flush pending enqueues).
     ``faults`` is the fault list (``fault_seed`` seeds its dice); ``oidc`` the issuer whose
     tokens tasks with ``oidc_token`` carry (T23), unless ``id_token_minter`` replaces it.
     ``store`` keeps the state (in memory by default); a persistent store also keeps the OIDC
     signing key, so tokens verify against the same keys after a restart.
+
+    ``self.run`` is Cloud Run Jobs: task attempts are real subprocesses supervised on the wall
+    clock, whatever ``clock`` is. ``job_kill_grace`` (s, SIGTERM to SIGKILL),
+    ``default_job_command``, ``default_job_workdir`` and ``default_job_parents`` configure it
+    (see ``RunJobsEngine``); ``close()`` kills every process tree it still runs.
     """
 
     def __init__(
@@ -53,6 +62,10 @@ class LocalCloud:
         faults: Faults | None = None,
         fault_seed: int | None = None,
         store: Store | None = None,
+        job_kill_grace: float = DEFAULT_KILL_GRACE_SECONDS,
+        default_job_command: Sequence[str] | None = None,
+        default_job_workdir: str | os.PathLike[str] | None = None,
+        default_job_parents: Collection[str] | None = None,
     ) -> None:
         self.clock = clock
         self.store: Store = store if store is not None else MemoryStore()
@@ -69,8 +82,24 @@ class LocalCloud:
             faults=self.faults,
             store=self.store,
         )
-        self._engines: tuple[_TimedEngine, ...] = (self.tasks,)
+        self.scheduler = CloudSchedulerEngine(
+            clock,
+            dispatcher,
+            id_token_minter=id_token_minter or self.oidc.mint,
+            faults=self.faults,
+            store=self.store,
+        )
+        self._engines: tuple[_TimedEngine, ...] = (self.tasks, self.scheduler)
         self._before_step = before_step
+        self.run = RunJobsEngine(
+            clock,
+            store=self.store,
+            faults=self.faults,
+            kill_grace=job_kill_grace,
+            default_job_command=default_job_command,
+            default_job_workdir=default_job_workdir,
+            default_job_parents=default_job_parents,
+        )
 
     def now(self) -> datetime:
         """The cloud's current time."""
@@ -88,7 +117,8 @@ class LocalCloud:
 
         The OIDC signing key is kept, so verifiers that cached the keys keep working.
         """
-        self.store.reset()
+        with self.run.replacing_state():  # running executions are killed and forgotten
+            self.store.reset()
         if self.store.persistent:
             self._save_key()
         self.faults.clear()
@@ -104,14 +134,16 @@ class LocalCloud:
 
         The running OIDC key is kept (an imported key takes effect at the next start).
         """
-        self.store.import_state(data)
+        with self.run.replacing_state():
+            self.store.import_state(data)
         if self.store.persistent and self._stored_key() is None:
             self._save_key()
         for engine in self._engines:
             engine.reload()
 
     def close(self) -> None:
-        """Release the store."""
+        """Stop the Run Jobs executions (killing their process trees), then release the store."""
+        self.run.close()
         self.store.close()
 
     # --------------------------------------------------------------------------- time
@@ -149,20 +181,34 @@ class LocalCloud:
         (or in paused queues) remain; the clock is left at the last delivery. Rate limits (T8)
         are honoured: a queue out of tokens is resumed when its next token is due. Returns the
         number of deliveries; raises RuntimeError past ``max_deliveries``.
+
+        Cloud Scheduler schedules recur forever, so their slots alone never keep it going:
+        it waits for the retries and late fires of runs already started, and the slots that
+        fall due while it moves time for that work fire as usual.
         """
         clock = self._virtual_clock("run_until_idle")
         clock.catch_up()
         limit = clock.now() + horizon
-        return self._deliver_until(clock, limit, max_deliveries, "run_until_idle")
+        return self._deliver_until(clock, limit, max_deliveries, "run_until_idle", until_idle=True)
 
     def _deliver_until(
-        self, clock: VirtualClock, limit: datetime, max_deliveries: int, caller: str
+        self,
+        clock: VirtualClock,
+        limit: datetime,
+        max_deliveries: int,
+        caller: str,
+        *,
+        until_idle: bool = False,
     ) -> int:
         delivered = 0
         while True:
             due = self._next_due()
             if due is None or due > limit:
                 return delivered
+            if until_idle and due > clock.now():
+                work = self._next_finite_work()
+                if work is None or work > limit:
+                    return delivered
             if delivered >= max_deliveries:
                 raise RuntimeError(
                     f"{caller}() stopped after max_deliveries={max_deliveries} deliveries with "
@@ -177,6 +223,13 @@ class LocalCloud:
             self._before_step()
         times = [t for engine in self._engines if (t := engine.next_due_time()) is not None]
         return min(times, default=None)
+
+    def _next_finite_work(self) -> datetime | None:
+        """The next due time of work that ends: everything but the slots of schedules."""
+        times = [self.scheduler.next_run_due_time()] + [
+            engine.next_due_time() for engine in self._engines if engine is not self.scheduler
+        ]
+        return min((t for t in times if t is not None), default=None)
 
     def _virtual_clock(self, caller: str) -> VirtualClock:
         if not isinstance(self.clock, VirtualClock):

@@ -1,15 +1,27 @@
-"""What the emulator hands to a dispatcher, what it gets back, and what it remembers."""
+"""What the emulator hands to a dispatcher, what it gets back, and what it remembers; and how a
+delivery is sent under a dispatch fault (shared by the Cloud Tasks and Cloud Scheduler engines)."""
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+
+from emulator.faults import Duplicate, Effect, HttpStatus, Latency, Timeout
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Delivery:
-    """One HTTP request the emulator wants delivered (one attempt of a task)."""
+    """One HTTP request the emulator wants delivered (one attempt of a task or of a job).
+
+    A Cloud Tasks attempt has ``queue_id`` and ``task_id``; a Cloud Scheduler attempt has
+    ``job_id`` (and empty queue and task ids).
+    """
 
     url: str
     http_method: str
@@ -18,6 +30,14 @@ class Delivery:
     deadline: timedelta
     queue_id: str
     task_id: str
+    job_id: str = ""
+
+    @property
+    def source(self) -> str:
+        """What the request is for, in words (for logs)."""
+        if self.job_id:
+            return f"Cloud Scheduler job {self.job_id}"
+        return f"task {self.task_id} of queue {self.queue_id}"
 
 
 @dataclass(frozen=True)
@@ -48,3 +68,54 @@ class DeliveryRecord:
     retry_count: int
     duplicate: bool = False  # a second copy of the attempt sent by a Duplicate fault (T12)
     fault: str | None = None  # the dispatch fault applied to the attempt, if any
+
+
+def call_dispatcher(dispatcher: Dispatcher, delivery: Delivery) -> DeliveryResult:
+    """``dispatcher(delivery)``, with an exception logged and counted as no response."""
+    try:
+        return dispatcher(delivery)
+    except Exception:
+        logger.exception("Dispatching %s failed; counting it as no response.", delivery.source)
+        return DeliveryResult(status=None)
+
+
+def send(
+    dispatcher: Dispatcher, delivery: Delivery, effect: Effect | None, *, real_time: bool
+) -> tuple[DeliveryResult, DeliveryResult | None]:
+    """Deliver under a dispatch fault; return the result and a duplicate's result, if any.
+
+    ``HttpStatus`` and ``Timeout`` answer without calling the dispatcher. ``Latency`` sleeps
+    only on the wall clock (``real_time``) but always adds to the elapsed time. ``Duplicate``
+    sends twice: concurrently on the wall clock, back to back in virtual time.
+    """
+    match effect:
+        case HttpStatus(status=status, headers=headers):
+            return DeliveryResult(status=status, headers=dict(headers)), None
+        case Timeout():
+            return DeliveryResult(status=None, elapsed=delivery.deadline), None
+        case Latency(seconds=seconds):
+            if real_time:
+                time.sleep(seconds)
+            result = call_dispatcher(dispatcher, delivery)
+            return replace(result, elapsed=result.elapsed + timedelta(seconds=seconds)), None
+        case Duplicate():
+            return _send_twice(dispatcher, delivery, real_time=real_time)
+        case _:
+            return dispatcher(delivery), None
+
+
+def _send_twice(
+    dispatcher: Dispatcher, delivery: Delivery, *, real_time: bool
+) -> tuple[DeliveryResult, DeliveryResult]:
+    if not real_time:
+        return call_dispatcher(dispatcher, delivery), call_dispatcher(dispatcher, delivery)
+    results: list[DeliveryResult] = []
+    twin = threading.Thread(
+        target=lambda: results.append(call_dispatcher(dispatcher, delivery)),
+        name=f"duplicate-{delivery.job_id or delivery.task_id}",
+        daemon=True,
+    )
+    twin.start()
+    original = call_dispatcher(dispatcher, delivery)
+    twin.join()
+    return original, results[0]

@@ -12,6 +12,7 @@ The rules and their JSON form are shared by ``LocalCloud.faults`` and the contro
 from __future__ import annotations
 
 import random
+import signal as _signal
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -22,6 +23,12 @@ from google.api_core import exceptions as api_exceptions
 
 CLOUD_TASKS = "cloudtasks"
 DISPATCH = "dispatch"
+RUN = "run"
+ATTEMPT = "attempt"
+"""Cloud Run Jobs: a task attempt starting (``KillAttempt`` and ``DelayStart`` apply to it)."""
+SCHEDULER = "scheduler"
+FIRE = "fire"
+"""Cloud Scheduler: a scheduled slot falling due (``DropFire``, ``FireLate``, ``Duplicate``)."""
 
 CLOUD_TASKS_RPCS = frozenset(
     {
@@ -40,7 +47,39 @@ CLOUD_TASKS_RPCS = frozenset(
         "RunTask",
     }
 )
-OPERATIONS: Mapping[str, frozenset[str]] = {CLOUD_TASKS: CLOUD_TASKS_RPCS | {DISPATCH}}
+RUN_JOBS_RPCS = frozenset(
+    {
+        "CreateJob",
+        "GetJob",
+        "ListJobs",
+        "UpdateJob",
+        "DeleteJob",
+        "RunJob",
+        "GetExecution",
+        "ListExecutions",
+        "DeleteExecution",
+        "CancelExecution",
+        "GetTask",
+        "ListTasks",
+    }
+)
+SCHEDULER_RPCS = frozenset(
+    {
+        "ListJobs",
+        "GetJob",
+        "CreateJob",
+        "UpdateJob",
+        "DeleteJob",
+        "PauseJob",
+        "ResumeJob",
+        "RunJob",
+    }
+)
+OPERATIONS: Mapping[str, frozenset[str]] = {
+    CLOUD_TASKS: CLOUD_TASKS_RPCS | {DISPATCH},
+    RUN: RUN_JOBS_RPCS | {ATTEMPT},
+    SCHEDULER: SCHEDULER_RPCS | {FIRE, DISPATCH},
+}
 """The operations a rule can name, per service."""
 
 
@@ -81,14 +120,62 @@ class RpcError:
         return api_exceptions.from_grpc_status(grpc.StatusCode[self.code], self.message)
 
 
-Effect = HttpStatus | Timeout | Duplicate | Latency | RpcError
+@dataclass(frozen=True)
+class KillAttempt:
+    """Run attempt: send ``signal`` (a number or a ``signal.Signals``) to the attempt's process
+    tree ``after_seconds`` after it started; SIGKILL follows after the kill grace if it lives."""
+
+    signal: int = _signal.SIGKILL
+    after_seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "signal", int(self.signal))
+
+
+@dataclass(frozen=True)
+class DelayStart:
+    """Run attempt: start the attempt's process this many seconds late."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class DropFire:
+    """Scheduler fire: the slot passes without a request (as if the scheduler missed it)."""
+
+
+@dataclass(frozen=True)
+class FireLate:
+    """Scheduler fire: the slot's first attempt is sent this many seconds late (same
+    ``X-CloudScheduler-ScheduleTime``)."""
+
+    seconds: float
+
+
+Effect = (
+    HttpStatus
+    | Timeout
+    | Duplicate
+    | Latency
+    | RpcError
+    | KillAttempt
+    | DelayStart
+    | DropFire
+    | FireLate
+)
 DISPATCH_EFFECTS = (HttpStatus, Timeout, Duplicate, Latency)
+ATTEMPT_EFFECTS = (KillAttempt, DelayStart)
+FIRE_EFFECTS = (DropFire, FireLate, Duplicate)
 _EFFECT_TYPES: dict[str, type] = {
     "http_status": HttpStatus,
     "timeout": Timeout,
     "duplicate": Duplicate,
     "latency": Latency,
     "rpc_error": RpcError,
+    "kill_attempt": KillAttempt,
+    "delay_start": DelayStart,
+    "drop_fire": DropFire,
+    "fire_late": FireLate,
 }
 _TYPE_NAMES = {cls: name for name, cls in _EFFECT_TYPES.items()}
 
@@ -97,14 +184,16 @@ _TYPE_NAMES = {cls: name for name, cls in _EFFECT_TYPES.items()}
 class FaultRule:
     """When ``operation`` of ``service`` happens (on ``queue``, if set), apply ``effect``.
 
-    ``queue`` is a short queue id or a full queue name (None = any queue). ``count`` is how many
-    times the rule fires (None = unlimited); ``probability`` is the chance it fires each time it
-    matches. Invalid combinations raise ValueError naming the field.
+    ``queue`` is a short queue id or a full queue name (None = any queue); ``job`` likewise a
+    short job id or a full job name (None = any job). ``count`` is how many times the rule fires
+    (None = unlimited); ``probability`` is the chance it fires each time it matches. Invalid
+    combinations raise ValueError naming the field.
     """
 
     service: str = CLOUD_TASKS
     operation: str
     queue: str | None = None
+    job: str | None = None
     probability: float = 1.0
     count: int | None = None
     enabled: bool = True
@@ -118,10 +207,16 @@ class FaultRule:
                 f"{sorted(OPERATIONS)}."
             )
         if self.operation not in operations:
+            events = sorted(op for op in operations if op.islower())  # RPC names are CamelCase
+            rpcs = ", ".join(sorted(operations.difference(events)))
             raise ValueError(
                 f"FaultRule.operation {self.operation!r} is not an operation of {self.service}; "
-                f"use {DISPATCH!r} or an RPC name ({', '.join(sorted(operations - {DISPATCH}))})."
+                f"use {' or '.join(map(repr, events))} or an RPC name ({rpcs})."
             )
+        if self.service == RUN and self.queue is not None:
+            raise ValueError("FaultRule.queue does not apply to service 'run'; use job.")
+        if self.service == SCHEDULER and self.queue is not None:
+            raise ValueError("FaultRule.queue does not apply to service 'scheduler'; use job.")
         if not 0.0 <= self.probability <= 1.0:
             raise ValueError(f"FaultRule.probability must be in [0, 1], got {self.probability}.")
         if self.count is not None and self.count < 1:
@@ -132,6 +227,18 @@ class FaultRule:
                     "A 'dispatch' fault needs an HttpStatus, Timeout, Duplicate or Latency "
                     f"effect, not {type(self.effect).__name__}."
                 )
+        elif self.operation == FIRE:
+            if not isinstance(self.effect, FIRE_EFFECTS):
+                raise ValueError(
+                    "A 'fire' fault needs a DropFire, FireLate or Duplicate effect, not "
+                    f"{type(self.effect).__name__}."
+                )
+        elif self.operation == ATTEMPT:
+            if not isinstance(self.effect, ATTEMPT_EFFECTS):
+                raise ValueError(
+                    "An 'attempt' fault needs a KillAttempt or DelayStart effect, not "
+                    f"{type(self.effect).__name__}."
+                )
         elif not isinstance(self.effect, RpcError):
             raise ValueError(
                 f"An RPC fault ({self.operation}) needs an RpcError effect, not "
@@ -139,9 +246,13 @@ class FaultRule:
             )
         _check_effect(self.effect)
 
-    def matches(self, service: str, operation: str, queue: str | None) -> bool:
-        """True if this rule is about ``operation`` on ``queue`` (a full queue name or None)."""
+    def matches(
+        self, service: str, operation: str, queue: str | None, job: str | None = None
+    ) -> bool:
+        """True if this rule is about ``operation`` on ``queue`` / ``job`` (full names or None)."""
         if self.service != service or self.operation != operation:
+            return False
+        if self.job is not None and (job is None or self.job not in (job, job.rsplit("/", 1)[-1])):
             return False
         if self.queue is None:
             return True
@@ -157,6 +268,17 @@ def _check_effect(effect: Effect) -> None:
         )
     if isinstance(effect, Latency) and not effect.seconds >= 0:
         raise ValueError(f"Latency.seconds must not be negative, got {effect.seconds}.")
+    if isinstance(effect, KillAttempt):
+        if effect.signal not in {int(s) for s in _signal.valid_signals()}:
+            raise ValueError(f"KillAttempt.signal {effect.signal} is not a signal number.")
+        if not effect.after_seconds >= 0:
+            raise ValueError(
+                f"KillAttempt.after_seconds must not be negative, got {effect.after_seconds}."
+            )
+    if isinstance(effect, DelayStart) and not effect.seconds >= 0:
+        raise ValueError(f"DelayStart.seconds must not be negative, got {effect.seconds}.")
+    if isinstance(effect, FireLate) and not effect.seconds >= 0:
+        raise ValueError(f"FireLate.seconds must not be negative, got {effect.seconds}.")
     if isinstance(effect, RpcError):
         codes = [c.name for c in grpc.StatusCode if c is not grpc.StatusCode.OK]
         if effect.code not in codes:
@@ -242,7 +364,9 @@ class Faults:
         """Call ``listener`` (no arguments, must not block) after every change to the list."""
         self._listeners.append(listener)
 
-    def pick(self, service: str, operation: str, queue: str | None = None) -> Effect | None:
+    def pick(
+        self, service: str, operation: str, queue: str | None = None, *, job: str | None = None
+    ) -> Effect | None:
         """The effect to apply to this occurrence of ``operation``, counting the firing; or None."""
         with self._lock:
             if not self._rules:
@@ -251,7 +375,7 @@ class Faults:
                 rule = fault.rule
                 if not rule.enabled or fault.exhausted:
                     continue
-                if not rule.matches(service, operation, queue):
+                if not rule.matches(service, operation, queue, job):
                     continue
                 if rule.probability < 1.0 and self._random.random() >= rule.probability:
                     continue
@@ -279,6 +403,7 @@ def rule_to_json(rule: FaultRule) -> dict[str, Any]:
         "service": rule.service,
         "operation": rule.operation,
         "queue": rule.queue,
+        "job": rule.job,
         "probability": rule.probability,
         "count": rule.count,
         "enabled": rule.enabled,
@@ -295,6 +420,10 @@ def effect_to_json(effect: Effect) -> dict[str, Any]:
         data["seconds"] = effect.seconds
     elif isinstance(effect, RpcError):
         data.update(code=effect.code, message=effect.message)
+    elif isinstance(effect, KillAttempt):
+        data.update(signal=_signal.Signals(effect.signal).name, after_seconds=effect.after_seconds)
+    elif isinstance(effect, DelayStart | FireLate):
+        data["seconds"] = effect.seconds
     return data
 
 
@@ -302,7 +431,7 @@ def rule_from_json(data: object) -> FaultRule:
     """Parse the control API's JSON form of a rule; ValueError with a clear message if invalid."""
     if not isinstance(data, dict):
         raise ValueError("A fault rule must be a JSON object.")
-    known = {"service", "operation", "queue", "probability", "count", "enabled", "effect"}
+    known = {"service", "operation", "queue", "job", "probability", "count", "enabled", "effect"}
     unknown = sorted(set(data) - known - {"id", "fired"})
     if unknown:
         raise ValueError(f"Unknown fault rule field(s): {', '.join(unknown)}.")
@@ -312,6 +441,7 @@ def rule_from_json(data: object) -> FaultRule:
         service=_typed(data, "service", str, CLOUD_TASKS),
         operation=_typed(data, "operation", str),
         queue=_typed(data, "queue", str, None),
+        job=_typed(data, "job", str, None),
         probability=float(_typed(data, "probability", (int, float), 1.0)),
         count=_typed(data, "count", int, None),
         enabled=_typed(data, "enabled", bool, True),
@@ -341,7 +471,29 @@ def effect_from_json(data: object) -> Effect:
         return RpcError(
             code=_typed(data, "code", str), message=_typed(data, "message", str, "Injected fault.")
         )
+    if kind == "fire_late":
+        return FireLate(seconds=float(_typed(data, "seconds", (int, float))))
+    if kind == "kill_attempt":
+        return KillAttempt(
+            signal=_signal_number(_typed(data, "signal", (str, int), "SIGKILL")),
+            after_seconds=float(_typed(data, "after_seconds", (int, float), 0.0)),
+        )
+    if kind == "delay_start":
+        return DelayStart(seconds=float(_typed(data, "seconds", (int, float))))
     return _EFFECT_TYPES[kind]()
+
+
+def _signal_number(value: str | int) -> int:
+    """A signal given by name (``"SIGTERM"``, ``"TERM"``) or number; ValueError if unknown."""
+    if isinstance(value, int):
+        return value
+    name = value.upper() if value.upper().startswith("SIG") else "SIG" + value.upper()
+    try:
+        return int(_signal.Signals[name])
+    except KeyError:
+        raise ValueError(
+            f"effect.signal {value!r} is not a signal name (e.g. 'SIGKILL')."
+        ) from None
 
 
 _REQUIRED = object()
@@ -363,6 +515,8 @@ def _typed(data: dict, key: str, kind: type | tuple[type, ...], default: Any = _
 
 def _kind_name(kind: type | tuple[type, ...]) -> str:
     names = {str: "a string", int: "an integer", bool: "a boolean", dict: "an object"}
+    if kind == (str, int):
+        return "a signal name or number"
     if isinstance(kind, tuple):
         return "a number"
     return names.get(kind, kind.__name__)

@@ -1,4 +1,4 @@
-"""Delivering attempts as real HTTP requests, as Cloud Tasks does.
+"""Delivering attempts as real HTTP requests, as Cloud Tasks and Cloud Scheduler do.
 
 The request is sent with ``http.client`` (what ``urllib.request`` uses underneath) because
 ``urllib`` title-cases header names ("X-Cloudtasks-Queuename"), and Cloud Tasks keeps the caller's
@@ -59,13 +59,7 @@ class HttpDispatcher:
                 elapsed=_since(started),
             )
         except (OSError, http.client.HTTPException) as error:
-            logger.info(
-                "No response from %s for task %s of queue %s: %s",
-                delivery.url,
-                delivery.task_id,
-                delivery.queue_id,
-                error,
-            )
+            logger.info("No response from %s for %s: %s", delivery.url, delivery.source, error)
             return DeliveryResult(status=None, elapsed=_since(started))
         finally:
             connection.close()

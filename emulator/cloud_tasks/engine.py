@@ -10,14 +10,11 @@ queue's rate limits (T8) and the fault rules.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import heapq
 import itertools
 import logging
 import re
 import threading
-import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -36,6 +33,7 @@ from google.api_core.exceptions import (
 from google.cloud import tasks_v2
 from google.protobuf import field_mask_pb2
 
+from emulator import paging
 from emulator.clock import Clock, VirtualClock
 from emulator.cloud_tasks import headers as task_headers
 from emulator.cloud_tasks.model import (
@@ -55,19 +53,8 @@ from emulator.cloud_tasks.names import (
     parse_task_name,
 )
 from emulator.cloud_tasks.retry import TASK_RETENTION, RetryPolicy, resolve_rate_limits, retry_after
-from emulator.delivery import Delivery, DeliveryRecord, DeliveryResult, Dispatcher
-from emulator.faults import (
-    CLOUD_TASKS,
-    DISPATCH,
-    Duplicate,
-    Effect,
-    Faults,
-    HttpStatus,
-    Latency,
-    RpcError,
-    effect_to_json,
-)
-from emulator.faults import Timeout as TimeoutFault
+from emulator.delivery import Delivery, DeliveryRecord, DeliveryResult, Dispatcher, send
+from emulator.faults import CLOUD_TASKS, DISPATCH, Faults, RpcError, effect_to_json
 from emulator.store import Change, Delete, DeleteKind, DeletePrefix, MemoryStore, Put, Record, Store
 
 logger = logging.getLogger(__name__)
@@ -263,8 +250,8 @@ class CloudTasksEngine:
         self._inject_rpc_fault("ListQueues", None)
         parent = parse_location(request.parent)
         wanted_state = _parse_state_filter(request.filter)
-        page_size = _page_size(request.page_size, MAX_QUEUES_PAGE_SIZE)
-        after = _decode_page_token(request.page_token)
+        page_size = paging.page_size(request.page_size, MAX_QUEUES_PAGE_SIZE)
+        after = paging.decode_page_token(request.page_token)
         with self._lock:
             queues = sorted(
                 (
@@ -274,7 +261,7 @@ class CloudTasksEngine:
                 ),
                 key=lambda q: q.name.full,
             )
-            page, next_token = _paginate(queues, lambda q: q.name.full, after, page_size)
+            page, next_token = paging.paginate(queues, lambda q: q.name.full, after, page_size)
             return tasks_v2.ListQueuesResponse(
                 queues=[q.to_proto() for q in page], next_page_token=next_token
             )
@@ -372,12 +359,12 @@ class CloudTasksEngine:
     def list_tasks(self, request: tasks_v2.ListTasksRequest) -> tasks_v2.ListTasksResponse:
         """ListTasks, ordered by task id, at most 1000 per page (T32)."""
         self._inject_rpc_fault("ListTasks", request.parent)
-        page_size = _page_size(request.page_size, MAX_TASKS_PAGE_SIZE)
-        after = _decode_page_token(request.page_token)
+        page_size = paging.page_size(request.page_size, MAX_TASKS_PAGE_SIZE)
+        after = paging.decode_page_token(request.page_token)
         with self._lock:
             queue = self._queue(request.parent)
             tasks = sorted(queue.tasks.values(), key=lambda t: t.name.task_id)
-            page, next_token = _paginate(tasks, lambda t: t.name.task_id, after, page_size)
+            page, next_token = paging.paginate(tasks, lambda t: t.name.task_id, after, page_size)
             return tasks_v2.ListTasksResponse(
                 tasks=[t.to_proto(request.response_view) for t in page],
                 next_page_token=next_token,
@@ -479,7 +466,7 @@ class CloudTasksEngine:
                 delivery = replace(
                     delivery, headers={**delivery.headers, "Authorization": f"Bearer {token}"}
                 )
-            result, duplicate = self._send(delivery, effect)
+            result, duplicate = send(self._dispatcher, delivery, effect, real_time=self._real_time)
         except Exception:
             logger.exception(
                 "Dispatching task %s of queue %s failed; counting it as no response.",
@@ -798,51 +785,6 @@ class CloudTasksEngine:
             queue, task, attempt, delivery, oidc, retry_count, now if run_task else None
         )
 
-    def _send(
-        self, delivery: Delivery, effect: Effect | None
-    ) -> tuple[DeliveryResult, DeliveryResult | None]:
-        """Deliver under a dispatch fault; return the result and a duplicate's result, if any."""
-        match effect:
-            case HttpStatus(status=status, headers=headers):
-                return DeliveryResult(status=status, headers=dict(headers)), None
-            case TimeoutFault():
-                return DeliveryResult(status=None, elapsed=delivery.deadline), None
-            case Latency(seconds=seconds):
-                if self._real_time:
-                    time.sleep(seconds)
-                result = self._call_dispatcher(delivery)
-                return replace(result, elapsed=result.elapsed + timedelta(seconds=seconds)), None
-            case Duplicate():
-                return self._send_twice(delivery)
-            case _:
-                return self._dispatcher(delivery), None
-
-    def _send_twice(self, delivery: Delivery) -> tuple[DeliveryResult, DeliveryResult]:
-        """T12 on demand: concurrently on the wall clock, back to back in virtual time."""
-        if not self._real_time:
-            return self._call_dispatcher(delivery), self._call_dispatcher(delivery)
-        results: list[DeliveryResult] = []
-        twin = threading.Thread(
-            target=lambda: results.append(self._call_dispatcher(delivery)),
-            name=f"duplicate-{delivery.task_id}",
-            daemon=True,
-        )
-        twin.start()
-        original = self._call_dispatcher(delivery)
-        twin.join()
-        return original, results[0]
-
-    def _call_dispatcher(self, delivery: Delivery) -> DeliveryResult:
-        try:
-            return self._dispatcher(delivery)
-        except Exception:
-            logger.exception(
-                "Dispatching task %s of queue %s failed; counting it as no response.",
-                delivery.task_id,
-                delivery.queue_id,
-            )
-            return DeliveryResult(status=None)
-
     def _settle(self, claimed: ClaimedAttempt, result: DeliveryResult, fault: str | None) -> None:
         """Apply an attempt's outcome: delete on 2xx, give up, or schedule a retry (T2, T4, T10)."""
         queue, task = claimed.queue, claimed.task
@@ -1011,30 +953,3 @@ def _parse_state_filter(text: str) -> tasks_v2.Queue.State | None:
             f"Unsupported ListQueues filter {text!r}: the emulator supports 'state: <STATE>'."
         )
     return tasks_v2.Queue.State[match.group(1).upper()]
-
-
-def _page_size(requested: int, maximum: int) -> int:
-    if requested < 0:
-        raise InvalidArgument("page_size must not be negative.")
-    return min(requested or maximum, maximum)
-
-
-def _decode_page_token(token: str) -> str | None:
-    if not token:
-        return None
-    try:
-        return base64.urlsafe_b64decode(token.encode()).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidArgument("Invalid page_token.") from None
-
-
-def _paginate[T](
-    items: list[T], key: Callable[[T], str], after: str | None, page_size: int
-) -> tuple[list[T], str]:
-    """One page of ``items`` (sorted by ``key``) after the key ``after``, and the next token."""
-    if after is not None:
-        items = [item for item in items if key(item) > after]
-    page = items[:page_size]
-    if len(items) <= page_size:
-        return page, ""
-    return page, base64.urlsafe_b64encode(key(page[-1]).encode()).decode()

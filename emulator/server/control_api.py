@@ -119,8 +119,11 @@ class _Handler(BaseHTTPRequestHandler):
             "/health": {"GET": lambda: _health(target)},
             "/reset": {"POST": lambda: _reset(cloud)},
             "/v1/queues": {"GET": lambda: {"queues": cloud.tasks.describe_queues()}},
+            "/v1/scheduler/jobs": {"GET": lambda: {"jobs": cloud.scheduler.describe_jobs()}},
             "/v1/tasks": {"GET": lambda: {"tasks": _tasks(target, query)}},
             "/v1/deliveries": {"GET": lambda: {"deliveries": _deliveries(cloud, query)}},
+            "/v1/run/jobs": {"GET": lambda: {"jobs": cloud.run.describe_jobs()}},
+            "/v1/run/executions": {"GET": lambda: {"executions": _run_executions(target, query)}},
             "/v1/faults": {
                 "GET": lambda: {"faults": [f.to_json() for f in cloud.faults.list()]},
                 "POST": lambda: _add_fault(cloud, body),
@@ -215,6 +218,24 @@ def _tasks(target: ControlTarget, query: dict[str, list[str]]) -> list[dict[str,
         return target.cloud.tasks.describe_tasks(queue)
     except NotFound as error:
         raise ApiError(HTTPStatus.NOT_FOUND, f"{queue}: {error.message}") from None
+    except GoogleAPICallError as error:
+        raise ApiError(HTTPStatus.BAD_REQUEST, error.message) from None
+
+
+def _run_executions(target: ControlTarget, query: dict[str, list[str]]) -> list[dict[str, Any]]:
+    job = _single(query, "job")
+    if job is None:
+        raise ApiError(
+            HTTPStatus.BAD_REQUEST,
+            "Missing ?job=: give a full job name (projects/P/locations/L/jobs/J) or a job id of "
+            "the emulator's default project and location.",
+        )
+    if "/" not in job:
+        job = f"projects/{target.project}/locations/{target.location}/jobs/{job}"
+    try:
+        return target.cloud.run.describe_executions(job)
+    except NotFound as error:
+        raise ApiError(HTTPStatus.NOT_FOUND, error.message) from None
     except GoogleAPICallError as error:
         raise ApiError(HTTPStatus.BAD_REQUEST, error.message) from None
 

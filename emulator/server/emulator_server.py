@@ -13,7 +13,7 @@ import importlib.metadata
 import logging
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -27,9 +27,13 @@ from emulator.faults import Faults
 from emulator.http_delivery import HttpDispatcher
 from emulator.oidc import OidcIssuer
 from emulator.realtime import DEFAULT_MAX_PARALLEL, RealTimeDriver
+from emulator.run_jobs.engine import DEFAULT_KILL_GRACE_SECONDS
+from emulator.run_jobs.job_specs import JobSpec, apply_job_spec
 from emulator.server.cloud_tasks_service import cloud_tasks_service
 from emulator.server.control_api import ControlApiServer
 from emulator.server.grpc_api import PortInUse, bracketed, build_grpc_server
+from emulator.server.run_jobs_service import run_jobs_services
+from emulator.server.scheduler_service import scheduler_service
 from emulator.store import DataDirectory, DataDirInUse
 
 logger = logging.getLogger(__name__)
@@ -38,7 +42,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8123
 DEFAULT_PROJECT = "demo-project"
 DEFAULT_LOCATION = "us-central1"
-SERVICES = ("cloudtasks",)
+SERVICES = ("cloudtasks", "scheduler", "run")
 
 
 class StartupError(Exception):
@@ -169,12 +173,22 @@ def start_server(
     max_parallel: int = DEFAULT_MAX_PARALLEL,
     dispatcher: Dispatcher | None = None,
     fault_seed: int | None = None,
+    jobs: Iterable[JobSpec] = (),
+    job_kill_grace: float = DEFAULT_KILL_GRACE_SECONDS,
+    default_job_command: Sequence[str] | None = None,
+    default_job_workdir: str | os.PathLike[str] | None = None,
 ) -> EmulatorServer:
     """Start an emulator server and return it once it accepts RPCs and control requests.
 
     Ports 0 pick free ports (read them back from the result). ``data_dir`` persists the state
     in SQLite; without it the state lives in memory. ``dispatcher`` replaces real HTTP delivery
     (tests). Raises StartupError for a port or data directory in use or an invalid queue spec.
+
+    Cloud Run Jobs: ``default_job_command`` (with ``default_job_workdir``) is what jobs run
+    when their container names no command, and what RunJob registers unknown jobs of
+    ``project``/``location`` with; ``jobs`` are created with it at start (StartupError if
+    invalid); ``job_kill_grace`` is the seconds between SIGTERM and SIGKILL when an attempt is
+    cancelled or times out.
     """
     opened: list[object] = []
     try:
@@ -199,6 +213,10 @@ def start_server(
             oidc_issuer=f"http://{bracketed(host)}:{bound_http}",
             fault_seed=fault_seed,
             store=directory.store if directory is not None else None,
+            job_kill_grace=job_kill_grace,
+            default_job_command=default_job_command,
+            default_job_workdir=default_job_workdir,
+            default_job_parents=(f"projects/{project}/locations/{location}",),
         )
         parent = f"projects/{project}/locations/{location}"
         for spec in queues:
@@ -206,13 +224,26 @@ def start_server(
                 apply_queue_spec(cloud.tasks, parent, spec)
             except ValueError as error:
                 raise StartupError(f"--queue {spec.queue_id}: {error}") from None
+        for job_spec in jobs:
+            try:
+                apply_job_spec(cloud.run, parent, job_spec)
+            except ValueError as error:
+                raise StartupError(f"--job {job_spec.job_id}: {error}") from None
         try:
             grpc_server, bound_grpc = build_grpc_server(
-                [cloud_tasks_service(cloud.tasks)], host, port
+                [
+                    cloud_tasks_service(cloud.tasks),
+                    scheduler_service(cloud.scheduler),
+                    *run_jobs_services(cloud.run),
+                ],
+                host,
+                port,
             )
         except PortInUse as error:
             raise StartupError(f"{error} (choose another with --port, or 0).") from None
-        driver = RealTimeDriver(cloud.clock, [cloud.tasks], max_parallel=max_parallel)
+        driver = RealTimeDriver(
+            cloud.clock, [cloud.tasks, cloud.scheduler], max_parallel=max_parallel
+        )
         cloud.faults.subscribe(driver.wake)
         server = EmulatorServer(
             host=host,

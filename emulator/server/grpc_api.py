@@ -16,6 +16,7 @@ from typing import Any
 
 import grpc
 from google.api_core import exceptions as api_exceptions
+from google.protobuf import empty_pb2
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,23 @@ class ServiceTable:
 
     name: str
     methods: Mapping[str, UnaryMethod]
+
+
+def message_method(
+    request_type: Any, response_type: Any, call: Callable[[Any], Any]
+) -> UnaryMethod:
+    """A method whose request and response are the official client's proto-plus messages."""
+    return UnaryMethod(request_type.deserialize, response_type.serialize, call)
+
+
+def empty_method(request_type: Any, call: Callable[[Any], None]) -> UnaryMethod:
+    """A method answering ``google.protobuf.Empty`` (Delete RPCs)."""
+
+    def respond(request: Any) -> empty_pb2.Empty:
+        call(request)
+        return empty_pb2.Empty()
+
+    return UnaryMethod(request_type.deserialize, empty_pb2.Empty.SerializeToString, respond)
 
 
 def unimplemented(service: str, method: str) -> UnaryMethod:

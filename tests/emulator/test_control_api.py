@@ -68,7 +68,7 @@ def test_health(server):
 
     assert status == 200
     assert body["status"] == "ok"
-    assert body["services"] == ["cloudtasks"]
+    assert {"cloudtasks", "scheduler"} <= set(body["services"])
     assert body["version"]
     assert body["time"].endswith("Z")
 

@@ -1,0 +1,412 @@
+"""The Run Jobs engine's working state (executions, tasks, attempts) and its stored records.
+
+Jobs are kept as ``run_v2.Job`` messages. An execution, each of its tasks and their attempts
+convert to the API messages the RPCs return (``to_proto``, R10) and to JSON-able records for the
+store (``to_record``/``from_record``), one record per execution and one per task.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from google.cloud import run_v2
+from google.rpc import code_pb2, status_pb2
+
+from emulator.run_jobs.names import ExecutionName, parse_execution_name
+from emulator.run_jobs.templates import ExecutionPlan
+
+JOB_KIND = "run.job"
+EXECUTION_KIND = "run.execution"
+TASK_KIND = "run.task"
+
+INTERRUPTED_MESSAGE = (
+    "The emulator stopped while this execution was running; its task processes were killed."
+)
+CANCELLED_MESSAGE = "The execution was cancelled."
+CANCELLING_MESSAGE = "The execution is being cancelled."
+SUCCEEDED_MESSAGE = "Execution completed successfully."
+RUNNING_MESSAGE = "The execution is running."
+
+Condition = run_v2.Condition
+CompletionStatus = run_v2.ExecutionReference.CompletionStatus
+
+
+class TaskStatus(StrEnum):
+    """Where a task is: waiting for a slot (or a retry), running an attempt, or finished."""
+
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+class ExecutionStatus(StrEnum):
+    """Where an execution is; the last three are terminal."""
+
+    RUNNING = "RUNNING"
+    CANCELLING = "CANCELLING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+    @property
+    def terminal(self) -> bool:
+        return self in _TERMINAL
+
+
+_TERMINAL = {ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED}
+
+
+class Outcome(StrEnum):
+    """How an attempt ended (R5)."""
+
+    SUCCEEDED = "succeeded"  # exit 0
+    EXIT_CODE = "exit_code"  # non-zero exit
+    SIGNAL = "signal"  # killed by a signal it did not handle
+    TIMEOUT = "timeout"  # ran past the task timeout (R4)
+    CANCELLED = "cancelled"  # CancelExecution (R9)
+    START_FAILED = "start_failed"  # the command could not be executed
+    INTERRUPTED = "interrupted"  # the emulator stopped during the attempt
+
+
+_OUTCOME_CODES = {
+    Outcome.SUCCEEDED: code_pb2.OK,
+    Outcome.EXIT_CODE: code_pb2.UNKNOWN,
+    Outcome.SIGNAL: code_pb2.UNKNOWN,
+    Outcome.TIMEOUT: code_pb2.DEADLINE_EXCEEDED,
+    Outcome.CANCELLED: code_pb2.CANCELLED,
+    Outcome.START_FAILED: code_pb2.UNKNOWN,
+    Outcome.INTERRUPTED: code_pb2.ABORTED,
+}
+
+
+@dataclass
+class AttemptRecord:
+    """One run of a task's container: when, which process, and how it ended."""
+
+    attempt: int  # 0-based (CLOUD_RUN_TASK_ATTEMPT)
+    start_time: datetime
+    pid: int | None = None
+    pid_create_time: float | None = None  # guards against pid reuse when cleaning up
+    end_time: datetime | None = None
+    exit_code: int | None = None
+    term_signal: int | None = None
+    outcome: Outcome | None = None  # None while it runs
+    message: str = ""
+
+    def result_proto(self) -> run_v2.TaskAttemptResult:
+        """The attempt's TaskAttemptResult (at most one of exit_code and term_signal)."""
+        status = status_pb2.Status(
+            code=_OUTCOME_CODES[self.outcome] if self.outcome else code_pb2.OK,
+            message=self.message,
+        )
+        result = run_v2.TaskAttemptResult(status=status)
+        if self.term_signal is not None:
+            result.term_signal = self.term_signal
+        elif self.exit_code is not None:
+            result.exit_code = self.exit_code
+        return result
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "attempt": self.attempt,
+            "start_time": _time(self.start_time),
+            "pid": self.pid,
+            "pid_create_time": self.pid_create_time,
+            "end_time": _time(self.end_time),
+            "exit_code": self.exit_code,
+            "term_signal": self.term_signal,
+            "outcome": self.outcome.value if self.outcome else None,
+            "message": self.message,
+        }
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> AttemptRecord:
+        return cls(
+            attempt=record["attempt"],
+            start_time=datetime.fromisoformat(record["start_time"]),
+            pid=record.get("pid"),
+            pid_create_time=record.get("pid_create_time"),
+            end_time=_parse_time(record.get("end_time")),
+            exit_code=record.get("exit_code"),
+            term_signal=record.get("term_signal"),
+            outcome=Outcome(record["outcome"]) if record.get("outcome") else None,
+            message=record.get("message", ""),
+        )
+
+
+@dataclass(eq=False)
+class TaskState:
+    """Task ``index`` of an execution, with its attempts."""
+
+    execution: ExecutionName
+    index: int
+    scheduled_time: datetime
+    status: TaskStatus = TaskStatus.PENDING
+    attempts: list[AttemptRecord] = field(default_factory=list)
+    completion_time: datetime | None = None
+
+    @property
+    def name(self) -> str:
+        """The full task name."""
+        return self.execution.task(self.index)
+
+    @property
+    def task_id(self) -> str:
+        """The short task id, ``<execution id>-task<index>``."""
+        return self.name.rsplit("/", 1)[1]
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELLED)
+
+    @property
+    def last_finished_attempt(self) -> AttemptRecord | None:
+        """The latest attempt that ended, if any."""
+        return next((a for a in reversed(self.attempts) if a.outcome is not None), None)
+
+    def to_proto(self, execution: ExecutionState) -> run_v2.Task:
+        """The Task message (``retried`` counts attempts after the first)."""
+        plan = execution.plan
+        task = run_v2.Task(
+            name=self.name,
+            uid=str(uuid.uuid5(uuid.UUID(execution.uid), str(self.index))),
+            generation=1,
+            observed_generation=1,
+            create_time=execution.create_time,
+            scheduled_time=self.scheduled_time,
+            update_time=self._update_time(),
+            job=self.execution.job.job_id,
+            execution=self.execution.execution_id,
+            containers=[plan.container],
+            volumes=list(plan.template.volumes),
+            max_retries=plan.max_retries,
+            timeout=plan.timeout,
+            service_account=plan.template.service_account,
+            index=self.index,
+            retried=max(0, len(self.attempts) - 1),
+            reconciling=not self.finished,
+            conditions=[self._condition()],
+            etag=f'"{self._update_time().timestamp()}"',
+        )
+        if self.attempts:
+            task.start_time = self.attempts[-1].start_time
+        if self.completion_time is not None:
+            task.completion_time = self.completion_time
+        last = self.last_finished_attempt
+        if last is not None:
+            task.last_attempt_result = last.result_proto()
+        return task
+
+    def _update_time(self) -> datetime:
+        times = [self.scheduled_time]
+        for attempt in self.attempts:
+            times.append(attempt.end_time or attempt.start_time)
+        return max(times)
+
+    def _condition(self) -> run_v2.Condition:
+        last = self.last_finished_attempt
+        when = self.completion_time or self._update_time()
+        match self.status:
+            case TaskStatus.SUCCEEDED:
+                return _condition(Condition.State.CONDITION_SUCCEEDED, "Task completed.", when)
+            case TaskStatus.FAILED | TaskStatus.CANCELLED:
+                message = last.message if last is not None else CANCELLED_MESSAGE
+                return _condition(Condition.State.CONDITION_FAILED, message, when)
+            case TaskStatus.RUNNING:
+                return _condition(Condition.State.CONDITION_RECONCILING, "Task is running.", when)
+            case _:
+                return _condition(Condition.State.CONDITION_PENDING, "Task is waiting.", when)
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "execution": self.execution.full,
+            "index": self.index,
+            "scheduled_time": _time(self.scheduled_time),
+            "status": self.status.value,
+            "attempts": [a.to_record() for a in self.attempts],
+            "completion_time": _time(self.completion_time),
+        }
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> TaskState:
+        return cls(
+            execution=parse_execution_name(record["execution"]),
+            index=record["index"],
+            scheduled_time=datetime.fromisoformat(record["scheduled_time"]),
+            status=TaskStatus(record["status"]),
+            attempts=[AttemptRecord.from_record(a) for a in record["attempts"]],
+            completion_time=_parse_time(record.get("completion_time")),
+        )
+
+
+@dataclass(eq=False)
+class ExecutionState:
+    """One run of a job: its plan, its tasks, and how it is going (R1, R10)."""
+
+    name: ExecutionName
+    uid: str
+    plan: ExecutionPlan
+    create_time: datetime
+    tasks: list[TaskState]
+    start_time: datetime | None = None
+    completion_time: datetime | None = None
+    status: ExecutionStatus = ExecutionStatus.RUNNING
+    message: str = RUNNING_MESSAGE  # the Completed condition's message
+    reason: str | None = None  # a Condition.ExecutionReason name, when one applies
+    update_time: datetime | None = None
+    seq: int = 0  # creation order within the engine (lists show the newest first)
+    deleted: bool = False  # memory only: a deleted execution is no longer written to the store
+
+    @property
+    def terminal(self) -> bool:
+        return self.status.terminal
+
+    def counts(self) -> dict[str, int]:
+        """running / succeeded / failed / cancelled / retried task counts (R10)."""
+        counts = dict.fromkeys(("running", "succeeded", "failed", "cancelled", "retried"), 0)
+        for task in self.tasks:
+            key = {
+                TaskStatus.RUNNING: "running",
+                TaskStatus.SUCCEEDED: "succeeded",
+                TaskStatus.FAILED: "failed",
+                TaskStatus.CANCELLED: "cancelled",
+            }.get(task.status)
+            if key is not None:
+                counts[key] += 1
+            if len(task.attempts) > 1:
+                counts["retried"] += 1
+        return counts
+
+    def completion_status(self) -> run_v2.ExecutionReference.CompletionStatus:
+        """The status a job's ``latest_created_execution`` reference shows (R11)."""
+        return {
+            ExecutionStatus.RUNNING: CompletionStatus.EXECUTION_RUNNING,
+            ExecutionStatus.CANCELLING: CompletionStatus.EXECUTION_RUNNING,
+            ExecutionStatus.SUCCEEDED: CompletionStatus.EXECUTION_SUCCEEDED,
+            ExecutionStatus.FAILED: CompletionStatus.EXECUTION_FAILED,
+            ExecutionStatus.CANCELLED: CompletionStatus.EXECUTION_CANCELLED,
+        }[self.status]
+
+    def reference(self) -> run_v2.ExecutionReference:
+        """An ExecutionReference to this execution (for ``Job.latest_created_execution``)."""
+        reference = run_v2.ExecutionReference(
+            name=self.name.full,
+            create_time=self.create_time,
+            completion_status=self.completion_status(),
+        )
+        if self.completion_time is not None:
+            reference.completion_time = self.completion_time
+        return reference
+
+    def to_proto(self) -> run_v2.Execution:
+        """The Execution message, with its counts and Completed condition (R10)."""
+        counts = self.counts()
+        updated = self.update_time or self.create_time
+        state = {
+            ExecutionStatus.SUCCEEDED: Condition.State.CONDITION_SUCCEEDED,
+            ExecutionStatus.FAILED: Condition.State.CONDITION_FAILED,
+            ExecutionStatus.CANCELLED: Condition.State.CONDITION_FAILED,
+        }.get(self.status, Condition.State.CONDITION_RECONCILING)
+        condition = _condition(state, self.message, self.completion_time or updated)
+        if self.reason is not None:
+            condition.execution_reason = Condition.ExecutionReason[self.reason]
+        execution = run_v2.Execution(
+            name=self.name.full,
+            uid=self.uid,
+            generation=1,
+            observed_generation=1,
+            create_time=self.create_time,
+            update_time=updated,
+            job=self.name.job.job_id,
+            parallelism=self.plan.parallelism,
+            task_count=self.plan.task_count,
+            template=self.plan.template,
+            reconciling=not self.terminal,
+            conditions=[condition],
+            running_count=counts["running"],
+            succeeded_count=counts["succeeded"],
+            failed_count=counts["failed"],
+            cancelled_count=counts["cancelled"],
+            retried_count=counts["retried"],
+            etag=f'"{updated.timestamp()}"',
+        )
+        if self.start_time is not None:
+            execution.start_time = self.start_time
+        if self.completion_time is not None:
+            execution.completion_time = self.completion_time
+        return execution
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "name": self.name.full,
+            "uid": self.uid,
+            "template": json.loads(run_v2.TaskTemplate.to_json(self.plan.template)),
+            "task_count": self.plan.task_count,
+            "parallelism": self.plan.parallelism,
+            "create_time": _time(self.create_time),
+            "start_time": _time(self.start_time),
+            "completion_time": _time(self.completion_time),
+            "update_time": _time(self.update_time),
+            "status": self.status.value,
+            "message": self.message,
+            "reason": self.reason,
+            "seq": self.seq,
+        }
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any], tasks: list[TaskState]) -> ExecutionState:
+        plan = ExecutionPlan(
+            template=run_v2.TaskTemplate.from_json(json.dumps(record["template"])),
+            task_count=record["task_count"],
+            parallelism=record["parallelism"],
+        )
+        return cls(
+            name=parse_execution_name(record["name"]),
+            uid=record["uid"],
+            plan=plan,
+            create_time=datetime.fromisoformat(record["create_time"]),
+            tasks=sorted(tasks, key=lambda t: t.index),
+            start_time=_parse_time(record.get("start_time")),
+            completion_time=_parse_time(record.get("completion_time")),
+            status=ExecutionStatus(record["status"]),
+            message=record.get("message", ""),
+            reason=record.get("reason"),
+            update_time=_parse_time(record.get("update_time")),
+            seq=record.get("seq", 0),
+        )
+
+
+def job_to_record(job: run_v2.Job) -> dict[str, Any]:
+    """A job as a JSON-able record."""
+    return json.loads(run_v2.Job.to_json(job))
+
+
+def job_from_record(record: dict[str, Any]) -> run_v2.Job:
+    """The job stored by ``job_to_record``."""
+    return run_v2.Job.from_json(json.dumps(record))
+
+
+def seconds_text(value: timedelta) -> str:
+    """A duration the way Cloud Run's messages show it, e.g. ``600s`` or ``1.5s``."""
+    return f"{value.total_seconds():g}s"
+
+
+def _condition(state: run_v2.Condition.State, message: str, when: datetime) -> run_v2.Condition:
+    return run_v2.Condition(
+        type_="Completed", state=state, message=message, last_transition_time=when
+    )
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None

@@ -1,0 +1,84 @@
+"""Cloud Run Jobs over gRPC: ``google.cloud.run.v2.Jobs``, ``Executions``, ``Tasks`` and the
+``google.longrunning.Operations`` their long-running RPCs are polled through (R8).
+
+Each RPC maps to one ``RunJobsEngine`` method. Long-running RPCs answer a raw
+``google.longrunning.Operation``, which the official client wraps so ``operation.result()``
+polls GetOperation on the same channel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from google.cloud import run_v2
+from google.longrunning import operations_pb2
+
+from emulator.run_jobs import RunJobsEngine
+from emulator.server.grpc_api import ServiceTable, UnaryMethod, unimplemented
+
+JOBS_SERVICE = "google.cloud.run.v2.Jobs"
+EXECUTIONS_SERVICE = "google.cloud.run.v2.Executions"
+TASKS_SERVICE = "google.cloud.run.v2.Tasks"
+OPERATIONS_SERVICE = "google.longrunning.Operations"
+UNIMPLEMENTED_JOBS_RPCS = ("GetIamPolicy", "SetIamPolicy", "TestIamPermissions")
+UNIMPLEMENTED_OPERATIONS_RPCS = (
+    "ListOperations",
+    "DeleteOperation",
+    "CancelOperation",
+    "WaitOperation",
+)
+
+
+def _returns(response_type: Any, request_type: Any, call: Callable[[Any], Any]) -> UnaryMethod:
+    """An RPC with a proto-plus request and response."""
+    return UnaryMethod(request_type.deserialize, response_type.serialize, call)
+
+
+def _long_running(request_type: Any, call: Callable[[Any], Any]) -> UnaryMethod:
+    """An RPC with a proto-plus request answering a raw ``google.longrunning.Operation``."""
+    return UnaryMethod(request_type.deserialize, operations_pb2.Operation.SerializeToString, call)
+
+
+def run_jobs_services(engine: RunJobsEngine) -> list[ServiceTable]:
+    """The Jobs, Executions, Tasks and Operations service tables for ``engine`` (IAM RPCs and
+    the Operations RPCs other than GetOperation answer UNIMPLEMENTED)."""
+    jobs = {
+        "CreateJob": _long_running(run_v2.CreateJobRequest, engine.create_job),
+        "GetJob": _returns(run_v2.Job, run_v2.GetJobRequest, engine.get_job),
+        "ListJobs": _returns(run_v2.ListJobsResponse, run_v2.ListJobsRequest, engine.list_jobs),
+        "UpdateJob": _long_running(run_v2.UpdateJobRequest, engine.update_job),
+        "DeleteJob": _long_running(run_v2.DeleteJobRequest, engine.delete_job),
+        "RunJob": _long_running(run_v2.RunJobRequest, engine.run_job),
+    }
+    jobs.update({name: unimplemented(JOBS_SERVICE, name) for name in UNIMPLEMENTED_JOBS_RPCS})
+    executions = {
+        "GetExecution": _returns(
+            run_v2.Execution, run_v2.GetExecutionRequest, engine.get_execution
+        ),
+        "ListExecutions": _returns(
+            run_v2.ListExecutionsResponse, run_v2.ListExecutionsRequest, engine.list_executions
+        ),
+        "DeleteExecution": _long_running(run_v2.DeleteExecutionRequest, engine.delete_execution),
+        "CancelExecution": _long_running(run_v2.CancelExecutionRequest, engine.cancel_execution),
+    }
+    tasks = {
+        "GetTask": _returns(run_v2.Task, run_v2.GetTaskRequest, engine.get_task),
+        "ListTasks": _returns(run_v2.ListTasksResponse, run_v2.ListTasksRequest, engine.list_tasks),
+    }
+    operations = {
+        "GetOperation": UnaryMethod(
+            operations_pb2.GetOperationRequest.FromString,
+            operations_pb2.Operation.SerializeToString,
+            engine.get_operation,
+        )
+    }
+    operations.update(
+        {name: unimplemented(OPERATIONS_SERVICE, name) for name in UNIMPLEMENTED_OPERATIONS_RPCS}
+    )
+    return [
+        ServiceTable(JOBS_SERVICE, jobs),
+        ServiceTable(EXECUTIONS_SERVICE, executions),
+        ServiceTable(TASKS_SERVICE, tasks),
+        ServiceTable(OPERATIONS_SERVICE, operations),
+    ]
