@@ -36,6 +36,8 @@ dev:
     grpc="${EMULATOR_PORT:-8123}"
     data="${EMULATOR_DATA_DIR:-.emulator-data}"
     export CLOUD_TASKS_EMULATOR_HOST="127.0.0.1:${grpc}"
+    export CLOUD_RUN_EMULATOR_HOST="127.0.0.1:${grpc}"
+    export CLOUD_SCHEDULER_EMULATOR_HOST="127.0.0.1:${grpc}"
     export TASKS_GOOGLE_EMULATOR_URL="http://127.0.0.1:$((grpc + 1))"
     python example/manage.py migrate --noinput -v 0
     python example/manage.py tasks_dev "127.0.0.1:${port}" --emulator-port "${grpc}" \
@@ -57,3 +59,7 @@ dev:
     python example/manage.py enqueue_demo
     echo "Watch: http://127.0.0.1:${port}/ and http://127.0.0.1:$((grpc + 1))/v1/queues"
     wait "${dev_pid}"
+
+# Benchmarks (figures, not pass/fail): the Cloud Tasks development loop.
+bench *args:
+    python bench/cloud_tasks_loop.py {{ args }}

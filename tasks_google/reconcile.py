@@ -29,6 +29,7 @@ class ReconcileReport:
     recreated: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # backend gone or not reconcilable
+    cancelled: list[str] = field(default_factory=list)  # forced cancels whose process died
 
 
 def orphans(grace: timedelta = DEFAULT_GRACE, limit: int = DEFAULT_LIMIT) -> list[TaskExecution]:
@@ -42,11 +43,30 @@ def orphans(grace: timedelta = DEFAULT_GRACE, limit: int = DEFAULT_LIMIT) -> lis
     )
 
 
+def killed_while_cancelling(limit: int = DEFAULT_LIMIT) -> list[TaskExecution]:
+    """RUNNING executions whose cancellation was requested and whose lease has expired: the
+    attempt was stopped (e.g. SIGKILL after ignoring SIGTERM) before it could record anything,
+    and no further attempt will come."""
+    return list(
+        TaskExecution.objects.filter(
+            status=TaskResultStatus.RUNNING,
+            cancel_requested_at__isnull=False,
+            lease_expires_at__lt=clock.now(),
+        ).order_by("enqueued_at")[:limit]
+    )
+
+
 def reconcile(
     grace: timedelta = DEFAULT_GRACE, limit: int = DEFAULT_LIMIT, dry_run: bool = False
 ) -> ReconcileReport:
-    """Create the missing Cloud Tasks of up to `limit` orphaned executions."""
+    """Create the missing remote work of up to `limit` orphaned executions, and record as
+    cancelled the executions whose forced cancel killed the attempt."""
+    from tasks_google.cancellation import finish_cancelled
+
     report = ReconcileReport()
+    for row in killed_while_cancelling(limit):
+        if dry_run or finish_cancelled(row, started=True, owner=row.lease_owner):
+            report.cancelled.append(row.pk)
     for row in orphans(grace, limit):
         try:
             backend = task_backends[row.backend]

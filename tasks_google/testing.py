@@ -55,13 +55,33 @@ class EmulatedCloud:
         """The virtual time."""
         return self.cloud.now()
 
-    def run_until_idle(self, *, horizon: timedelta = timedelta(days=31)) -> int:
+    def run_until_idle(
+        self, *, horizon: timedelta = timedelta(days=31), job_timeout: float = 120
+    ) -> int:
         """Deliver everything due, jumping the clock through schedule times and backoffs, until
-        no task is left or only tasks scheduled beyond `horizon` from now remain.
+        no task is left or only tasks scheduled beyond `horizon` from now remain; and wait (on
+        the wall clock, up to `job_timeout` seconds each) for running Run Jobs executions.
 
-        Returns the number of deliveries made.
+        Returns the number of Cloud Tasks deliveries made.
         """
-        return self.cloud.run_until_idle(horizon=horizon)
+        delivered = 0
+        while True:
+            delivered += self.cloud.run_until_idle(horizon=horizon)
+            running = self.running_job_executions()
+            if not running:
+                return delivered
+            for name in running:
+                self.cloud.run.wait_for_execution(name, timeout=job_timeout)
+
+    def running_job_executions(self) -> list[str]:
+        """Names of the Run Jobs executions that have not finished."""
+        engine = self.cloud.run
+        return [
+            execution["name"]
+            for job in engine.describe_jobs()
+            for execution in engine.describe_executions(job["name"])
+            if execution["completion_time"] is None
+        ]
 
     def advance(
         self, seconds: float = 0, *, minutes: float = 0, hours: float = 0, days: float = 0
@@ -146,14 +166,20 @@ def flush_pending_enqueues() -> None:
 
 
 @contextmanager
-def emulated(*, start: datetime | None = None) -> Iterator[EmulatedCloud]:
+def emulated(
+    *, start: datetime | None = None, job_kill_grace: float | None = None
+) -> Iterator[EmulatedCloud]:
     """Run every tasks_google backend on a fresh in-process emulator for the duration.
 
     The virtual clock starts at `start` and stays there until advanced; without `start` it
     starts now and never falls behind the wall clock (so `timezone.now() + delta` computed in a
-    test is reached by advancing `delta`).
+    test is reached by advancing `delta`). Run Jobs executions are real subprocesses on the wall
+    clock; `job_kill_grace` (seconds, default Cloud Run's 10) is how long a cancelled or timed
+    out attempt gets between SIGTERM and SIGKILL. Leaving the block stops every such process.
     """
-    cloud = inprocess.new_cloud(VirtualClock(start), before_step=flush_pending_enqueues)
+    cloud = inprocess.new_cloud(
+        VirtualClock(start), before_step=flush_pending_enqueues, job_kill_grace=job_kill_grace
+    )
     inprocess.install(cloud)
     previous = clock.use_source(cloud.now)
     try:
@@ -161,3 +187,4 @@ def emulated(*, start: datetime | None = None) -> Iterator[EmulatedCloud]:
     finally:
         clock.use_source(previous)
         inprocess.uninstall(cloud)
+        cloud.close()

@@ -1,6 +1,7 @@
 """Django settings for the test suite."""
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -67,6 +68,18 @@ STATIC_URL = "static/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 SERVICE_ACCOUNT = "tasks-invoker@demo-project.iam.gserviceaccount.com"
 TASKS = {
+    # Long work: executions are real `manage.py execute_task` subprocesses of the emulator.
+    "jobs": {
+        "BACKEND": "tasks_google.backends.CloudRunJobsBackend",
+        "QUEUES": ["batch"],
+        "OPTIONS": {
+            "project_id": "demo-project",
+            "location": "us-central1",
+            "transport": "inprocess",
+            "command": [sys.executable, "-m", "django", "execute_task"],
+            "cancel_poll_interval_seconds": 0.1,
+        },
+    },
     "default": {
         "BACKEND": "tasks_google.backends.CloudTasksBackend",
         "QUEUES": ["default", "emails", "slow"],
@@ -78,5 +91,5 @@ TASKS = {
             "oidc_service_account": SERVICE_ACCOUNT,
             "queue_aliases": {"slow": "slow-lane"},
         },
-    }
+    },
 }

@@ -66,7 +66,18 @@ TASKS = {
             "base_url": f"http://127.0.0.1:{PORT}/tasks/",
             "oidc_service_account": "tasks-invoker@demo-project.iam.gserviceaccount.com",
         },
-    }
+    },
+    # Long batch work: each execution is a Cloud Run Jobs execution running
+    # `manage.py execute_task` (in the emulator: a real subprocess, cancellable by force).
+    "jobs": {
+        "BACKEND": "tasks_google.backends.CloudRunJobsBackend",
+        "QUEUES": ["batch"],
+        "OPTIONS": {
+            "project_id": "demo-project",
+            "location": "us-central1",
+            "cancel_poll_interval_seconds": 0.5,
+        },
+    },
 }
 
 LOGGING = {

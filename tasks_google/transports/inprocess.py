@@ -52,10 +52,13 @@ def deliver_to_django(delivery: Delivery) -> DeliveryResult:
 
 
 def new_cloud(
-    clock: VirtualClock | None = None, before_step: Callable[[], None] | None = None
+    clock: VirtualClock | None = None,
+    before_step: Callable[[], None] | None = None,
+    job_kill_grace: float | None = None,
 ) -> LocalCloud:
     """A fresh in-process emulator delivering into this Django project."""
-    return LocalCloud(clock or VirtualClock(), deliver_to_django, before_step=before_step)
+    extra = {} if job_kill_grace is None else {"job_kill_grace": job_kill_grace}
+    return LocalCloud(clock or VirtualClock(), deliver_to_django, before_step=before_step, **extra)
 
 
 def install(cloud: LocalCloud) -> None:

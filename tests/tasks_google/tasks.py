@@ -150,3 +150,42 @@ def cleans_up_when_stopped(marker: str) -> str:
         return "not stopped"
     finally:
         Path(marker).write_text("cleaned up")
+
+
+@task(backend="jobs", queue_name="batch", takes_context=True)
+def batch_job(context: TaskContext, items: int, marker: str = "") -> dict:
+    """Long work for Run Jobs: progress, graceful and forced cancellation, cleanup."""
+    from pathlib import Path
+
+    from tasks_google import is_task_cancelled, report_progress
+
+    done = 0
+    try:
+        if marker:
+            Path(marker + ".started").write_text("started")
+        for done in range(1, items + 1):
+            if is_task_cancelled(context):
+                return {"done": done - 1, "stopped": "cancelled"}
+            time.sleep(0.05)
+            report_progress(context, done, items)
+        return {"done": items}
+    finally:
+        if marker:
+            Path(marker).write_text(f"cleaned up after {done}")
+
+
+@task(backend="jobs", queue_name="batch", takes_context=True)
+def batch_fails_once(context: TaskContext) -> int:
+    if context.attempt == 1:
+        raise RuntimeError("first attempt fails")
+    return context.attempt
+
+
+@task(backend="jobs", queue_name="batch")
+def ignores_sigterm(marker: str) -> None:
+    import signal
+    from pathlib import Path
+
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    Path(marker + ".started").write_text(str(__import__("os").getpid()))
+    time.sleep(60)

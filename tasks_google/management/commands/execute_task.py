@@ -1,11 +1,13 @@
 """`manage.py execute_task`: the container entry point of Cloud Run Jobs executions."""
 
+import contextlib
 import os
 import signal
 import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connections
 
 from tasks_google import runtime
 from tasks_google.exceptions import TaskCancelledError
@@ -17,11 +19,39 @@ ATTEMPT_ENV = "CLOUD_RUN_TASK_ATTEMPT"
 MAX_LEASE_WAIT_SECONDS = 600
 
 
-def _stop_on_sigterm(signum: int, frame: Any) -> None:
-    # Once only: the task's cleanup and the runtime's bookkeeping must be allowed to finish.
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    if runtime.task_body_running():
-        raise TaskCancelledError("Stopped by SIGTERM (the execution was cancelled or timed out).")
+class _StopOnSigterm:
+    """Turns SIGTERM into TaskCancelledError inside the task's code, once.
+
+    Never in the middle of a database call: an exception raised while the driver waits for the
+    server leaves the connection unusable (psycopg: "another command is already in progress"),
+    and the outcome could not be recorded. A signal that arrives during a query is held until the
+    query returns.
+    """
+
+    def __init__(self) -> None:
+        self.in_database = 0
+        self.pending: TaskCancelledError | None = None
+
+    def on_signal(self, signum: int, frame: Any) -> None:
+        # Once only: the task's cleanup and the runtime's bookkeeping must be allowed to finish.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if not runtime.task_body_running():
+            return
+        error = TaskCancelledError("Stopped by SIGTERM (the execution was cancelled or timed out).")
+        if self.in_database:
+            self.pending = error
+        else:
+            raise error
+
+    def around_query(self, execute: Any, sql: Any, params: Any, many: bool, context: Any) -> Any:
+        self.in_database += 1
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.in_database -= 1
+            if not self.in_database and self.pending is not None and runtime.task_body_running():
+                error, self.pending = self.pending, None
+                raise error
 
 
 class Command(BaseCommand):
@@ -46,16 +76,20 @@ class Command(BaseCommand):
         except ValueError:
             raise CommandError(f"{ATTEMPT_ENV} must be a whole number.") from None
         # Only this process (never a web server worker) turns SIGTERM into TaskCancelledError.
-        signal.signal(signal.SIGTERM, _stop_on_sigterm)
+        stopper = _StopOnSigterm()
+        signal.signal(signal.SIGTERM, stopper.on_signal)
 
         deadline = time.monotonic() + MAX_LEASE_WAIT_SECONDS
-        while True:
-            outcome = runtime.run_attempt(execution_id, attempts_made=attempts_made)
-            # A previous attempt died holding the lease: Cloud Run retries at once, so wait for
-            # the lease to expire here rather than burn the retries.
-            if outcome.kind != "busy" or time.monotonic() > deadline:
-                break
-            time.sleep(min(outcome.retry_after or 1, max(0.0, deadline - time.monotonic())))
+        with contextlib.ExitStack() as stack:
+            for alias in connections:
+                stack.enter_context(connections[alias].execute_wrapper(stopper.around_query))
+            while True:
+                outcome = runtime.run_attempt(execution_id, attempts_made=attempts_made)
+                # A previous attempt died holding the lease: Cloud Run retries at once, so wait
+                # for the lease to expire here rather than burn the retries.
+                if outcome.kind != "busy" or time.monotonic() > deadline:
+                    break
+                time.sleep(min(outcome.retry_after or 1, max(0.0, deadline - time.monotonic())))
         self.stdout.write(f"execution {execution_id}: {outcome.kind}")
         if not outcome.final:
             raise SystemExit(1)

@@ -10,8 +10,9 @@ from tasks_google.reconcile import DEFAULT_GRACE, DEFAULT_LIMIT, reconcile
 
 class Command(BaseCommand):
     help = (
-        "Create the missing Cloud Task of every READY execution whose creation never happened "
-        "(process died or the API failed after commit). Safe to run repeatedly."
+        "Create the missing Cloud Task / Run Jobs execution of every READY execution whose "
+        "creation never happened (process died or the API failed after commit), and record as "
+        "cancelled the executions whose forced cancel killed the attempt. Safe to run repeatedly."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -45,6 +46,9 @@ class Command(BaseCommand):
         verb = "Would re-create" if options["dry_run"] else "Re-created"
         for execution_id in report.recreated:
             self.stdout.write(f"{verb} {execution_id}")
+        for execution_id in report.cancelled:
+            cancelled = "Would record" if options["dry_run"] else "Recorded"
+            self.stdout.write(f"{cancelled} {execution_id} as cancelled (its attempt was killed)")
         self.stdout.write(
             f"{verb} {len(report.recreated)}, failed {len(report.failed)}, "
             f"skipped {len(report.skipped)}."

@@ -1,0 +1,127 @@
+"""CloudRunJobsBackend end to end in process: real `execute_task` subprocesses, real signals."""
+
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import psutil
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.tasks import TaskResultStatus
+from google.cloud import run_v2
+
+from tasks_google import TaskCancelledError, cancel_task
+from tasks_google.models import TaskExecution
+from tasks_google.testing import emulated
+from tests.tasks_google import tasks
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+REPO = Path(__file__).resolve().parents[2]
+JOBS = "projects/demo-project/locations/us-central1/jobs"
+
+
+@pytest.fixture(autouse=True)
+def subprocesses_use_the_test_database(monkeypatch):
+    monkeypatch.setenv("TASKS_GOOGLE_TEST_DB_NAME", connection.settings_dict["NAME"])
+    monkeypatch.setenv("PYTHONPATH", str(REPO))
+
+
+def wait_for_file(path: Path, timeout: float = 60) -> str:
+    """The contents of `path` once it exists and is written."""
+    deadline = time.monotonic() + timeout
+    while not (path.exists() and path.read_text()):
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
+    return path.read_text()
+
+
+def test_run_job_executes_the_task_in_its_own_process(tasks_emulator):
+    result = tasks.batch_job.enqueue(items=5)
+    tasks_emulator.run_until_idle()
+    result.refresh()
+    assert result.status == TaskResultStatus.SUCCESSFUL, result.errors
+    assert result.return_value == {"done": 5}
+    row = TaskExecution.objects.get(pk=result.id)
+    assert row.remote_name.startswith(f"{JOBS}/batch/executions/")
+    assert (row.progress_done, row.progress_total) == (5, 5)
+    # The execution id travelled as an env override; the job was created for the backend.
+    job = tasks_emulator.cloud.run.get_job(run_v2.GetJobRequest(name=f"{JOBS}/batch"))
+    assert list(job.template.template.containers[0].command)[-1] == "execute_task"
+
+
+def test_failed_attempt_is_retried_by_cloud_run_up_to_max_retries(tasks_emulator):
+    result = tasks.batch_fails_once.enqueue()
+    tasks_emulator.run_until_idle()
+    result.refresh()
+    assert result.status == TaskResultStatus.SUCCESSFUL
+    assert result.attempts == 2 and len(result.errors) == 1
+    assert result.return_value == 2
+
+
+def test_graceful_cancel_lets_the_task_finish_its_own_way(tasks_emulator, tmp_path):
+    marker = tmp_path / "batch"
+    result = tasks.batch_job.enqueue(items=2000, marker=str(marker))
+    wait_for_file(Path(str(marker) + ".started"))
+    assert cancel_task(result).state == "requested"
+    tasks_emulator.run_until_idle()
+    result.refresh()
+    assert result.status == TaskResultStatus.FAILED
+    assert result.errors[-1].exception_class is TaskCancelledError
+    assert TaskExecution.objects.get(pk=result.id).cancelled_at is not None
+    assert marker.read_text().startswith("cleaned up after")
+
+
+def test_forced_cancel_sigterms_the_process_and_cleanup_runs(tasks_emulator, tmp_path):
+    marker = tmp_path / "batch"
+    result = tasks.batch_job.enqueue(items=2000, marker=str(marker))
+    wait_for_file(Path(str(marker) + ".started"))
+    assert cancel_task(result, force=True).state == "forced"
+    tasks_emulator.run_until_idle()
+    result.refresh()
+    assert result.status == TaskResultStatus.FAILED
+    assert result.errors[-1].exception_class is TaskCancelledError
+    assert marker.read_text().startswith("cleaned up after")
+
+
+def test_forced_cancel_of_a_task_ignoring_sigterm_kills_it_and_nothing_is_left(tmp_path):
+    marker = tmp_path / "stubborn"
+    with emulated(job_kill_grace=0.5) as cloud:
+        result = tasks.ignores_sigterm.enqueue(str(marker))
+        pid = int(wait_for_file(Path(str(marker) + ".started")))
+        cancel_task(result, force=True)
+        cloud.run_until_idle()
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie"
+        row = TaskExecution.objects.get(pk=result.id)
+        # Killed before it could record anything: the lease must expire, then the reconciler
+        # records the cancellation (no further attempt will come).
+        assert row.status == TaskResultStatus.RUNNING and row.cancel_requested_at is not None
+        cloud.advance(minutes=2)
+        call_command("reconcile_tasks", "--older-than", "0")
+        result.refresh()
+        assert result.status == TaskResultStatus.FAILED
+        assert result.errors[-1].exception_class is TaskCancelledError
+
+
+def test_cancel_before_start_cancels_the_execution(tasks_emulator):
+    result = tasks.batch_job.enqueue(items=5)
+    # Cancelled in the same transaction as the enqueue: it is recorded cancelled at once.
+    assert cancel_task(result).state in ("cancelled", "requested")
+    tasks_emulator.run_until_idle()
+    result.refresh()
+    assert result.status == TaskResultStatus.FAILED
+    assert TaskExecution.objects.get(pk=result.id).return_value is None
+
+
+def test_timeout_maps_onto_the_attempt_timeout(tasks_emulator):
+    import dataclasses
+
+    bounded = dataclasses.replace(tasks.batch_job, timeout=timedelta(hours=2))
+    result = bounded.enqueue(items=1)
+    tasks_emulator.run_until_idle()
+    row = TaskExecution.objects.get(pk=result.id)
+    execution = tasks_emulator.cloud.run.get_execution(
+        run_v2.GetExecutionRequest(name=row.remote_name)
+    )
+    assert execution.template.timeout == timedelta(hours=2)
