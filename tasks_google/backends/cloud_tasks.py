@@ -9,7 +9,7 @@ from django.core import checks
 from django.tasks.exceptions import InvalidTask
 
 from tasks_google import clock
-from tasks_google.backends.stored import StoredExecutionBackend
+from tasks_google.backends.stored import StartRemote, StoredExecutionBackend, task_timeout
 from tasks_google.options import CLOUD_TASKS, BackendOptions
 from tasks_google.task import Task
 from tasks_google.transports import CloudTaskSpec, RemoteStep, Transport
@@ -53,18 +53,14 @@ class CloudTasksBackend(StoredExecutionBackend):
             )
 
     def start_remote(self, transport: Transport, row: Any, task: Task) -> RemoteStep:
-        return CreateRemoteTask(transport, self.cloud_task_spec(row, task), row.pk)
+        spec = self.cloud_task_spec(row, task)
+        return StartRemote(
+            lambda: transport.create_task(spec), row.pk, f"Creating Cloud Task {spec.task_name}"
+        )
 
     def cloud_task_spec(self, row: Any, task: Task | None = None) -> CloudTaskSpec:
         """The Cloud Task that delivers an execution (its name derives from the execution id)."""
         config = self.config
-        if task is None:
-            from tasks_google.executions import load_task
-
-            try:
-                task = load_task(row.task_path)
-            except Exception:
-                task = None
         return CloudTaskSpec(
             queue_path=config.queue_path(row.queue),
             task_id=row.pk,
@@ -74,7 +70,7 @@ class CloudTasksBackend(StoredExecutionBackend):
             schedule_time=row.run_after,
             oidc_service_account=config.oidc_service_account,
             oidc_audience=config.audience,
-            dispatch_deadline=getattr(task, "timeout", None),
+            dispatch_deadline=task_timeout(row, task),
         )
 
     def recreate_remote(self, row: Any) -> str:
@@ -89,27 +85,3 @@ class CloudTasksBackend(StoredExecutionBackend):
         """Whether Cloud Tasks stops retrying `row` once `attempts_made` attempts have failed."""
         policy = self.transport.retry_policy(self.config.queue_path(row.queue))
         return policy.gives_up_after(attempts_made, row.started_at or now, now)
-
-
-class CreateRemoteTask(RemoteStep):
-    """The on-commit step of an enqueue: create the Cloud Task, then note its name on the row."""
-
-    def __init__(self, transport: Transport, spec: CloudTaskSpec, execution_id: str) -> None:
-        self.transport = transport
-        self.spec = spec
-        self.execution_id = execution_id
-
-    def __call__(self) -> None:
-        from tasks_google.models import TaskExecution
-
-        try:
-            name = self.transport.create_task(self.spec)
-        except Exception:
-            logger.exception(
-                "Creating Cloud Task %s failed; execution %s stays READY without a Cloud Task "
-                "until `manage.py reconcile_tasks` creates it",
-                self.spec.task_name,
-                self.execution_id,
-            )
-            return
-        TaskExecution.objects.filter(pk=self.execution_id).update(remote_name=name)

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 
-from tasks_google.backends.stored import StoredExecutionBackend
+from tasks_google.backends.stored import StartRemote, StoredExecutionBackend, task_timeout
 from tasks_google.options import RUN_JOBS
 from tasks_google.task import Task
 from tasks_google.transports import JobRunSpec, RemoteStep, Transport
@@ -31,21 +31,15 @@ class CloudRunJobsBackend(StoredExecutionBackend):
     platform = "Cloud Run Jobs (the task attempt timeout)"
 
     def start_remote(self, transport: Transport, row: Any, task: Task) -> RemoteStep:
-        return RunRemoteJob(transport, self.job_run_spec(row, task), row.pk)
+        spec = self.job_run_spec(row, task)
+        return StartRemote(lambda: transport.run_job(spec), row.pk, f"Running job {spec.job_path}")
 
     def job_run_spec(self, row: Any, task: Task | None = None) -> JobRunSpec:
         config = self.config
-        if task is None:
-            from tasks_google.executions import load_task
-
-            try:
-                task = load_task(row.task_path)
-            except Exception:
-                task = None
         return JobRunSpec(
             job_path=config.job_path(row.queue),
             execution_id=row.pk,
-            timeout=getattr(task, "timeout", None),
+            timeout=task_timeout(row, task),
             command=config.command,
             working_dir=str(getattr(settings, "BASE_DIR", None) or Path.cwd()),
         )
@@ -69,27 +63,3 @@ class CloudRunJobsBackend(StoredExecutionBackend):
     def service_gives_up(self, row: Any, attempts_made: int, now: datetime) -> bool:
         """Cloud Run makes 1 + max_retries attempts of a task."""
         return attempts_made >= 1 + self.transport.job_max_retries(self.config.job_path(row.queue))
-
-
-class RunRemoteJob(RemoteStep):
-    """The on-commit step of an enqueue: run the job, then note the execution's name."""
-
-    def __init__(self, transport: Transport, spec: JobRunSpec, execution_id: str) -> None:
-        self.transport = transport
-        self.spec = spec
-        self.execution_id = execution_id
-
-    def __call__(self) -> None:
-        from tasks_google.models import TaskExecution
-
-        try:
-            name = self.transport.run_job(self.spec)
-        except Exception:
-            logger.exception(
-                "Running job %s failed; execution %s stays READY until "
-                "`manage.py reconcile_tasks` runs it",
-                self.spec.job_path,
-                self.execution_id,
-            )
-            return
-        TaskExecution.objects.filter(pk=self.execution_id).update(remote_name=name)

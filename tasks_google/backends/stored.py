@@ -4,7 +4,9 @@ A subclass says which OPTIONS it takes (`kind`), what remote step starts an exec
 (`start_remote`), how it is stopped, and when the service stops retrying.
 """
 
+import logging
 from abc import abstractmethod
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
@@ -30,6 +32,47 @@ from tasks_google.options import (
 )
 from tasks_google.task import Task
 from tasks_google.transports import RemoteStep, Transport, get_transport
+
+logger = logging.getLogger(__name__)
+
+
+class StartRemote(RemoteStep):
+    """The on-commit step of an enqueue: start the remote work, then note its name on the row.
+
+    A failure is logged and leaves the row READY with no `remote_name`, for
+    `manage.py reconcile_tasks` to start later.
+    """
+
+    def __init__(self, start: Callable[[], str], execution_id: str, what: str) -> None:
+        self.start = start
+        self.execution_id = execution_id
+        self.what = what
+
+    def __call__(self) -> None:
+        from tasks_google.models import TaskExecution
+
+        try:
+            name = self.start()
+        except Exception:
+            logger.exception(
+                "%s failed; execution %s stays READY until `manage.py reconcile_tasks` starts it",
+                self.what,
+                self.execution_id,
+            )
+            return
+        TaskExecution.objects.filter(pk=self.execution_id).update(remote_name=name)
+
+
+def task_timeout(row: Any, task: Task | None) -> timedelta | None:
+    """The `timeout` of an execution's task (None if unset or the task cannot be loaded)."""
+    if task is None:
+        from tasks_google.executions import load_task
+
+        try:
+            task = load_task(row.task_path)
+        except Exception:
+            return None
+    return getattr(task, "timeout", None)
 
 
 class StoredExecutionBackend(BaseTaskBackend):

@@ -84,3 +84,11 @@ class ExampleApp:
             return state if state["status"] == status else None
 
         return wait_until(reached, timeout, f"{execution_id} to be {status}")
+
+    def cancel(self, execution_id: str, mode: str) -> dict:
+        request = urllib.request.Request(
+            f"{self.base}/cancel/{execution_id}/{mode}/",
+            method="POST",
+            headers={"X-CSRFToken": self.csrf, "Accept": "application/json", "Referer": self.base},
+        )
+        return json.load(self.opener.open(request, timeout=10))

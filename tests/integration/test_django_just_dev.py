@@ -79,3 +79,22 @@ def test_just_dev_enqueues_demo_tasks_that_complete(dev_server):
     app = ExampleApp(dev_server)
     # enqueue_demo ran at start: within seconds its executions are listed as finished.
     wait_until(lambda: app.page().count("SUCCESSFUL") >= 2, 40, "demo tasks to complete")
+
+
+def test_just_dev_runs_batch_jobs_with_progress_and_both_cancels(dev_server):
+    app = ExampleApp(dev_server)
+    graceful, forced = app.enqueue("batch"), app.enqueue("batch")
+
+    def progressing(execution_id):
+        state = app.state(execution_id)
+        done = state["progress"][0]
+        return state if state["status"] == "RUNNING" and done else None
+
+    wait_until(lambda: progressing(graceful) and progressing(forced), 60, "batch progress")
+    assert app.cancel(graceful, "cancel")["state"] == "requested"
+    assert app.cancel(forced, "force")["state"] == "forced"
+    for execution_id in (graceful, forced):
+        done = app.wait_for(execution_id, "FAILED", timeout=30)
+        assert (
+            done["cancelled"] and done["errors"][-1] == "tasks_google.exceptions.TaskCancelledError"
+        )
