@@ -77,3 +77,56 @@ class TaskExecution(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task_path} [{self.status}] {self.id}"
+
+
+class ScheduledTask(models.Model):
+    """A recurring task: a Cloud Scheduler job that fires `schedule/`, which enqueues the task."""
+
+    name = models.CharField(max_length=200, unique=True, help_text="Unique; part of the job id.")
+    task_path = models.CharField(max_length=255)
+    args = models.JSONField(default=list, blank=True)
+    kwargs = models.JSONField(default=dict, blank=True)
+    backend = models.CharField(max_length=100, default="default")
+    queue = models.CharField(max_length=100, default="default")
+    cron = models.CharField(max_length=200, help_text="5-field unix cron, or @hourly/@daily/...")
+    time_zone = models.CharField(max_length=64, default="UTC")
+    enabled = models.BooleanField(default=True)
+    retry_count = models.PositiveSmallIntegerField(default=0)
+    min_backoff_seconds = models.FloatField(default=5)
+    max_backoff_seconds = models.FloatField(default=3600)
+    max_doublings = models.PositiveSmallIntegerField(default=5)
+    max_retry_duration_seconds = models.FloatField(default=0)
+    attempt_deadline_seconds = models.FloatField(default=180)
+    description = models.CharField(max_length=500, blank=True, default="")
+    remote_job_name = models.CharField(max_length=1024, blank=True, default="")
+    last_fired_slot = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    sync_error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.cron} {self.time_zone})"
+
+
+class ScheduleFire(models.Model):
+    """One fire of a schedule: Cloud Scheduler's de-duplication key is JobName + ScheduleTime, so a
+    duplicate delivery of the same slot finds this row and enqueues nothing."""
+
+    job_name = models.CharField(max_length=500)
+    schedule_time = models.DateTimeField()
+    received_at = models.DateTimeField()
+    execution = models.ForeignKey(
+        TaskExecution, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job_name", "schedule_time"], name="tg_fire_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job_name} @ {self.schedule_time.isoformat()}"

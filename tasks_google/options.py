@@ -23,6 +23,7 @@ PROJECT_ID_RE = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 LOCATION_RE = re.compile(r"^[a-z]+(-[a-z0-9]+)+$")
 QUEUE_ID_RE = re.compile(r"^[A-Za-z0-9-]{1,100}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+SCHEDULER_AFFIX_RE = re.compile(r"^[A-Za-z0-9_-]{0,100}$")
 HOST_PORT_RE = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$")
 
 #: Environment variables naming the emulator (printed by `python -m emulator`).
@@ -64,7 +65,15 @@ class BackendKind:
 
 CLOUD_TASKS = BackendKind(
     required=("project_id", "location", "base_url"),
-    known=(*_SHARED, "base_url", "oidc_service_account", "oidc_audience", "oidc_verify"),
+    known=(
+        *_SHARED,
+        "base_url",
+        "oidc_service_account",
+        "oidc_audience",
+        "oidc_verify",
+        "schedule_job_prefix",
+        "schedule_job_suffix",
+    ),
     emulator_host_env="CLOUD_TASKS_EMULATOR_HOST",
     target_noun="Cloud Tasks queue id",
     target_id_re=QUEUE_ID_RE,
@@ -108,6 +117,8 @@ class BackendOptions:
     cancel_poll_interval_seconds: float = DEFAULT_CANCEL_POLL_INTERVAL_SECONDS
     command: tuple[str, ...] = DEFAULT_COMMAND
     emulator_host_env: str = EMULATOR_HOST_ENV
+    schedule_job_prefix: str = ""
+    schedule_job_suffix: str = ""
 
     @property
     def audience(self) -> str:
@@ -336,6 +347,18 @@ def parse_options(
             )
         )
 
+    affixes = {k: options.get(k, "") for k in ("schedule_job_prefix", "schedule_job_suffix")}
+    for key, value in affixes.items():
+        if not (isinstance(value, str) and SCHEDULER_AFFIX_RE.match(value)):
+            problems.append(
+                Problem(
+                    "tasks_google.E018",
+                    f"{where}[{key!r}] = {value!r} may hold only letters, digits, '-' and '_'.",
+                    hint="Cloud Scheduler job ids are {prefix}{schedule name}{suffix}, "
+                    "e.g. prefix 'shop--' or suffix '-staging'.",
+                )
+            )
+
     if problems:
         return None, problems
     if base_url and not base_url.endswith("/"):
@@ -357,6 +380,8 @@ def parse_options(
             cancel_poll_interval_seconds=float(cancel_poll),
             command=tuple(command),
             emulator_host_env=host_env,
+            schedule_job_prefix=affixes["schedule_job_prefix"],
+            schedule_job_suffix=affixes["schedule_job_suffix"],
         ),
         [],
     )

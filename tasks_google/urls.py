@@ -8,4 +8,5 @@ app_name = "tasks_google"
 
 urlpatterns = [
     path("execute/", views.execute, name="execute"),
+    path("schedule/", views.schedule, name="schedule"),
 ]

@@ -2,19 +2,23 @@
 
 import json
 import logging
+from datetime import datetime
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.tasks import task_backends
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from tasks_google import id_tokens, runtime
+from tasks_google import fires, id_tokens, runtime
 from tasks_google.options import BackendOptions
 
 logger = logging.getLogger(__name__)
 
 #: Header in which Cloud Tasks says how many attempts came before this one.
 RETRY_COUNT_HEADER = "X-CloudTasks-TaskRetryCount"
+#: Cloud Scheduler's de-duplication key: the job's short name and the slot (RFC 3339, UTC).
+JOB_NAME_HEADER = "X-CloudScheduler-JobName"
+SCHEDULE_TIME_HEADER = "X-CloudScheduler-ScheduleTime"
 
 
 def _attempts_made(request: HttpRequest) -> int | None:
@@ -40,14 +44,8 @@ def _refuse(status: int, reason: str) -> HttpResponse:
     return JsonResponse({"error": reason}, status=status)
 
 
-@csrf_exempt
-@require_POST
-def execute(request: HttpRequest) -> HttpResponse:
-    """Run one attempt of the execution named in the body: `{"execution_id": "..."}`.
-
-    The bearer ID token is verified first; nothing runs without it. 2xx tells Cloud Tasks the
-    outcome is final; any other status makes it retry.
-    """
+def _authenticate(request: HttpRequest) -> HttpResponse | None:
+    """None if the request carries a valid ID token (or no backend verifies); else a refusal."""
     configs = _our_backend_configs()
     if not configs:
         return _refuse(403, "no tasks_google backend is configured")
@@ -57,6 +55,43 @@ def execute(request: HttpRequest) -> HttpResponse:
         )
     except id_tokens.TokenRejected as rejection:
         return _refuse(rejection.status, rejection.reason)
+    return None
+
+
+@csrf_exempt
+@require_POST
+def schedule(request: HttpRequest) -> HttpResponse:
+    """Enqueue the task of the schedule named in the body (`{"schedule": "..."}`), once per slot.
+
+    Cloud Scheduler's de-duplication key, job name + schedule time, is a unique row: a duplicate
+    fire of the same slot enqueues nothing, even when both arrive at once.
+    """
+    refusal = _authenticate(request)
+    if refusal is not None:
+        return refusal
+    try:
+        name = json.loads(request.body)["schedule"]
+        slot = datetime.fromisoformat(request.headers[SCHEDULE_TIME_HEADER])
+    except (ValueError, KeyError, TypeError):
+        return JsonResponse(
+            {"error": f'expected a JSON body {{"schedule": "..."}} and {SCHEDULE_TIME_HEADER}'},
+            status=400,
+        )
+    outcome = fires.fire(name, request.headers.get(JOB_NAME_HEADER, ""), slot)
+    return JsonResponse({"schedule": name, **outcome}, status=200)
+
+
+@csrf_exempt
+@require_POST
+def execute(request: HttpRequest) -> HttpResponse:
+    """Run one attempt of the execution named in the body: `{"execution_id": "..."}`.
+
+    The bearer ID token is verified first; nothing runs without it. 2xx tells Cloud Tasks the
+    outcome is final; any other status makes it retry.
+    """
+    refusal = _authenticate(request)
+    if refusal is not None:
+        return refusal
     try:
         execution_id = json.loads(request.body)["execution_id"]
     except (ValueError, KeyError, TypeError):

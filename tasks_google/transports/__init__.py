@@ -58,6 +58,27 @@ class JobRunSpec:
 
 
 @dataclass(frozen=True)
+class SchedulerJobSpec:
+    """A Cloud Scheduler job as tasks_google manages it: an HTTP POST to `schedule/`."""
+
+    name: str  # projects/P/locations/L/jobs/ID
+    schedule: str
+    time_zone: str
+    uri: str
+    body: bytes
+    enabled: bool = True
+    description: str = ""
+    oidc_service_account: str | None = None
+    oidc_audience: str | None = None
+    retry_count: int = 0
+    min_backoff_seconds: float = 5
+    max_backoff_seconds: float = 3600
+    max_doublings: int = 5
+    max_retry_duration_seconds: float = 0
+    attempt_deadline_seconds: float = 180
+
+
+@dataclass(frozen=True)
 class RetryPolicy:
     """The part of a queue's RetryConfig that decides when Cloud Tasks gives a task up."""
 
@@ -105,6 +126,15 @@ class Transport(Protocol):
 
     def job_max_retries(self, job_path: str) -> int:
         """How many times Cloud Run retries a failed task of this job."""
+
+    def upsert_scheduler_job(self, spec: "SchedulerJobSpec") -> str:
+        """Create or update a Cloud Scheduler job (paused unless enabled); return its name."""
+
+    def delete_scheduler_job(self, name: str) -> None:
+        """Delete a Cloud Scheduler job; one that is already gone counts as done."""
+
+    def run_scheduler_job(self, name: str) -> None:
+        """Fire a Cloud Scheduler job now (RunJob)."""
 
 
 _lock = threading.Lock()

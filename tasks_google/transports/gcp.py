@@ -14,15 +14,19 @@ from typing import Any
 
 import grpc
 from google.api_core import exceptions as api_exceptions
-from google.cloud import run_v2, tasks_v2
+from google.cloud import run_v2, scheduler_v1, tasks_v2
 from google.cloud.run_v2.services.executions.transports import ExecutionsGrpcTransport
 from google.cloud.run_v2.services.jobs.transports import JobsGrpcTransport
+from google.cloud.scheduler_v1.services.cloud_scheduler.transports import (
+    CloudSchedulerGrpcTransport,
+)
 from google.cloud.tasks_v2.services.cloud_tasks.transports import CloudTasksGrpcTransport
 
 from tasks_google.exceptions import EmulatorUnavailableError
-from tasks_google.transports import CloudTaskSpec, JobRunSpec, RetryPolicy
+from tasks_google.transports import CloudTaskSpec, JobRunSpec, RetryPolicy, SchedulerJobSpec
 from tasks_google.transports.messages import task_message
 from tasks_google.transports.run_messages import create_job_request, run_job_request
+from tasks_google.transports.scheduler_messages import job_message, update_request
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +60,10 @@ class GcpTransport:
     @property
     def client(self) -> tasks_v2.CloudTasksClient:
         return self._client(tasks_v2.CloudTasksClient, CloudTasksGrpcTransport)
+
+    @property
+    def scheduler_client(self) -> scheduler_v1.CloudSchedulerClient:
+        return self._client(scheduler_v1.CloudSchedulerClient, CloudSchedulerGrpcTransport)
 
     @property
     def jobs_client(self) -> run_v2.JobsClient:
@@ -137,3 +145,24 @@ class GcpTransport:
         retries = job.template.template.max_retries
         self._max_retries[job_path] = (time.monotonic(), retries)
         return retries
+
+    def upsert_scheduler_job(self, spec: SchedulerJobSpec) -> str:
+        client = self.scheduler_client
+        try:
+            job = self._call(client.update_job, request=update_request(spec))
+        except api_exceptions.NotFound:
+            parent = spec.name.rsplit("/jobs/", 1)[0]
+            job = self._call(client.create_job, parent=parent, job=job_message(spec))
+        paused = job.state == scheduler_v1.Job.State.PAUSED
+        if spec.enabled and paused:
+            self._call(client.resume_job, name=spec.name)
+        elif not spec.enabled and not paused:
+            self._call(client.pause_job, name=spec.name)
+        return job.name
+
+    def delete_scheduler_job(self, name: str) -> None:
+        with contextlib.suppress(api_exceptions.NotFound):
+            self._call(self.scheduler_client.delete_job, name=name)
+
+    def run_scheduler_job(self, name: str) -> None:
+        self._call(self.scheduler_client.run_job, name=name)

@@ -13,12 +13,13 @@ from urllib.parse import urlsplit
 
 from django.test.client import Client
 from google.api_core import exceptions as api_exceptions
-from google.cloud import run_v2, tasks_v2
+from google.cloud import run_v2, scheduler_v1, tasks_v2
 
 from emulator import Delivery, DeliveryResult, LocalCloud, VirtualClock
-from tasks_google.transports import CloudTaskSpec, JobRunSpec, RetryPolicy
+from tasks_google.transports import CloudTaskSpec, JobRunSpec, RetryPolicy, SchedulerJobSpec
 from tasks_google.transports.messages import task_message
 from tasks_google.transports.run_messages import create_job_request, run_job_request
+from tasks_google.transports.scheduler_messages import job_message, update_request
 
 logger = logging.getLogger(__name__)
 
@@ -154,3 +155,26 @@ class InProcessTransport:
     def job_max_retries(self, job_path: str) -> int:
         job = current_cloud().run.get_job(run_v2.GetJobRequest(name=job_path))
         return job.template.template.max_retries
+
+    def upsert_scheduler_job(self, spec: SchedulerJobSpec) -> str:
+        engine = current_cloud().scheduler
+        try:
+            job = engine.update_job(update_request(spec))
+        except api_exceptions.NotFound:
+            parent = spec.name.rsplit("/jobs/", 1)[0]
+            job = engine.create_job(
+                scheduler_v1.CreateJobRequest(parent=parent, job=job_message(spec))
+            )
+        paused = job.state == scheduler_v1.Job.State.PAUSED
+        if spec.enabled and paused:
+            engine.resume_job(scheduler_v1.ResumeJobRequest(name=spec.name))
+        elif not spec.enabled and not paused:
+            engine.pause_job(scheduler_v1.PauseJobRequest(name=spec.name))
+        return job.name
+
+    def delete_scheduler_job(self, name: str) -> None:
+        with contextlib.suppress(api_exceptions.NotFound):
+            current_cloud().scheduler.delete_job(scheduler_v1.DeleteJobRequest(name=name))
+
+    def run_scheduler_job(self, name: str) -> None:
+        current_cloud().scheduler.run_job(scheduler_v1.RunJobRequest(name=name))
