@@ -98,6 +98,9 @@ class ScheduledTask(models.Model):
     max_retry_duration_seconds = models.FloatField(default=0)
     attempt_deadline_seconds = models.FloatField(default=180)
     description = models.CharField(max_length=500, blank=True, default="")
+    declared_in_code = models.BooleanField(
+        default=False, help_text="Declared with @periodic or PeriodicTask; synced from code."
+    )
     remote_job_name = models.CharField(max_length=1024, blank=True, default="")
     last_fired_slot = models.DateTimeField(null=True, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)

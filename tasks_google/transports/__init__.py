@@ -136,6 +136,13 @@ class Transport(Protocol):
     def run_scheduler_job(self, name: str) -> None:
         """Fire a Cloud Scheduler job now (RunJob)."""
 
+    def list_scheduler_jobs(self, parent: str) -> list:
+        """Every Cloud Scheduler job of a location (`scheduler_v1.Job` messages)."""
+
+    def pause_scheduler_job(self, name: str) -> None: ...
+
+    def resume_scheduler_job(self, name: str) -> None: ...
+
 
 _lock = threading.Lock()
 _shared: dict[tuple, Transport] = {}

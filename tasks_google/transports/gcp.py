@@ -166,3 +166,12 @@ class GcpTransport:
 
     def run_scheduler_job(self, name: str) -> None:
         self._call(self.scheduler_client.run_job, name=name)
+
+    def list_scheduler_jobs(self, parent: str) -> list[scheduler_v1.Job]:
+        return list(self._call(self.scheduler_client.list_jobs, parent=parent))
+
+    def pause_scheduler_job(self, name: str) -> None:
+        self._call(self.scheduler_client.pause_job, name=name)
+
+    def resume_scheduler_job(self, name: str) -> None:
+        self._call(self.scheduler_client.resume_job, name=name)

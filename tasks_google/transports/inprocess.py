@@ -178,3 +178,18 @@ class InProcessTransport:
 
     def run_scheduler_job(self, name: str) -> None:
         current_cloud().scheduler.run_job(scheduler_v1.RunJobRequest(name=name))
+
+    def list_scheduler_jobs(self, parent: str) -> list[scheduler_v1.Job]:
+        engine, jobs, token = current_cloud().scheduler, [], ""
+        while True:
+            page = engine.list_jobs(scheduler_v1.ListJobsRequest(parent=parent, page_token=token))
+            jobs.extend(page.jobs)
+            token = page.next_page_token
+            if not token:
+                return jobs
+
+    def pause_scheduler_job(self, name: str) -> None:
+        current_cloud().scheduler.pause_job(scheduler_v1.PauseJobRequest(name=name))
+
+    def resume_scheduler_job(self, name: str) -> None:
+        current_cloud().scheduler.resume_job(scheduler_v1.ResumeJobRequest(name=name))

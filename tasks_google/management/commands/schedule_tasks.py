@@ -1,0 +1,120 @@
+"""`manage.py schedule_tasks`: make Cloud Scheduler match the schedules in code and the database.
+
+Prints the plan first ([+] create, [~] update with the fields that differ, [-] delete,
+[=] unchanged), then applies it unless --dry-run. Also the runbook operations: --list, --run,
+--pause, --resume, --delete-all, and --eager to run each declared task once, locally.
+"""
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.module_loading import autodiscover_modules
+
+from tasks_google import schedule_sync
+from tasks_google.executions import load_task
+from tasks_google.models import ScheduledTask
+from tasks_google.periodic import declared_schedules
+from tasks_google.scheduling import host_backend, job_name, next_fire_times, scheduler_transport
+
+
+class Command(BaseCommand):
+    help = __doc__
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        actions = parser.add_mutually_exclusive_group()
+        actions.add_argument("--dry-run", action="store_true", help="print the plan only")
+        actions.add_argument("--list", action="store_true", help="list this project's jobs")
+        actions.add_argument("--run", metavar="NAME", help="fire a schedule now")
+        actions.add_argument("--pause", metavar="NAME", help="pause a schedule")
+        actions.add_argument("--resume", metavar="NAME", help="resume a schedule")
+        actions.add_argument(
+            "--delete-all", action="store_true", help="delete every job of this namespace"
+        )
+        actions.add_argument(
+            "--eager", action="store_true", help="run each declared task once, here and now"
+        )
+        parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        autodiscover_modules("tasks", "periodic")
+        if options["list"]:
+            return self._list()
+        for action in ("run", "pause", "resume"):
+            if options[action]:
+                return self._operate(action, options[action])
+        if options["delete_all"]:
+            return self._delete_all(options["yes"])
+        if options["eager"]:
+            return self._eager()
+        lines, wanted = schedule_sync.plan()
+        for line in lines:
+            self.stdout.write(str(line))
+        pending = [line for line in lines if line.action != "="]
+        if options["dry_run"]:
+            self.stdout.write(f"{len(pending)} change(s) planned; nothing applied (--dry-run).")
+            return
+        schedule_sync.apply(lines, wanted)
+        self.stdout.write(f"{len(pending)} change(s) applied.")
+
+    def _row(self, name: str) -> ScheduledTask:
+        row = ScheduledTask.objects.filter(name=name).first()
+        if row is None:
+            known = ", ".join(ScheduledTask.objects.values_list("name", flat=True)) or "none"
+            raise CommandError(f"No schedule named {name!r} (known: {known}).")
+        return row
+
+    def _operate(self, action: str, name: str) -> None:
+        row = self._row(name)
+        transport = scheduler_transport()
+        operation = {
+            "run": transport.run_scheduler_job,
+            "pause": transport.pause_scheduler_job,
+            "resume": transport.resume_scheduler_job,
+        }[action]
+        operation(row.remote_job_name or job_name(row))
+        if action in ("pause", "resume"):
+            ScheduledTask.objects.filter(pk=row.pk).update(enabled=action == "resume")
+        self.stdout.write(f"{action}: {name}")
+
+    def _list(self) -> None:
+        config = host_backend().config
+        jobs = {
+            job.name: job
+            for job in scheduler_transport().list_scheduler_jobs(config.location_path)
+            if schedule_sync.owns(job)
+        }
+        for row in schedule_sync.desired_rows():
+            job = jobs.get(job_name(row))
+            state = job.state.name if job else "NOT SYNCED"
+            following = next_fire_times(row.cron, row.time_zone, count=1)[0].isoformat()
+            last = f"{job.status.code}" if job and job.last_attempt_time else "-"
+            self.stdout.write(
+                f"{row.name}\t{row.cron}\t{row.time_zone}\t{state}\tnext {following}\t"
+                f"last result {last}"
+            )
+
+    def _delete_all(self, yes: bool) -> None:
+        config = host_backend().config
+        jobs = [
+            job
+            for job in scheduler_transport().list_scheduler_jobs(config.location_path)
+            if schedule_sync.owns(job)
+        ]
+        if not jobs:
+            self.stdout.write("No job in this namespace.")
+            return
+        for job in jobs:
+            self.stdout.write(f"[-] {job.name.rsplit('/', 1)[-1]}")
+        if not yes:
+            answer = input(f"Delete these {len(jobs)} job(s)? [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                raise CommandError("Nothing deleted.")
+        for job in jobs:
+            scheduler_transport().delete_scheduler_job(job.name)
+        self.stdout.write(f"Deleted {len(jobs)} job(s).")
+
+    def _eager(self) -> None:
+        for name, declared in sorted(declared_schedules().items()):
+            task = load_task(declared.task_path)
+            value = task.call(*declared.args, **declared.kwargs)
+            self.stdout.write(f"{name}: {value!r}")

@@ -1,0 +1,169 @@
+"""Schedules declared in code: the `@periodic` decorator and the `PeriodicTask` class.
+
+Declarations are collected when their modules are imported; `manage.py schedule_tasks` imports
+every installed app's `tasks` module, stores them as `ScheduledTask` rows and syncs Cloud
+Scheduler. Every fire runs through django.tasks, as an ordinary execution.
+"""
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from django.tasks import Task
+
+
+@dataclass(frozen=True)
+class DeclaredSchedule:
+    """One schedule declared in code."""
+
+    name: str
+    task_path: str
+    backend: str
+    queue: str
+    cron: str
+    time_zone: str = "UTC"
+    args: Sequence[Any] = ()
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    description: str = ""
+    retry_count: int = 0
+    min_backoff_seconds: float = 5
+    max_backoff_seconds: float = 3600
+    max_doublings: int = 5
+    attempt_deadline_seconds: float = 180
+
+
+_declared: dict[str, DeclaredSchedule] = {}
+
+
+def declared_schedules() -> dict[str, DeclaredSchedule]:
+    """Every schedule declared so far, by name."""
+    return dict(_declared)
+
+
+def declare(schedule: DeclaredSchedule) -> None:
+    previous = _declared.get(schedule.name)
+    if previous is not None and previous.task_path != schedule.task_path:
+        raise ValueError(
+            f"Two schedules are named {schedule.name!r} ({previous.task_path} and "
+            f"{schedule.task_path}); give one of them another name."
+        )
+    _declared[schedule.name] = schedule
+
+
+def periodic(
+    cron: str,
+    *,
+    name: str | None = None,
+    time_zone: str = "UTC",
+    args: Sequence[Any] = (),
+    kwargs: Mapping[str, Any] | None = None,
+    description: str = "",
+    retry_count: int = 0,
+    attempt_deadline_seconds: float = 180,
+) -> Callable[[Task], Task]:
+    """Run a `@task` on a schedule: put `@periodic("0 9 * * 1-5", time_zone=...)` above `@task`."""
+
+    def declare_task(task: Task) -> Task:
+        if not isinstance(task, Task):
+            raise TypeError(
+                f"@periodic decorates a django.tasks.Task, not {task!r}: put it above @task."
+            )
+        declare(
+            DeclaredSchedule(
+                name=name or task.name.replace("_", "-"),
+                task_path=task.module_path,
+                backend=task.backend,
+                queue=task.queue_name,
+                cron=cron,
+                time_zone=time_zone,
+                args=tuple(args),
+                kwargs=dict(kwargs or {}),
+                description=description,
+                retry_count=retry_count,
+                attempt_deadline_seconds=attempt_deadline_seconds,
+            )
+        )
+        return task
+
+    return declare_task
+
+
+class PeriodicTask:
+    """A recurring job as a class: subclass it, set `run_every`, implement `run(**kwargs)`.
+
+    The `schedule_*` class methods customise the Cloud Scheduler job; the payload of
+    `schedule_body_payload()` is passed to `run()` as keyword arguments.
+    """
+
+    run_every: ClassVar[str] = ""  # 5-field cron or @hourly/@daily/@weekly/@monthly/@yearly
+    schedule_use_oidc: ClassVar[bool] = True
+
+    def run(self, **kwargs: Any) -> Any:
+        raise TypeError(f"{type(self).__name__} must implement run(self, **kwargs).")
+
+    @classmethod
+    def schedule_name(cls) -> str:
+        return cls.__name__
+
+    @classmethod
+    def schedule_description(cls) -> str:
+        return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+
+    @classmethod
+    def schedule_time_zone(cls) -> str:
+        return "UTC"
+
+    @classmethod
+    def schedule_headers(cls) -> dict[str, str]:
+        return {}
+
+    @classmethod
+    def schedule_retries(cls) -> int:
+        return 0
+
+    @classmethod
+    def schedule_min_backoff(cls) -> float:
+        return 5
+
+    @classmethod
+    def schedule_max_backoff(cls) -> float:
+        return 3600
+
+    @classmethod
+    def schedule_max_doublings(cls) -> int:
+        return 5
+
+    @classmethod
+    def schedule_attempt_deadline(cls) -> float:
+        return 180
+
+    @classmethod
+    def schedule_body_payload(cls) -> dict[str, Any]:
+        return {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.run_every:  # else an intermediate base class
+            declare_class(cls)
+
+
+def declare_class(cls: type[PeriodicTask]) -> None:
+    """Declare the schedule of a `PeriodicTask` subclass (done when the class is defined)."""
+    declare(
+        DeclaredSchedule(
+            name=cls.schedule_name(),
+            task_path="tasks_google.periodic_runner.run_periodic_task",
+            backend="",  # the schedules' host backend (see scheduling.host_backend)
+            queue="default",
+            cron=cls.run_every,
+            time_zone=cls.schedule_time_zone(),
+            args=(f"{cls.__module__}.{cls.__qualname__}",),
+            kwargs=cls.schedule_body_payload(),
+            description=cls.schedule_description(),
+            retry_count=cls.schedule_retries(),
+            min_backoff_seconds=cls.schedule_min_backoff(),
+            max_backoff_seconds=cls.schedule_max_backoff(),
+            max_doublings=cls.schedule_max_doublings(),
+            attempt_deadline_seconds=cls.schedule_attempt_deadline(),
+        )
+    )

@@ -1,0 +1,23 @@
+"""A PeriodicTask declared at import, as a project would in its tasks module."""
+
+from tasks_google.periodic import PeriodicTask
+
+RUNS: list[dict] = []
+
+
+class CleanupSessions(PeriodicTask):
+    """Delete expired sessions."""
+
+    run_every = "@hourly"
+
+    @classmethod
+    def schedule_time_zone(cls) -> str:
+        return "Europe/Paris"
+
+    @classmethod
+    def schedule_body_payload(cls) -> dict:
+        return {"older_than_days": 30}
+
+    def run(self, older_than_days: int) -> str:
+        RUNS.append({"older_than_days": older_than_days})
+        return f"cleaned sessions older than {older_than_days} days"
