@@ -57,6 +57,7 @@ dev:
             time.sleep(0.2)
     PY
     python example/manage.py enqueue_demo
+    python example/manage.py schedule_tasks
     echo "Watch: http://127.0.0.1:${port}/ and http://127.0.0.1:$((grpc + 1))/v1/queues"
     wait "${dev_pid}"
 

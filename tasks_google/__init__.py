@@ -12,6 +12,7 @@ _PUBLIC = {
     "CancellationNotSupported": "tasks_google.exceptions",
     "CloudRunJobsBackend": "tasks_google.backends.run_jobs",
     "CloudTasksBackend": "tasks_google.backends.cloud_tasks",
+    "PeriodicTask": "tasks_google.periodic",
     "Task": "tasks_google.task",
     "PermanentTaskError": "tasks_google.exceptions",
     "TaskCancelledError": "tasks_google.exceptions",
@@ -21,6 +22,7 @@ _PUBLIC = {
     "delete_scheduled_task": "tasks_google.scheduling",
     "schedule_task": "tasks_google.scheduling",
     "is_task_cancelled": "tasks_google.cancellation",
+    "periodic": "tasks_google.periodic",
     "report_progress": "tasks_google.progress",
     "retry_task": "tasks_google.retrying",
 }

@@ -3,14 +3,18 @@
 import json
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
+from tasks_google import scheduling
 from tasks_google.cancellation import cancel_task
-from tasks_google.models import TaskExecution
+from tasks_google.models import ScheduledTask, TaskExecution
 from tasks_google.retrying import retry_task
+from tasks_google.task_registry import registered_tasks
 
 
 @admin.register(TaskExecution)
@@ -113,3 +117,137 @@ class TaskExecutionAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{row.pk}: cannot re-enqueue: {exc}", messages.ERROR)
             else:
                 self.message_user(request, f"{row.pk}: re-enqueued as {copy.id}", messages.SUCCESS)
+
+
+class ScheduledTaskForm(forms.ModelForm):
+    """The task is picked among the project's; cron and time zone are checked up front."""
+
+    task_path = forms.ChoiceField(label="Task")
+
+    class Meta:
+        model = ScheduledTask
+        fields = (
+            "name",
+            "task_path",
+            "args",
+            "kwargs",
+            "cron",
+            "time_zone",
+            "enabled",
+            "description",
+            "retry_count",
+            "min_backoff_seconds",
+            "max_backoff_seconds",
+            "max_doublings",
+            "max_retry_duration_seconds",
+            "attempt_deadline_seconds",
+        )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["task_path"].choices = [(path, path) for path in registered_tasks()]
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"]
+        if not scheduling.SCHEDULE_NAME_RE.match(name):
+            raise ValidationError(
+                "1 to 200 letters, digits, '-' or '_' (it is part of the job id)."
+            )
+        return name
+
+    def clean_cron(self) -> str:
+        scheduling.normalize_cron(self.cleaned_data["cron"])
+        return self.cleaned_data["cron"]
+
+    def clean_time_zone(self) -> str:
+        return scheduling.validate_time_zone(self.cleaned_data["time_zone"])
+
+    def clean_retry_count(self) -> int:
+        if not 0 <= self.cleaned_data["retry_count"] <= 5:
+            raise ValidationError("Cloud Scheduler allows 0 to 5 retries.")
+        return self.cleaned_data["retry_count"]
+
+    def clean_attempt_deadline_seconds(self) -> float:
+        if not 15 <= self.cleaned_data["attempt_deadline_seconds"] <= 1800:
+            raise ValidationError("Cloud Scheduler allows 15 to 1800 seconds.")
+        return self.cleaned_data["attempt_deadline_seconds"]
+
+
+@admin.register(ScheduledTask)
+class ScheduledTaskAdmin(admin.ModelAdmin):
+    form = ScheduledTaskForm
+    list_display = (
+        "name",
+        "task_path",
+        "cron",
+        "time_zone",
+        "enabled",
+        "sync_status",
+        "last_fired_slot",
+    )
+    list_filter = ("enabled", "declared_in_code")
+    search_fields = ("name", "task_path")
+    readonly_fields = (
+        "next_fires",
+        "remote_job_name",
+        "synced_at",
+        "sync_error",
+        "last_fired_slot",
+    )
+    actions = ("run_now", "enable", "disable")
+
+    @admin.display(description="next five fires")
+    def next_fires(self, obj: ScheduledTask) -> str:
+        if not obj.pk:
+            return ""
+        try:
+            times = scheduling.next_fire_times(obj.cron, obj.time_zone)
+        except ValidationError as exc:
+            return "; ".join(exc.messages)
+        return format_html_join("", "<div>{}</div>", ((t.isoformat(),) for t in times))
+
+    @admin.display(description="sync")
+    def sync_status(self, obj: ScheduledTask) -> str:
+        if obj.sync_error:
+            return f"failed: {obj.sync_error}"
+        return "synced" if obj.synced_at else "not synced"
+
+    def save_model(self, request: HttpRequest, obj: ScheduledTask, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        self._sync(request, obj)
+
+    def delete_model(self, request: HttpRequest, obj: ScheduledTask) -> None:
+        scheduling.delete_scheduled_task(obj.name)
+
+    def _sync(self, request: HttpRequest, obj: ScheduledTask) -> bool:
+        try:
+            scheduling.sync(obj)
+        except Exception as exc:
+            self.message_user(
+                request,
+                f"Saved, but syncing {obj.name!r} to Cloud Scheduler failed: {exc}",
+                messages.ERROR,
+            )
+            return False
+        return True
+
+    @admin.action(description="Run the selected schedules now")
+    def run_now(self, request: HttpRequest, queryset: QuerySet) -> None:
+        transport = scheduling.scheduler_transport()
+        for obj in queryset:
+            transport.run_scheduler_job(obj.remote_job_name or scheduling.job_name(obj))
+            self.message_user(request, f"{obj.name}: fired", messages.SUCCESS)
+
+    @admin.action(description="Enable the selected schedules")
+    def enable(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for obj in queryset:
+            obj.enabled = True
+            obj.save(update_fields=["enabled", "updated_at"])
+            self._sync(request, obj)
+
+    @admin.action(description="Disable (pause) the selected schedules")
+    def disable(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for obj in queryset:
+            obj.enabled = False
+            obj.save(update_fields=["enabled", "updated_at"])
+            self._sync(request, obj)

@@ -6,6 +6,7 @@ import time
 from django.tasks import TaskContext, task
 
 from tasks_google import PermanentTaskError, TaskCancelledError, is_task_cancelled, report_progress
+from tasks_google.periodic import periodic
 
 logger = logging.getLogger(__name__)
 
@@ -76,3 +77,16 @@ def wait_until_cancelled(context: TaskContext, seconds: float = 30) -> str:
             return "cancelled"
         time.sleep(0.01)
     return "timed out"
+
+
+@periodic("* * * * *", name="minute-stats", description="Every minute, in the runserver log")
+@task
+def minute_stats() -> dict:
+    """A schedule firing every minute (synced by `manage.py schedule_tasks`)."""
+    from tasks_google.models import TaskExecution
+
+    counts = {status: 0 for status in ("READY", "RUNNING", "SUCCESSFUL", "FAILED")}
+    for status in TaskExecution.objects.values_list("status", flat=True):
+        counts[status] += 1
+    logger.info("minute-stats: %s", counts)
+    return counts

@@ -1,0 +1,87 @@
+"""The ScheduledTask admin: task picker, validation, next fires, sync on save, errors shown."""
+
+import pytest
+from google.cloud import scheduler_v1
+
+from emulator.faults import FaultRule, RpcError
+from tasks_google.models import ScheduledTask, TaskExecution
+
+pytestmark = pytest.mark.django_db
+
+ADD = "/admin/tasks_google/scheduledtask/add/"
+CHANGELIST = "/admin/tasks_google/scheduledtask/"
+NOOP = "tests.tasks_google.tasks.noop_task"
+
+
+def form(**changes):
+    data = {
+        "name": "nightly",
+        "task_path": NOOP,
+        "args": "[]",
+        "kwargs": "{}",
+        "cron": "0 2 * * *",
+        "time_zone": "Europe/Paris",
+        "enabled": "on",
+        "description": "",
+        "retry_count": "0",
+        "min_backoff_seconds": "5",
+        "max_backoff_seconds": "3600",
+        "max_doublings": "5",
+        "max_retry_duration_seconds": "0",
+        "attempt_deadline_seconds": "180",
+    }
+    data.update(changes)
+    return data
+
+
+def test_task_picker_lists_the_projects_tasks(admin_client):
+    page = admin_client.get(ADD).content.decode()
+    assert f'value="{NOOP}"' in page
+    assert 'value="tests.tasks_google.tasks.calculate_meaning_of_life"' in page
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("cron", "0 25 * * *", "not a valid cron"),
+        ("time_zone", "Europe/Atlantis", "not a time zone"),
+        ("retry_count", "9", "0 to 5 retries"),
+    ],
+)
+def test_invalid_input_is_explained(admin_client, tasks_emulator, field, value, message):
+    response = admin_client.post(ADD, form(**{field: value}))
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not ScheduledTask.objects.exists()
+
+
+def test_save_syncs_and_the_change_page_shows_the_next_fires(admin_client, tasks_emulator):
+    response = admin_client.post(ADD, form())
+    assert response.status_code == 302
+    row = ScheduledTask.objects.get()
+    assert row.synced_at is not None and row.sync_error == ""
+    job = tasks_emulator.cloud.scheduler.get_job(
+        scheduler_v1.GetJobRequest(name=row.remote_job_name)
+    )
+    assert job.time_zone == "Europe/Paris"
+    page = admin_client.get(f"{CHANGELIST}{row.pk}/change/").content.decode()
+    assert page.count("T02:00:00+01:00") + page.count("T02:00:00+02:00") == 5
+
+
+def test_a_failed_sync_is_shown_not_swallowed(admin_client, tasks_emulator):
+    tasks_emulator.cloud.faults.add(
+        FaultRule(service="scheduler", operation="CreateJob", effect=RpcError(code="INTERNAL"))
+    )
+    response = admin_client.post(ADD, form(), follow=True)
+    assert "to Cloud Scheduler failed" in response.content.decode()
+    assert ScheduledTask.objects.get().sync_error.startswith("InternalServerError")
+    assert "failed:" in admin_client.get(CHANGELIST).content.decode()
+
+
+def test_run_now_fires_the_schedule(admin_client, tasks_emulator):
+    admin_client.post(ADD, form())
+    row = ScheduledTask.objects.get()
+    admin_client.post(CHANGELIST, {"action": "run_now", "_selected_action": [row.pk]})
+    tasks_emulator.run_until_idle()
+    [execution] = TaskExecution.objects.all()
+    assert execution.task_path == NOOP and execution.status == "SUCCESSFUL"
