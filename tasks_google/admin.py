@@ -141,6 +141,8 @@ class ScheduledTaskForm(forms.ModelForm):
             "max_doublings",
             "max_retry_duration_seconds",
             "attempt_deadline_seconds",
+            "headers",
+            "use_oidc",
         )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -97,6 +97,12 @@ class ScheduledTask(models.Model):
     max_doublings = models.PositiveSmallIntegerField(default=5)
     max_retry_duration_seconds = models.FloatField(default=0)
     attempt_deadline_seconds = models.FloatField(default=180)
+    headers = models.JSONField(
+        default=dict, blank=True, help_text="Extra HTTP headers of each fire."
+    )
+    use_oidc = models.BooleanField(
+        default=True, help_text="Fires carry an OIDC ID token (schedule/ requires it by default)."
+    )
     description = models.CharField(max_length=500, blank=True, default="")
     declared_in_code = models.BooleanField(
         default=False, help_text="Declared with @periodic or PeriodicTask; synced from code."

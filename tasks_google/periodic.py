@@ -30,6 +30,8 @@ class DeclaredSchedule:
     max_backoff_seconds: float = 3600
     max_doublings: int = 5
     attempt_deadline_seconds: float = 180
+    headers: Mapping[str, str] = field(default_factory=dict)
+    use_oidc: bool = True
 
 
 _declared: dict[str, DeclaredSchedule] = {}
@@ -165,5 +167,7 @@ def declare_class(cls: type[PeriodicTask]) -> None:
             max_backoff_seconds=cls.schedule_max_backoff(),
             max_doublings=cls.schedule_max_doublings(),
             attempt_deadline_seconds=cls.schedule_attempt_deadline(),
+            headers=cls.schedule_headers(),
+            use_oidc=cls.schedule_use_oidc,
         )
     )

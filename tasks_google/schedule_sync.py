@@ -70,6 +70,8 @@ def _row_for(declared: DeclaredSchedule, existing: ScheduledTask | None) -> Sche
     row.max_backoff_seconds = declared.max_backoff_seconds
     row.max_doublings = declared.max_doublings
     row.attempt_deadline_seconds = declared.attempt_deadline_seconds
+    row.headers = dict(declared.headers)
+    row.use_oidc = declared.use_oidc
     row.declared_in_code = True
     return row
 

@@ -76,6 +76,7 @@ class SchedulerJobSpec:
     max_doublings: int = 5
     max_retry_duration_seconds: float = 0
     attempt_deadline_seconds: float = 180
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

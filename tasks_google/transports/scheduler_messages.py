@@ -27,7 +27,7 @@ def job_message(spec: SchedulerJobSpec) -> scheduler_v1.Job:
     target = scheduler_v1.HttpTarget(
         uri=spec.uri,
         http_method=scheduler_v1.HttpMethod.POST,
-        headers={"Content-Type": "application/json"},
+        headers={**spec.headers, "Content-Type": "application/json"},
         body=spec.body,
     )
     if spec.oidc_service_account:

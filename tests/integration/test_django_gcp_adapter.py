@@ -158,3 +158,24 @@ def test_unreachable_emulator_is_a_clear_error_not_a_hang(settings, live_server)
     with pytest.raises(EmulatorUnavailableError, match=host):
         task_backends["default"].transport.create_task(spec)
     assert time.monotonic() - started < 10
+
+
+def test_a_schedule_fires_over_http_and_enqueues_once(backend, emulator):
+    from google.cloud import scheduler_v1
+
+    from tasks_google import schedule_task
+    from tasks_google.models import ScheduleFire
+
+    row = schedule_task("answer", tasks.calculate_meaning_of_life, "0 3 * * *")
+    # Created through the official Cloud Scheduler client in the emulator server.
+    job = emulator.cloud.scheduler.get_job(scheduler_v1.GetJobRequest(name=row.remote_job_name))
+    assert job.http_target.uri.endswith("/tasks/schedule/")
+    backend.transport.run_scheduler_job(row.remote_job_name)
+    deadline = time.monotonic() + 20
+    while not ScheduleFire.objects.filter(execution__isnull=False).exists():
+        assert time.monotonic() < deadline, "the fire never reached schedule/"
+        time.sleep(0.05)
+    fire = ScheduleFire.objects.get()
+    result = tasks.calculate_meaning_of_life.get_result(fire.execution_id)
+    wait_for(result)
+    assert result.return_value == 42

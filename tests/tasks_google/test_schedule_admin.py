@@ -29,6 +29,8 @@ def form(**changes):
         "max_doublings": "5",
         "max_retry_duration_seconds": "0",
         "attempt_deadline_seconds": "180",
+        "headers": "{}",
+        "use_oidc": "on",
     }
     data.update(changes)
     return data

@@ -132,3 +132,26 @@ def test_delete_all_asks_unless_yes(tasks_emulator, monkeypatch):
     assert set(remote_jobs(tasks_emulator)) == {"a"}
     assert run("--delete-all", "--yes")[-1] == "Deleted 1 job(s)."
     assert remote_jobs(tasks_emulator) == {}
+
+
+def test_class_hooks_set_headers_and_oidc(tasks_emulator):
+    from tasks_google import PeriodicTask
+
+    class PublicPing(PeriodicTask):
+        run_every = "*/15 * * * *"
+        schedule_use_oidc = False
+
+        @classmethod
+        def schedule_headers(cls) -> dict:
+            return {"X-Purpose": "ping"}
+
+        @classmethod
+        def schedule_retries(cls) -> int:
+            return 2
+
+    assert run()[0] == "[+] PublicPing"
+    job = remote_jobs(tasks_emulator)["PublicPing"]
+    assert job.http_target.headers["X-Purpose"] == "ping"
+    assert not job.http_target.oidc_token.service_account_email
+    assert job.retry_config.retry_count == 2
+    assert run()[0] == "[=] PublicPing"
