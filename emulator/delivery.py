@@ -56,6 +56,12 @@ class DeliveryResult:
 Dispatcher = Callable[[Delivery], DeliveryResult]
 """Delivers a request and reports the result. If it raises, the attempt counts as no response."""
 
+IdTokenMinter = Callable[[str, str], str]
+"""(service_account_email, audience) -> signed ID token (JWT)."""
+
+DeliveryExecutor = Callable[[Callable[[], None]], None]
+"""Runs a delivery (a no-argument callable) later, on another thread."""
+
 
 @dataclass(frozen=True)
 class DeliveryRecord:
@@ -68,6 +74,63 @@ class DeliveryRecord:
     retry_count: int
     duplicate: bool = False  # a second copy of the attempt sent by a Duplicate fault (T12)
     fault: str | None = None  # the dispatch fault applied to the attempt, if any
+
+
+def with_id_token(
+    delivery: Delivery, oidc: tuple[str, str] | None, minter: IdTokenMinter | None
+) -> Delivery:
+    """``delivery`` with an ``Authorization: Bearer`` header carrying a token minted for ``oidc``
+    (service account, audience); unchanged when there is no OIDC token or no minter."""
+    if oidc is None or minter is None:
+        return delivery
+    token = minter(*oidc)
+    return replace(delivery, headers={**delivery.headers, "Authorization": f"Bearer {token}"})
+
+
+@dataclass(frozen=True)
+class AttemptSender:
+    """How an engine sends its attempts: through its dispatcher, with ID tokens from its minter,
+    on the wall clock or in virtual time (``real_time``), logging failures on its logger."""
+
+    dispatcher: Dispatcher
+    id_token_minter: IdTokenMinter | None
+    real_time: bool
+    log: logging.Logger
+
+    def send(
+        self, delivery: Delivery, oidc: tuple[str, str] | None, effect: Effect | None
+    ) -> tuple[DeliveryResult, DeliveryResult | None]:
+        """Mint the attempt's ID token (see ``with_id_token``) and ``send`` it under ``effect``.
+
+        If minting or the dispatcher raises, the error is logged and the attempt counts as no
+        response, with no duplicate.
+        """
+        try:
+            delivery = with_id_token(delivery, oidc, self.id_token_minter)
+            return send(self.dispatcher, delivery, effect, real_time=self.real_time)
+        except Exception:
+            self.log.exception(
+                "Dispatching %s failed; counting it as no response.", delivery.source
+            )
+            return DeliveryResult(status=None), None
+
+
+def deliver_now_or_later(executor: DeliveryExecutor | None, deliver: Callable[[], None]) -> None:
+    """Hand ``deliver`` to ``executor`` to run in the background, or without one call it now."""
+    if executor is not None:
+        executor(deliver)
+    else:
+        deliver()
+
+
+def response_outcome(
+    result: DeliveryResult, dispatch_time: datetime, deadline: timedelta
+) -> tuple[int | None, datetime]:
+    """An attempt's status and response time: a response after ``deadline`` is a timeout (no
+    status, answered at the deadline)."""
+    if result.elapsed > deadline:
+        return None, dispatch_time + deadline
+    return result.status, dispatch_time + max(result.elapsed, timedelta(0))
 
 
 def call_dispatcher(dispatcher: Dispatcher, delivery: Delivery) -> DeliveryResult:

@@ -17,7 +17,7 @@ import re
 import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from typing import Any
@@ -31,7 +31,6 @@ from google.api_core.exceptions import (
     NotFound,
 )
 from google.cloud import tasks_v2
-from google.protobuf import field_mask_pb2
 
 from emulator import paging
 from emulator.clock import Clock, VirtualClock
@@ -53,17 +52,24 @@ from emulator.cloud_tasks.names import (
     parse_task_name,
 )
 from emulator.cloud_tasks.retry import TASK_RETENTION, RetryPolicy, resolve_rate_limits, retry_after
-from emulator.delivery import Delivery, DeliveryRecord, DeliveryResult, Dispatcher, send
+from emulator.delivery import (
+    AttemptSender,
+    Delivery,
+    DeliveryExecutor,
+    DeliveryRecord,
+    DeliveryResult,
+    Dispatcher,
+    IdTokenMinter,
+    deliver_now_or_later,
+    response_outcome,
+)
+from emulator.due_work import claim_due_work, deliver_due_in_turn
 from emulator.faults import CLOUD_TASKS, DISPATCH, Faults, RpcError, effect_to_json
+from emulator.field_masks import merge_masked_fields
 from emulator.store import Change, Delete, DeleteKind, DeletePrefix, MemoryStore, Put, Record, Store
+from emulator.timestamps import iso_utc
 
 logger = logging.getLogger(__name__)
-
-IdTokenMinter = Callable[[str, str], str]
-"""(service_account_email, audience) -> signed ID token (JWT)."""
-
-DeliveryExecutor = Callable[[Callable[[], None]], None]
-"""Runs a delivery (a no-argument callable) later, on another thread."""
 
 DEFAULT_TASK_TOMBSTONE_TTL = timedelta(hours=1)
 DEFAULT_QUEUE_TOMBSTONE_TTL = timedelta(days=3)
@@ -149,13 +155,13 @@ class CloudTasksEngine:
         store: Store | None = None,
     ) -> None:
         self._clock = clock
-        self._dispatcher = dispatcher
         self._task_tombstone_ttl = task_tombstone_ttl
         self._queue_tombstone_ttl = queue_tombstone_ttl
-        self._id_token_minter = id_token_minter
         self._faults = faults
         self._store: Store = store if store is not None else MemoryStore()
-        self._real_time = not isinstance(clock, VirtualClock)
+        self._sender = AttemptSender(
+            dispatcher, id_token_minter, real_time=not isinstance(clock, VirtualClock), log=logger
+        )
         self._lock = threading.RLock()
         self._queues: dict[str, QueueState] = {}
         self._queue_tombstones: dict[str, datetime] = {}  # full name -> expiry, in expiry order
@@ -391,10 +397,7 @@ class CloudTasksEngine:
             queue, task = self._task(request.name)
             claimed = self._start_attempt(queue, task, run_task=True)
             response = task.to_proto(request.response_view)
-        if self._executor is not None:
-            self._executor(lambda: self.deliver(claimed))
-        else:
-            self.deliver(claimed)
+        deliver_now_or_later(self._executor, lambda: self.deliver(claimed))
         return response
 
     # ------------------------------------------------------------------------- scheduling
@@ -424,34 +427,22 @@ class CloudTasksEngine:
         are left for the next call, as are tasks held back by rate limits. Returns how many
         deliveries were made (at most ``limit``).
         """
-        with self._lock:
-            now = self._clock.now()
-            newest_seq = self._last_seq
-        delivered = 0
-        while limit is None or delivered < limit:
-            with self._lock:
-                due = self._earliest_due(now, newest_seq)
-                if due is None:
-                    break
-                claimed = self._start_attempt(*due, run_task=False)
-            self.deliver(claimed)
-            delivered += 1
-        return delivered
+        return deliver_due_in_turn(
+            self._lock,
+            self._clock,
+            lambda: self._last_seq,
+            self._earliest_due,
+            self._claim_due,
+            self.deliver,
+            limit,
+        )
 
     def claim_due(self, limit: int) -> list[ClaimedAttempt]:
         """Start up to ``limit`` attempts due now, within rate limits and concurrency (T8).
 
         The caller delivers each with ``deliver`` (on any thread, in parallel).
         """
-        claimed: list[ClaimedAttempt] = []
-        with self._lock:
-            now = self._clock.now()
-            while len(claimed) < limit:
-                due = self._earliest_due(now, None)
-                if due is None:
-                    break
-                claimed.append(self._start_attempt(*due, run_task=False))
-        return claimed
+        return claim_due_work(self._lock, self._clock, self._earliest_due, self._claim_due, limit)
 
     def deliver(self, claimed: ClaimedAttempt) -> None:
         """Send a claimed attempt (applying dispatch faults) without the lock, then settle it."""
@@ -459,21 +450,7 @@ class CloudTasksEngine:
         if self._faults is not None:
             effect = self._faults.pick(CLOUD_TASKS, DISPATCH, claimed.queue.name.full)
         delivery = claimed.delivery
-        duplicate: DeliveryResult | None = None
-        try:
-            if claimed.oidc is not None and self._id_token_minter is not None:
-                token = self._id_token_minter(*claimed.oidc)
-                delivery = replace(
-                    delivery, headers={**delivery.headers, "Authorization": f"Bearer {token}"}
-                )
-            result, duplicate = send(self._dispatcher, delivery, effect, real_time=self._real_time)
-        except Exception:
-            logger.exception(
-                "Dispatching task %s of queue %s failed; counting it as no response.",
-                delivery.task_id,
-                delivery.queue_id,
-            )
-            result = DeliveryResult(status=None)
+        result, duplicate = self._sender.send(delivery, claimed.oidc, effect)
         fault = effect_to_json(effect)["type"] if effect is not None else None
         with self._lock:
             self._settle(claimed, result, fault)
@@ -532,8 +509,8 @@ class CloudTasksEngine:
                         },
                         "depth": len(queue.tasks),
                         "in_flight": queue.in_flight,
-                        "next_dispatch_time": _iso(next_time),
-                        "purge_time": _iso(queue.purge_time),
+                        "next_dispatch_time": iso_utc(next_time),
+                        "purge_time": iso_utc(queue.purge_time),
                     }
                 )
             return described
@@ -574,17 +551,17 @@ class CloudTasksEngine:
         return {
             "name": task.name.full,
             "task_id": task.name.task_id,
-            "create_time": _iso(task.create_time),
-            "schedule_time": _iso(task.schedule_time),
+            "create_time": iso_utc(task.create_time),
+            "schedule_time": iso_utc(task.schedule_time),
             "dispatch_deadline": task.deadline.total_seconds(),
             "dispatch_count": task.dispatch_count,
             "response_count": task.response_count,
             "in_flight": task.in_flight > 0,
             "attempts": [
                 {
-                    "schedule_time": _iso(a.schedule_time),
-                    "dispatch_time": _iso(a.dispatch_time),
-                    "response_time": _iso(a.response_time),
+                    "schedule_time": iso_utc(a.schedule_time),
+                    "dispatch_time": iso_utc(a.dispatch_time),
+                    "response_time": iso_utc(a.response_time),
                     "status": a.status,
                 }
                 for a in task.attempts
@@ -737,6 +714,10 @@ class CloudTasksEngine:
             return False
         return True
 
+    def _claim_due(self, due: tuple[QueueState, TaskState], now: datetime) -> ClaimedAttempt:
+        """Start the attempt of a due task (under the lock); ``now`` is the engine's time."""
+        return self._start_attempt(*due, run_task=False)
+
     def _start_attempt(
         self, queue: QueueState, task: TaskState, *, run_task: bool
     ) -> ClaimedAttempt:
@@ -788,13 +769,10 @@ class CloudTasksEngine:
     def _settle(self, claimed: ClaimedAttempt, result: DeliveryResult, fault: str | None) -> None:
         """Apply an attempt's outcome: delete on 2xx, give up, or schedule a retry (T2, T4, T10)."""
         queue, task = claimed.queue, claimed.task
-        status = result.status
-        deadline = claimed.delivery.deadline
-        if result.elapsed > deadline:
-            status = None  # a timeout (T11): the response, if any, came too late
-            response_time = claimed.dispatch_time + deadline
-        else:
-            response_time = claimed.dispatch_time + max(result.elapsed, timedelta(0))
+        # a response after the deadline came too late: a timeout (T11)
+        status, response_time = response_outcome(
+            result, claimed.dispatch_time, claimed.delivery.deadline
+        )
         self._history.append(
             DeliveryRecord(
                 queue_id=queue.name.queue_id,
@@ -851,10 +829,6 @@ def _tombstones(records: dict[str, Record], now: datetime) -> dict[str, datetime
     """Unexpired tombstones in expiry order (the order ``_tombstone`` relies on)."""
     live = [(r.expires, key) for key, r in records.items() if r.expires and r.expires > now]
     return {key: expiry for expiry, key in sorted(live)}
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
 
 
 def _validate_http_task(spec: tasks_v2.Task, now: datetime) -> dict:
@@ -931,17 +905,8 @@ def _apply_update(
             if name in update:
                 setattr(merged, name, getattr(update, name))
         return merged
-    mask = field_mask_pb2.FieldMask(paths=[p for p in paths if p not in _OUTPUT_ONLY_PATHS])
-    if not mask.IsValidForDescriptor(tasks_v2.Queue.pb().DESCRIPTOR):
-        raise InvalidArgument(f"Invalid update_mask paths: {', '.join(paths)}.")
-    merged_pb = tasks_v2.Queue.pb(tasks_v2.Queue(current))
-    mask.MergeMessage(
-        tasks_v2.Queue.pb(update),
-        merged_pb,
-        replace_message_field=True,
-        replace_repeated_field=True,
-    )
-    return tasks_v2.Queue.wrap(merged_pb)
+    kept = [p for p in paths if p not in _OUTPUT_ONLY_PATHS]
+    return merge_masked_fields(tasks_v2.Queue, current, update, kept, paths)
 
 
 def _parse_state_filter(text: str) -> tasks_v2.Queue.State | None:

@@ -20,6 +20,7 @@ from google.rpc import code_pb2, status_pb2
 from emulator.cloud_tasks.names import QueueName, TaskName, parse_queue_name, parse_task_name
 from emulator.cloud_tasks.rate import TokenBucket
 from emulator.cloud_tasks.retry import RetryPolicy
+from emulator.timestamps import optional_time_from_record, time_from_record, time_to_record
 
 QUEUE_KIND = "cloudtasks.queue"
 TASK_KIND = "cloudtasks.task"
@@ -62,18 +63,18 @@ class Attempt:
 
     def to_record(self) -> dict[str, Any]:
         return {
-            "schedule_time": _time(self.schedule_time),
-            "dispatch_time": _time(self.dispatch_time),
-            "response_time": _time(self.response_time),
+            "schedule_time": time_to_record(self.schedule_time),
+            "dispatch_time": time_to_record(self.dispatch_time),
+            "response_time": time_to_record(self.response_time),
             "status": self.status,
         }
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Attempt:
         return cls(
-            schedule_time=_parse_time(record["schedule_time"]),
-            dispatch_time=_parse_time(record["dispatch_time"]),
-            response_time=_parse_optional_time(record.get("response_time")),
+            schedule_time=time_from_record(record["schedule_time"]),
+            dispatch_time=time_from_record(record["dispatch_time"]),
+            response_time=optional_time_from_record(record.get("response_time")),
             status=record.get("status"),
         )
 
@@ -152,13 +153,13 @@ class TaskState:
             "oidc_token": _message_json(self.oidc_token),
             "oauth_token": _message_json(self.oauth_token),
             "retry_config": _message_json(self.retry_override),
-            "create_time": _time(self.create_time),
+            "create_time": time_to_record(self.create_time),
             "dispatch_deadline_us": self.deadline // timedelta(microseconds=1),
-            "schedule_time": _time(self.schedule_time),
+            "schedule_time": time_to_record(self.schedule_time),
             "dispatch_count": self.dispatch_count,
             "response_count": self.response_count,
             "execution_count": self.execution_count,
-            "first_dispatch_time": _time(self.first_dispatch_time),
+            "first_dispatch_time": time_to_record(self.first_dispatch_time),
             "attempts": [a.to_record() for a in self.attempts],
         }
 
@@ -173,13 +174,13 @@ class TaskState:
             oidc_token=_message_from_json(tasks_v2.OidcToken, record.get("oidc_token")),
             oauth_token=_message_from_json(tasks_v2.OAuthToken, record.get("oauth_token")),
             retry_override=_message_from_json(tasks_v2.RetryConfig, record.get("retry_config")),
-            create_time=_parse_time(record["create_time"]),
+            create_time=time_from_record(record["create_time"]),
             deadline=timedelta(microseconds=record["dispatch_deadline_us"]),
-            schedule_time=_parse_time(record["schedule_time"]),
+            schedule_time=time_from_record(record["schedule_time"]),
             dispatch_count=record["dispatch_count"],
             response_count=record["response_count"],
             execution_count=record["execution_count"],
-            first_dispatch_time=_parse_optional_time(record.get("first_dispatch_time")),
+            first_dispatch_time=optional_time_from_record(record.get("first_dispatch_time")),
             attempts=[Attempt.from_record(a) for a in record.get("attempts", [])],
         )
 
@@ -237,7 +238,7 @@ class QueueState:
             "name": self.name.full,
             "config": _message_json(self.config),
             "state": tasks_v2.Queue.State(self.state).name,
-            "purge_time": _time(self.purge_time),
+            "purge_time": time_to_record(self.purge_time),
         }
 
     @classmethod
@@ -248,7 +249,7 @@ class QueueState:
             name=parse_queue_name(record["name"]),
             config=config,
             state=tasks_v2.Queue.State[record["state"]],
-            purge_time=_parse_optional_time(record.get("purge_time")),
+            purge_time=optional_time_from_record(record.get("purge_time")),
         )
 
 
@@ -265,18 +266,6 @@ def response_status(http_status: int | None) -> status_pb2.Status:
     except ValueError:
         phrase = f"HTTP {http_status}"
     return status_pb2.Status(code=code, message=phrase)
-
-
-def _time(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _parse_time(value: str) -> datetime:
-    return datetime.fromisoformat(value)
-
-
-def _parse_optional_time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
 
 
 def _message_json(message: Any) -> dict[str, Any] | None:

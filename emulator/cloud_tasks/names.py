@@ -8,13 +8,18 @@ from dataclasses import dataclass
 
 from google.api_core.exceptions import InvalidArgument
 
-_LOCATION = re.compile(r"projects/([A-Za-z0-9\-:.]+)/locations/([A-Za-z0-9\-]+)")
-_QUEUE = re.compile(_LOCATION.pattern + r"/queues/([^/]*)")
+from emulator.resource_names import (
+    INVALID_PARENT_MESSAGE,
+    LOCATION_PATTERN,
+    LocatedName,
+    parse_location,
+)
+
+_QUEUE = re.compile(LOCATION_PATTERN + r"/queues/([^/]*)")
 _TASK = re.compile(r"(projects/[^/]+/locations/[^/]+/queues/[^/]+)/tasks/([^/]*)")
 _QUEUE_ID = re.compile(r"[A-Za-z0-9\-]{1,100}")
 _TASK_ID = re.compile(r"[A-Za-z0-9_\-]{1,500}")
 
-INVALID_PARENT_MESSAGE = "Invalid resource field value in the request."
 QUEUE_NAME_MESSAGE = (
     'Queue name must be formatted: "projects/<PROJECT_ID>/locations/<LOCATION_ID>'
     '/queues/<QUEUE_ID>".'
@@ -24,19 +29,24 @@ TASK_NAME_MESSAGE = (
     '/tasks/<TASK_ID>"'
 )
 
+__all__ = [
+    "INVALID_PARENT_MESSAGE",
+    "QUEUE_NAME_MESSAGE",
+    "TASK_NAME_MESSAGE",
+    "QueueName",
+    "TaskName",
+    "new_task_id",
+    "parse_location",
+    "parse_queue_name",
+    "parse_task_name",
+]
+
 
 @dataclass(frozen=True)
-class QueueName:
+class QueueName(LocatedName):
     """A parsed ``projects/P/locations/L/queues/Q`` name."""
 
-    project: str
-    location: str
     queue_id: str
-
-    @property
-    def parent(self) -> str:
-        """The location name, ``projects/P/locations/L``."""
-        return f"projects/{self.project}/locations/{self.location}"
 
     @property
     def full(self) -> str:
@@ -55,13 +65,6 @@ class TaskName:
     def full(self) -> str:
         """The full task name."""
         return f"{self.queue.full}/tasks/{self.task_id}"
-
-
-def parse_location(parent: str) -> str:
-    """Validate a ``projects/P/locations/L`` parent and return it."""
-    if not _LOCATION.fullmatch(parent):
-        raise InvalidArgument(INVALID_PARENT_MESSAGE)
-    return parent
 
 
 def parse_queue_name(name: str) -> QueueName:

@@ -17,6 +17,7 @@ from google.protobuf import field_mask_pb2
 
 from emulator.cloud_tasks.engine import CloudTasksEngine
 from emulator.cloud_tasks.names import QUEUE_NAME_MESSAGE, parse_queue_name
+from emulator.key_value_specs import parse_settings, split_spec
 
 # key -> (field mask path, type of the value)
 SPEC_KEYS: Mapping[str, tuple[str, type]] = {
@@ -28,6 +29,7 @@ SPEC_KEYS: Mapping[str, tuple[str, type]] = {
     "max_dispatches_per_second": ("rate_limits.max_dispatches_per_second", float),
     "max_concurrent_dispatches": ("rate_limits.max_concurrent_dispatches", int),
 }
+_WORDING = {int: "an integer", timedelta: "a number (seconds)", float: "a number"}
 
 
 @dataclass(frozen=True)
@@ -40,37 +42,15 @@ class QueueSpec:
 
 def parse_queue_spec(text: str) -> QueueSpec:
     """Parse ``QUEUE_ID[:key=value,...]``; ValueError naming the problem and the allowed keys."""
-    queue_id, _, rest = text.strip().partition(":")
+    queue_id, rest = split_spec(text)
     try:
         parse_queue_name(f"projects/p/locations/l/queues/{queue_id}")
     except GoogleAPICallError:
         raise ValueError(
             f"invalid queue id {queue_id!r} in {text!r}: use 1-100 letters, digits or hyphens."
         ) from None
-    settings: dict[str, int | float] = {}
-    for item in filter(None, (part.strip() for part in rest.split(","))):
-        key, sep, raw = item.partition("=")
-        key = key.strip()
-        if not sep or key not in SPEC_KEYS:
-            raise ValueError(
-                f"invalid setting {item!r} in {text!r}: use key=value with key one of "
-                f"{', '.join(SPEC_KEYS)}."
-            )
-        kind = SPEC_KEYS[key][1]
-        try:
-            value: int | float = int(raw) if kind is int else float(raw)
-        except ValueError:
-            expected = (
-                "an integer"
-                if kind is int
-                else "a number (seconds)"
-                if kind is timedelta
-                else "a number"
-            )
-            raise ValueError(
-                f"invalid value for {key} in {text!r}: {raw!r} is not {expected}."
-            ) from None
-        settings[key] = value
+    kinds = {key: kind for key, (_, kind) in SPEC_KEYS.items()}
+    settings = parse_settings(text, rest, kinds, _WORDING)
     return QueueSpec(queue_id, settings)
 
 

@@ -21,7 +21,7 @@ import uuid
 import weakref
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from google.api_core.exceptions import (
@@ -69,6 +69,7 @@ from emulator.run_jobs.processes import kill_leftover_tree
 from emulator.run_jobs.supervisor import ExecutionSupervisor
 from emulator.run_jobs.templates import complete_job_template, plan_execution
 from emulator.store import Change, Delete, DeletePrefix, MemoryStore, Put, Record, Store
+from emulator.timestamps import iso_utc
 
 logger = logging.getLogger(__name__)
 
@@ -443,8 +444,8 @@ class RunJobsEngine:
                         "env": {e.name: e.value for e in container.env},
                         "execution_count": job.execution_count,
                         "latest_execution": _summary(latest) if latest else None,
-                        "create_time": _iso(job.create_time),
-                        "update_time": _iso(job.update_time),
+                        "create_time": iso_utc(job.create_time),
+                        "update_time": iso_utc(job.update_time),
                     }
                 )
             return described
@@ -724,12 +725,6 @@ def _etag(when: datetime) -> str:
     return f'"{when.timestamp()}"'
 
 
-def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def _summary(execution: ExecutionState) -> dict[str, Any]:
     counts = execution.counts()
     return {
@@ -738,9 +733,9 @@ def _summary(execution: ExecutionState) -> dict[str, Any]:
         "job": execution.name.job.full,
         "status": execution.status.value,
         "message": execution.message,
-        "create_time": _iso(execution.create_time),
-        "start_time": _iso(execution.start_time),
-        "completion_time": _iso(execution.completion_time),
+        "create_time": iso_utc(execution.create_time),
+        "start_time": iso_utc(execution.start_time),
+        "completion_time": iso_utc(execution.completion_time),
         "task_count": execution.plan.task_count,
         "parallelism": execution.plan.parallelism,
         **{f"{key}_count": value for key, value in counts.items()},
@@ -756,16 +751,16 @@ def _describe_task(task: TaskState) -> dict[str, Any]:
         "attempt": last.attempt if last else None,
         "exit_code": last.exit_code if last else None,
         "term_signal": last.term_signal if last else None,
-        "start_time": _iso(last.start_time) if last else None,
-        "end_time": _iso(last.end_time) if last else None,
+        "start_time": iso_utc(last.start_time) if last else None,
+        "end_time": iso_utc(last.end_time) if last else None,
         "attempts": [
             {
                 "attempt": a.attempt,
                 "outcome": a.outcome.value if a.outcome else "running",
                 "exit_code": a.exit_code,
                 "term_signal": a.term_signal,
-                "start_time": _iso(a.start_time),
-                "end_time": _iso(a.end_time),
+                "start_time": iso_utc(a.start_time),
+                "end_time": iso_utc(a.end_time),
                 "message": a.message,
                 "pid": a.pid,
             }

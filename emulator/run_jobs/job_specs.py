@@ -14,6 +14,7 @@ from datetime import timedelta
 from google.api_core.exceptions import GoogleAPICallError, NotFound
 from google.cloud import run_v2
 
+from emulator.key_value_specs import parse_settings, split_spec
 from emulator.run_jobs.engine import DEFAULT_JOB_CONTAINER, RunJobsEngine
 from emulator.run_jobs.names import JOB_ID_MESSAGE, check_job_id
 
@@ -24,6 +25,7 @@ SPEC_KEYS: Mapping[str, type] = {
     "max_retries": int,
     "timeout": float,
 }
+_WORDING = {int: "an integer", float: "a number of seconds"}
 
 
 @dataclass(frozen=True)
@@ -36,28 +38,12 @@ class JobSpec:
 
 def parse_job_spec(text: str) -> JobSpec:
     """Parse ``JOB_ID[:key=value,...]``; ValueError naming the problem and the allowed keys."""
-    job_id, _, rest = text.strip().partition(":")
+    job_id, rest = split_spec(text)
     try:
         check_job_id(job_id)
     except GoogleAPICallError:
         raise ValueError(f"invalid job id {job_id!r} in {text!r}: {JOB_ID_MESSAGE}") from None
-    settings: dict[str, int | float] = {}
-    for item in filter(None, (part.strip() for part in rest.split(","))):
-        key, sep, raw = item.partition("=")
-        key = key.strip()
-        if not sep or key not in SPEC_KEYS:
-            raise ValueError(
-                f"invalid setting {item!r} in {text!r}: use key=value with key one of "
-                f"{', '.join(SPEC_KEYS)}."
-            )
-        kind = SPEC_KEYS[key]
-        try:
-            settings[key] = kind(raw)
-        except ValueError:
-            expected = "an integer" if kind is int else "a number of seconds"
-            raise ValueError(
-                f"invalid value for {key} in {text!r}: {raw!r} is not {expected}."
-            ) from None
+    settings = parse_settings(text, rest, SPEC_KEYS, _WORDING)
     return JobSpec(job_id, settings)
 
 

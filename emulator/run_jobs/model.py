@@ -19,6 +19,7 @@ from google.rpc import code_pb2, status_pb2
 
 from emulator.run_jobs.names import ExecutionName, parse_execution_name
 from emulator.run_jobs.templates import ExecutionPlan
+from emulator.timestamps import optional_time_from_record, time_to_record
 
 JOB_KIND = "run.job"
 EXECUTION_KIND = "run.execution"
@@ -116,10 +117,10 @@ class AttemptRecord:
     def to_record(self) -> dict[str, Any]:
         return {
             "attempt": self.attempt,
-            "start_time": _time(self.start_time),
+            "start_time": time_to_record(self.start_time),
             "pid": self.pid,
             "pid_create_time": self.pid_create_time,
-            "end_time": _time(self.end_time),
+            "end_time": time_to_record(self.end_time),
             "exit_code": self.exit_code,
             "term_signal": self.term_signal,
             "outcome": self.outcome.value if self.outcome else None,
@@ -133,7 +134,7 @@ class AttemptRecord:
             start_time=datetime.fromisoformat(record["start_time"]),
             pid=record.get("pid"),
             pid_create_time=record.get("pid_create_time"),
-            end_time=_parse_time(record.get("end_time")),
+            end_time=optional_time_from_record(record.get("end_time")),
             exit_code=record.get("exit_code"),
             term_signal=record.get("term_signal"),
             outcome=Outcome(record["outcome"]) if record.get("outcome") else None,
@@ -228,10 +229,10 @@ class TaskState:
         return {
             "execution": self.execution.full,
             "index": self.index,
-            "scheduled_time": _time(self.scheduled_time),
+            "scheduled_time": time_to_record(self.scheduled_time),
             "status": self.status.value,
             "attempts": [a.to_record() for a in self.attempts],
-            "completion_time": _time(self.completion_time),
+            "completion_time": time_to_record(self.completion_time),
         }
 
     @classmethod
@@ -242,7 +243,7 @@ class TaskState:
             scheduled_time=datetime.fromisoformat(record["scheduled_time"]),
             status=TaskStatus(record["status"]),
             attempts=[AttemptRecord.from_record(a) for a in record["attempts"]],
-            completion_time=_parse_time(record.get("completion_time")),
+            completion_time=optional_time_from_record(record.get("completion_time")),
         )
 
 
@@ -350,10 +351,10 @@ class ExecutionState:
             "template": json.loads(run_v2.TaskTemplate.to_json(self.plan.template)),
             "task_count": self.plan.task_count,
             "parallelism": self.plan.parallelism,
-            "create_time": _time(self.create_time),
-            "start_time": _time(self.start_time),
-            "completion_time": _time(self.completion_time),
-            "update_time": _time(self.update_time),
+            "create_time": time_to_record(self.create_time),
+            "start_time": time_to_record(self.start_time),
+            "completion_time": time_to_record(self.completion_time),
+            "update_time": time_to_record(self.update_time),
             "status": self.status.value,
             "message": self.message,
             "reason": self.reason,
@@ -373,12 +374,12 @@ class ExecutionState:
             plan=plan,
             create_time=datetime.fromisoformat(record["create_time"]),
             tasks=sorted(tasks, key=lambda t: t.index),
-            start_time=_parse_time(record.get("start_time")),
-            completion_time=_parse_time(record.get("completion_time")),
+            start_time=optional_time_from_record(record.get("start_time")),
+            completion_time=optional_time_from_record(record.get("completion_time")),
             status=ExecutionStatus(record["status"]),
             message=record.get("message", ""),
             reason=record.get("reason"),
-            update_time=_parse_time(record.get("update_time")),
+            update_time=optional_time_from_record(record.get("update_time")),
             seq=record.get("seq", 0),
         )
 
@@ -402,11 +403,3 @@ def _condition(state: run_v2.Condition.State, message: str, when: datetime) -> r
     return run_v2.Condition(
         type_="Completed", state=state, message=message, last_transition_time=when
     )
-
-
-def _time(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _parse_time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None

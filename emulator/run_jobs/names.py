@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from google.api_core.exceptions import InvalidArgument, NotFound
 
+from emulator.resource_names import LocatedName
+
 _LOCATION = re.compile(r"projects/([^/]+)/locations/([^/]+)")
 _JOB = re.compile(_LOCATION.pattern + r"/jobs/([^/]*)")
 _EXECUTION = re.compile(_JOB.pattern + r"/executions/([^/]*)")
@@ -25,17 +27,10 @@ JOB_ID_MESSAGE = (
 
 
 @dataclass(frozen=True)
-class JobName:
+class JobName(LocatedName):
     """A parsed ``projects/P/locations/L/jobs/J`` name."""
 
-    project: str
-    location: str
     job_id: str
-
-    @property
-    def parent(self) -> str:
-        """The location name, ``projects/P/locations/L``."""
-        return f"projects/{self.project}/locations/{self.location}"
 
     @property
     def full(self) -> str:

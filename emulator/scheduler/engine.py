@@ -20,19 +20,27 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from google.api_core.exceptions import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from google.cloud import scheduler_v1
-from google.protobuf import field_mask_pb2
 
 from emulator import paging
 from emulator.clock import Clock, VirtualClock
-from emulator.cloud_tasks.engine import DeliveryExecutor, IdTokenMinter
 from emulator.cloud_tasks.model import response_status
-from emulator.delivery import Delivery, DeliveryResult, Dispatcher, send
+from emulator.delivery import (
+    AttemptSender,
+    Delivery,
+    DeliveryExecutor,
+    DeliveryResult,
+    Dispatcher,
+    IdTokenMinter,
+    deliver_now_or_later,
+    response_outcome,
+)
+from emulator.due_work import claim_due_work, deliver_due_in_turn
 from emulator.faults import (
     DISPATCH,
     FIRE,
@@ -45,12 +53,14 @@ from emulator.faults import (
     RpcError,
     effect_to_json,
 )
+from emulator.field_masks import merge_masked_fields
 from emulator.scheduler.headers import attempt_headers
 from emulator.scheduler.job_config import USER_FIELDS, resolve_job_config
 from emulator.scheduler.model import JOB_KIND, FireRecord, JobState, Run, State
 from emulator.scheduler.names import JobName, new_job_id, parse_job_name, parse_location
 from emulator.scheduler.retry import retry_policy
 from emulator.store import Delete, DeleteKind, MemoryStore, Put, Record, Store
+from emulator.timestamps import iso_utc
 
 logger = logging.getLogger(__name__)
 
@@ -95,11 +105,11 @@ class CloudSchedulerEngine:
         store: Store | None = None,
     ) -> None:
         self._clock = clock
-        self._dispatcher = dispatcher
-        self._id_token_minter = id_token_minter
         self._faults = faults
         self._store: Store = store if store is not None else MemoryStore()
-        self._real_time = not isinstance(clock, VirtualClock)
+        self._sender = AttemptSender(
+            dispatcher, id_token_minter, real_time=not isinstance(clock, VirtualClock), log=logger
+        )
         self._lock = threading.RLock()
         self._jobs: dict[str, JobState] = {}
         self._seq = itertools.count(1)
@@ -254,10 +264,7 @@ class CloudSchedulerEngine:
             job.runs.append(run)
             claimed = self._start_attempt(job, run, now)
             response = job.to_proto()
-        if self._executor is not None:
-            self._executor(lambda: self.deliver(claimed))
-        else:
-            self.deliver(claimed)
+        deliver_now_or_later(self._executor, lambda: self.deliver(claimed))
         return response
 
     def disable_job(self, name: str) -> scheduler_v1.Job:
@@ -301,52 +308,26 @@ class CloudSchedulerEngine:
         Work that becomes due during the call (a retry without backoff) is left for the next
         call. Returns how many attempts were delivered (at most ``limit``).
         """
-        with self._lock:
-            now = self._clock.now()
-            newest_seq = self._last_seq
-        delivered = 0
-        while limit is None or delivered < limit:
-            with self._lock:
-                due = self._earliest_due(now, newest_seq)
-                if due is None:
-                    break
-                claimed = self._begin(*due, now)
-            if claimed is not None:
-                self.deliver(claimed)
-                delivered += 1
-        return delivered
+        return deliver_due_in_turn(
+            self._lock,
+            self._clock,
+            lambda: self._last_seq,
+            self._earliest_due,
+            self._claim_due,
+            self.deliver,
+            limit,
+        )
 
     def claim_due(self, limit: int) -> list[ClaimedAttempt]:
         """Start up to ``limit`` attempts due now; the caller delivers each with ``deliver``."""
-        claimed: list[ClaimedAttempt] = []
-        with self._lock:
-            now = self._clock.now()
-            while len(claimed) < limit:
-                due = self._earliest_due(now, None)
-                if due is None:
-                    break
-                attempt = self._begin(*due, now)
-                if attempt is not None:
-                    claimed.append(attempt)
-        return claimed
+        return claim_due_work(self._lock, self._clock, self._earliest_due, self._claim_due, limit)
 
     def deliver(self, claimed: ClaimedAttempt) -> None:
         """Send a claimed attempt (applying dispatch faults) without the lock, then settle it."""
         effect = claimed.fire_fault
         if effect is None and self._faults is not None:
             effect = self._faults.pick(SCHEDULER, DISPATCH, job=claimed.job.name.full)
-        delivery = claimed.delivery
-        duplicate: DeliveryResult | None = None
-        try:
-            if claimed.oidc is not None and self._id_token_minter is not None:
-                token = self._id_token_minter(*claimed.oidc)
-                delivery = replace(
-                    delivery, headers={**delivery.headers, "Authorization": f"Bearer {token}"}
-                )
-            result, duplicate = send(self._dispatcher, delivery, effect, real_time=self._real_time)
-        except Exception:
-            logger.exception("Dispatching %s failed; counting it as no response.", delivery.source)
-            result = DeliveryResult(status=None)
+        result, duplicate = self._sender.send(claimed.delivery, claimed.oidc, effect)
         fault = effect_to_json(effect)["type"] if effect is not None else None
         with self._lock:
             self._settle(claimed, result, fault)
@@ -425,6 +406,9 @@ class CloudSchedulerEngine:
                     best = (when, job.name.full, job, run)
         return None if best is None else (best[2], best[3])
 
+    def _claim_due(self, due: tuple[JobState, Run | None], now: datetime) -> ClaimedAttempt | None:
+        return self._begin(*due, now)
+
     def _begin(self, job: JobState, run: Run | None, now: datetime) -> ClaimedAttempt | None:
         """Start the due work: the next attempt of ``run``, or fire the job's due slot.
 
@@ -492,13 +476,10 @@ class CloudSchedulerEngine:
     def _settle(self, claimed: ClaimedAttempt, result: DeliveryResult, fault: str | None) -> None:
         """Apply an attempt's outcome (S5-S7): end the run on 2xx, retry, or give up."""
         job, run = claimed.job, claimed.run
-        status = result.status
-        deadline = claimed.delivery.deadline
-        if result.elapsed > deadline:
-            status = None  # the deadline passed (S7): a response, if any, came too late
-            response_time = claimed.dispatch_time + deadline
-        else:
-            response_time = claimed.dispatch_time + max(result.elapsed, timedelta(0))
+        # a response after the deadline (S7) came too late: a timeout
+        status, response_time = response_outcome(
+            result, claimed.dispatch_time, claimed.delivery.deadline
+        )
         self._history.append(
             FireRecord(
                 job_id=job.job_id,
@@ -630,17 +611,7 @@ def _apply_update(
                 setattr(merged, name, getattr(update, name))
         return merged
     kept = [p for p in paths if p.split(".")[0] not in _OUTPUT_ONLY_PATHS]
-    mask = field_mask_pb2.FieldMask(paths=kept)
-    if not mask.IsValidForDescriptor(scheduler_v1.Job.pb().DESCRIPTOR):
-        raise InvalidArgument(f"Invalid update_mask paths: {', '.join(paths)}.")
-    merged_pb = scheduler_v1.Job.pb(scheduler_v1.Job(current))
-    mask.MergeMessage(
-        scheduler_v1.Job.pb(update),
-        merged_pb,
-        replace_message_field=True,
-        replace_repeated_field=True,
-    )
-    return scheduler_v1.Job.wrap(merged_pb)
+    return merge_masked_fields(scheduler_v1.Job, current, update, kept, paths)
 
 
 def _describe(job: JobState) -> dict[str, Any]:
@@ -655,9 +626,9 @@ def _describe(job: JobState) -> dict[str, Any]:
         "schedule": job.config.job.schedule,
         "time_zone": job.config.job.time_zone,
         "state": State(job.state).name,
-        "next_fire_time": _iso(job.next_fire_time()),
-        "last_fired_slot": _iso(job.last_fired_slot),
-        "last_attempt_time": _iso(job.last_attempt_time),
+        "next_fire_time": iso_utc(job.next_fire_time()),
+        "last_fired_slot": iso_utc(job.last_fired_slot),
+        "last_attempt_time": iso_utc(job.last_attempt_time),
         "last_response_status": job.last_response_status,
         "status": status,
         "runs_outstanding": len(job.runs),
@@ -675,7 +646,3 @@ def _describe(job: JobState) -> dict[str, Any]:
         },
         "attempt_deadline": job.config.job.attempt_deadline.total_seconds(),
     }
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None

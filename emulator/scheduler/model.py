@@ -18,6 +18,7 @@ from google.rpc import status_pb2
 
 from emulator.scheduler.job_config import JobConfig, resolve_job_config
 from emulator.scheduler.names import JobName, parse_job_name
+from emulator.timestamps import optional_time_from_record, time_from_record, time_to_record
 
 JOB_KIND = "scheduler.job"
 
@@ -38,22 +39,22 @@ class Run:
 
     def to_record(self) -> dict[str, Any]:
         return {
-            "schedule_time": _time(self.schedule_time),
+            "schedule_time": time_to_record(self.schedule_time),
             "forced": self.forced,
             "attempts": self.attempts,
-            "first_attempt_time": _time(self.first_attempt_time),
-            "next_attempt_time": _time(self.next_attempt_time),
+            "first_attempt_time": time_to_record(self.first_attempt_time),
+            "next_attempt_time": time_to_record(self.next_attempt_time),
             "in_flight": self.in_flight,
         }
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Run:
         return cls(
-            schedule_time=_parse_time(record["schedule_time"]),
+            schedule_time=time_from_record(record["schedule_time"]),
             forced=record["forced"],
             attempts=record["attempts"],
-            first_attempt_time=_parse_optional_time(record.get("first_attempt_time")),
-            next_attempt_time=_parse_optional_time(record.get("next_attempt_time")),
+            first_attempt_time=optional_time_from_record(record.get("first_attempt_time")),
+            next_attempt_time=optional_time_from_record(record.get("next_attempt_time")),
             in_flight=record.get("in_flight", False),
         )
 
@@ -107,12 +108,12 @@ class JobState:
             "name": self.name.full,
             "config": json_format.MessageToDict(scheduler_v1.Job.pb(self.config.job)),
             "state": State(self.state).name,
-            "user_update_time": _time(self.user_update_time),
-            "next_slot": _time(self.next_slot),
-            "last_fired_slot": _time(self.last_fired_slot),
-            "blocked_until": _time(self.blocked_until),
+            "user_update_time": time_to_record(self.user_update_time),
+            "next_slot": time_to_record(self.next_slot),
+            "last_fired_slot": time_to_record(self.last_fired_slot),
+            "blocked_until": time_to_record(self.blocked_until),
             "runs": [run.to_record() for run in self.runs],
-            "last_attempt_time": _time(self.last_attempt_time),
+            "last_attempt_time": time_to_record(self.last_attempt_time),
             "last_response_status": self.last_response_status,
             "status": status,
         }
@@ -127,12 +128,12 @@ class JobState:
             name=parse_job_name(record["name"]),
             config=resolve_job_config(job),
             state=State[record["state"]],
-            user_update_time=_parse_time(record["user_update_time"]),
-            next_slot=_parse_optional_time(record.get("next_slot")),
-            last_fired_slot=_parse_optional_time(record.get("last_fired_slot")),
-            blocked_until=_parse_optional_time(record.get("blocked_until")),
+            user_update_time=time_from_record(record["user_update_time"]),
+            next_slot=optional_time_from_record(record.get("next_slot")),
+            last_fired_slot=optional_time_from_record(record.get("last_fired_slot")),
+            blocked_until=optional_time_from_record(record.get("blocked_until")),
             runs=[Run.from_record(r) for r in record.get("runs", [])],
-            last_attempt_time=_parse_optional_time(record.get("last_attempt_time")),
+            last_attempt_time=optional_time_from_record(record.get("last_attempt_time")),
             last_response_status=record.get("last_response_status"),
             status=status_pb2.Status(**status) if status is not None else None,
         )
@@ -150,15 +151,3 @@ class FireRecord:
     forced: bool = False
     duplicate: bool = False  # the second copy sent by a Duplicate fault
     fault: str | None = None  # the fire or dispatch fault applied, if any
-
-
-def _time(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _parse_time(value: str) -> datetime:
-    return datetime.fromisoformat(value)
-
-
-def _parse_optional_time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 from google.api_core.exceptions import InvalidArgument
 
-from emulator.cloud_tasks.names import parse_location
+from emulator.resource_names import LOCATION_PATTERN, LocatedName, parse_location
 
-_JOB = re.compile(r"projects/([A-Za-z0-9\-:.]+)/locations/([A-Za-z0-9\-]+)/jobs/([^/]*)")
+_JOB = re.compile(LOCATION_PATTERN + r"/jobs/([^/]*)")
 _JOB_ID = re.compile(r"[A-Za-z0-9_\-]{1,500}")
 
 JOB_NAME_MESSAGE = (
@@ -21,17 +21,10 @@ __all__ = ["JOB_NAME_MESSAGE", "JobName", "new_job_id", "parse_job_name", "parse
 
 
 @dataclass(frozen=True)
-class JobName:
+class JobName(LocatedName):
     """A parsed ``projects/P/locations/L/jobs/J`` name."""
 
-    project: str
-    location: str
     job_id: str
-
-    @property
-    def parent(self) -> str:
-        """The location name, ``projects/P/locations/L``."""
-        return f"projects/{self.project}/locations/{self.location}"
 
     @property
     def full(self) -> str:

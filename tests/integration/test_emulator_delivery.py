@@ -14,7 +14,7 @@ from google.auth.transport.requests import Request
 from google.cloud import tasks_v2
 from google.oauth2 import id_token
 
-from emulator.server import start_server
+from tests.emulator import server_fixtures
 from tests.emulator.emulator_process import tasks_client
 from tests.emulator.http_target import RecordingTarget
 
@@ -23,17 +23,8 @@ QUEUE = f"{PARENT}/queues/jobs"
 ACCOUNT = "tasks@demo-project.iam.gserviceaccount.com"
 
 
-@pytest.fixture
-def app():
-    target = RecordingTarget()
-    yield target
-    target.close()
-
-
-@pytest.fixture
-def server():
-    with start_server() as server:
-        yield server
+app = server_fixtures.app  # pytest fixtures shared with other emulator server tests
+server = server_fixtures.server
 
 
 @pytest.fixture

@@ -16,9 +16,8 @@ from google.cloud import scheduler_v1
 from google.oauth2 import id_token
 from google.protobuf import field_mask_pb2
 
-from emulator.server import start_server
+from tests.emulator import server_fixtures
 from tests.emulator.emulator_process import EmulatorProcess
-from tests.emulator.http_target import RecordingTarget
 from tests.emulator.scheduler_support import scheduler_client
 
 PARENT = "projects/demo-project/locations/us-central1"
@@ -26,17 +25,8 @@ ACCOUNT = "scheduler@demo-project.iam.gserviceaccount.com"
 State = scheduler_v1.Job.State
 
 
-@pytest.fixture
-def app():
-    target = RecordingTarget()
-    yield target
-    target.close()
-
-
-@pytest.fixture
-def server():
-    with start_server() as server:
-        yield server
+app = server_fixtures.app  # pytest fixtures shared with other emulator server tests
+server = server_fixtures.server
 
 
 @pytest.fixture
