@@ -133,6 +133,7 @@ class _Attempt:
         self.row = row
         self.owner = owner
         self.attempts_made = attempts_made
+        self.cancel_flag: threading.Event | None = None  # set once the task is about to run
 
     def run(self, interval: timedelta, lease_timeout: timedelta, cancel_poll: timedelta) -> Outcome:
         row = self.row
@@ -184,8 +185,7 @@ class _Attempt:
         return self._succeed(value, result, lease_lost=heartbeat.lost)
 
     def _cancelled(self) -> bool:
-        flag = getattr(self, "cancel_flag", None)
-        if flag is not None and flag.is_set():
+        if self.cancel_flag is not None and self.cancel_flag.is_set():
             return True
         return cancellation.cancel_requested(self.row.pk)
 
