@@ -64,3 +64,15 @@ dev:
 # Benchmarks (figures, not pass/fail): the Cloud Tasks development loop.
 bench *args:
     python bench/cloud_tasks_loop.py {{ args }}
+
+# The dashboard of the example project's executions (manage.py tasks_tui), pointed at the
+# emulator `just dev` runs (same EMULATOR_PORT); ? shows the keys, q quits.
+tui *args:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    grpc="${EMULATOR_PORT:-8123}"
+    export CLOUD_TASKS_EMULATOR_HOST="${CLOUD_TASKS_EMULATOR_HOST:-127.0.0.1:${grpc}}"
+    export CLOUD_RUN_EMULATOR_HOST="${CLOUD_RUN_EMULATOR_HOST:-127.0.0.1:${grpc}}"
+    export CLOUD_SCHEDULER_EMULATOR_HOST="${CLOUD_SCHEDULER_EMULATOR_HOST:-127.0.0.1:${grpc}}"
+    export TASKS_GOOGLE_EMULATOR_URL="${TASKS_GOOGLE_EMULATOR_URL:-http://127.0.0.1:$((grpc + 1))}"
+    python example/manage.py tasks_tui {{ args }}

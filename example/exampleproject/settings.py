@@ -23,6 +23,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.admin",
     "tasks_google",
+    "tui",
     "shop",
 ]
 MIDDLEWARE = [

@@ -65,6 +65,16 @@ def wait_for(result, statuses=(TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAI
         time.sleep(0.05)
 
 
+def deliveries(emulator, count: int, timeout: float = 10) -> list:
+    """The emulator's delivery records once `count` have settled (a delivery is recorded after
+    its HTTP response arrives, a moment after the task's outcome is in the database)."""
+    deadline = time.monotonic() + timeout
+    while len(emulator.cloud.deliveries) < count:
+        assert time.monotonic() < deadline, emulator.cloud.deliveries
+        time.sleep(0.02)
+    return emulator.cloud.deliveries
+
+
 def test_enqueue_is_delivered_over_http_with_a_verified_token(backend, emulator):
     result = tasks.calculate_meaning_of_life.enqueue()
     wait_for(result)
@@ -72,7 +82,7 @@ def test_enqueue_is_delivered_over_http_with_a_verified_token(backend, emulator)
     assert result.return_value == 42
     row = TaskExecution.objects.get(pk=result.id)
     assert row.remote_name == f"{PARENT}/queues/default/tasks/{result.id}"
-    [delivery] = emulator.cloud.deliveries
+    [delivery] = deliveries(emulator, 1)
     assert delivery.response_status == 200
 
 
@@ -103,7 +113,7 @@ def test_the_queue_retry_config_decides_the_last_attempt(backend, emulator):
     assert result.status == TaskResultStatus.FAILED
     assert result.attempts == 3 and len(result.errors) == 3
     # The last failure was acknowledged, so the emulator dropped the task.
-    statuses = [d.response_status for d in emulator.cloud.deliveries]
+    statuses = [d.response_status for d in deliveries(emulator, 3)]
     assert statuses == [500, 500, 200]
 
 
@@ -142,7 +152,7 @@ def test_failed_create_is_recovered_by_the_reconciler(backend, emulator):
     assert result.status == TaskResultStatus.SUCCESSFUL
     # A second run finds nothing to do.
     call_command("reconcile_tasks", "--older-than", "0")
-    assert len(emulator.cloud.deliveries) == 1
+    assert len(deliveries(emulator, 1)) == 1
 
 
 def test_unreachable_emulator_is_a_clear_error_not_a_hang(settings, live_server):

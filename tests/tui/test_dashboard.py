@@ -1,0 +1,241 @@
+"""The dashboard driven by keys (Textual Pilot) against the real test database."""
+
+import asyncio
+import re
+from datetime import timedelta
+
+from django.tasks import TaskResultStatus
+from django.utils import timezone
+
+from tasks_google import TaskExecution
+from tests.tasks_google import tasks
+from tests.tui.conftest import SIZE, screen_lines, screen_text, until, until_polled
+from tui.app import TasksDashboard
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.help import HelpScreen
+
+
+def list_lines(pilot) -> list[str]:
+    """The rendered lines of the executions list (between the column titles and the detail)."""
+    lines = screen_lines(pilot)
+    start = next(i for i, line in enumerate(lines) if line.startswith("STATUS"))
+    return [line for line in lines[start + 1 :] if line.strip() and line[0] in "…▶✓✗⊘"]
+
+
+def one_of_each(make_execution) -> dict[str, TaskExecution]:
+    now = timezone.now()
+    return {
+        "ready": make_execution(task_path="shop.tasks.ready_one"),
+        "running": make_execution(
+            task_path="shop.tasks.running_one",
+            status=TaskResultStatus.RUNNING,
+            attempt_count=1,
+            started_at=now - timedelta(seconds=5),
+            progress_done=3,
+            progress_total=4,
+        ),
+        "successful": make_execution(
+            task_path="shop.tasks.successful_one",
+            status=TaskResultStatus.SUCCESSFUL,
+            attempt_count=1,
+            started_at=now - timedelta(seconds=3),
+            finished_at=now - timedelta(seconds=1),
+            return_value={"answer": 42},
+        ),
+        "failed": make_execution(
+            task_path="shop.tasks.failed_one",
+            status=TaskResultStatus.FAILED,
+            attempt_count=3,
+            errors=[
+                {
+                    "exception_class_path": "builtins.ValueError",
+                    "traceback": "Traceback (most recent call last):\nValueError: boom",
+                }
+            ],
+        ),
+        "cancelled": make_execution(
+            task_path="shop.tasks.cancelled_one",
+            status=TaskResultStatus.FAILED,
+            cancelled_at=now,
+        ),
+    }
+
+
+def test_rows_render_newest_first_with_full_status_words(make_execution):
+    rows = one_of_each(make_execution)
+    app = TasksDashboard(poll_interval=0.05)
+
+    async def drive() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: len(list_lines(pilot)) == 5)
+            lines = list_lines(pilot)
+            # Newest first: the cancelled one was made last.
+            assert [line.split()[1] for line in lines] == [
+                "CANCELLED",
+                "FAILED",
+                "SUCCESSFUL",
+                "RUNNING",
+                "READY",
+            ]
+            assert lines[0].startswith("⊘ CANCELLED ")
+            assert lines[1].startswith("✗ FAILED ")
+            assert "shop.tasks.failed_one" in lines[1]
+            assert "████" in lines[3] and "75%" in lines[3]
+            text = screen_text(pilot)
+            assert "EMULATOR (in-process)" in text.splitlines()[0]
+            assert "✗ FAILED 1" in text and "⊘ CANCELLED 1" in text and "… READY 1" in text
+            # The newest is selected: the detail pane shows it.
+            await until(
+                pilot,
+                lambda: (
+                    rows["cancelled"].id in screen_text(pilot)
+                    and re.search(r"Cancellation +cancelled at", screen_text(pilot)) is not None
+                ),
+            )
+
+    asyncio.run(drive())
+
+
+def test_detail_shows_errors_and_return_value(make_execution):
+    rows = one_of_each(make_execution)
+    app = TasksDashboard(poll_interval=0.05)
+
+    async def drive() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: len(list_lines(pilot)) == 5)
+            await pilot.press("down")
+            await until(pilot, lambda: rows["failed"].id in screen_text(pilot))
+            await pilot.press("tab", "end")  # into the detail pane, to its end
+            await until(pilot, lambda: "ValueError: boom" in screen_text(pilot))
+            await until(pilot, lambda: "#1 builtins.ValueError" in screen_text(pilot))
+            await until(pilot, lambda: "Errors (1)" in screen_text(pilot))
+            await pilot.press("shift+tab", "down")
+            await until(pilot, lambda: rows["successful"].id in screen_text(pilot))
+            await pilot.press("tab", "end")
+            await until(pilot, lambda: '"answer": 42' in screen_text(pilot))
+
+    asyncio.run(drive())
+
+
+def test_status_filter_and_text_filter_narrow_the_rows(make_execution):
+    one_of_each(make_execution)
+    app = TasksDashboard(poll_interval=0.05)
+
+    async def drive() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: len(list_lines(pilot)) == 5)
+            await pilot.press("s")  # READY
+            await until(pilot, lambda: len(list_lines(pilot)) == 1)
+            pass
+            await pilot.press("s", "s", "s")  # RUNNING, SUCCESSFUL, FAILED (not the cancelled one)
+            await until(
+                pilot, lambda: [line.split()[1] for line in list_lines(pilot)] == ["FAILED"]
+            )
+            await pilot.press("s", "s")  # CANCELLED, then all
+            await until(pilot, lambda: len(list_lines(pilot)) == 5)
+
+            await pilot.press("slash", *"successful", "enter")
+            await until(pilot, lambda: len(list_lines(pilot)) == 1)
+            assert "shop.tasks.successful_one" in list_lines(pilot)[0]
+            await pilot.press("escape")
+            await until(pilot, lambda: len(list_lines(pilot)) == 5)
+
+    asyncio.run(drive())
+
+
+def test_cancel_a_ready_execution_with_keys(transactional_db, tasks_emulator):
+    result = tasks.noop_task.enqueue()
+    assert [t.name for t in tasks_emulator.pending()] == [result.id]
+    app = TasksDashboard(poll_interval=0.05)
+
+    async def drive() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: app.execution_list.selected_id == result.id)
+            await pilot.press("c")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await until(pilot, lambda: result.id in screen_text(pilot))
+            await pilot.press("y")
+            await until(pilot, lambda: any("⊘ CANCELLED" in line for line in list_lines(pilot)))
+
+    asyncio.run(drive())
+    row = TaskExecution.objects.get(pk=result.id)
+    assert row.status == TaskResultStatus.FAILED and row.cancelled_at is not None
+    assert tasks_emulator.pending() == []
+
+
+def test_declining_the_confirmation_changes_nothing(transactional_db, tasks_emulator):
+    result = tasks.noop_task.enqueue()
+    app = TasksDashboard(poll_interval=0.05)
+
+    async def drive() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: app.execution_list.selected_id == result.id)
+            await pilot.press("c")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await pilot.press("n")
+            await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+            await until_polled(pilot)
+
+    asyncio.run(drive())
+    assert TaskExecution.objects.get(pk=result.id).status == TaskResultStatus.READY
+
+
+def test_force_cancel_on_cloud_tasks_shows_why_not(transactional_db, tasks_emulator):
+    result = tasks.noop_task.enqueue()
+    app = TasksDashboard(poll_interval=0.05)
+
+    async def drive() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: app.execution_list.selected_id == result.id)
+            await pilot.press("C")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await pilot.press("y")
+            await until(pilot, lambda: "Force cancel failed" in screen_text(pilot))
+            await until(pilot, lambda: "cannot force-cancel" in screen_text(pilot))
+
+    asyncio.run(drive())
+    assert TaskExecution.objects.get(pk=result.id).status == TaskResultStatus.READY
+
+
+def test_retry_enqueues_a_copy(transactional_db, tasks_emulator):
+    original = tasks.echo.enqueue(1, word="two")
+    tasks_google_cancel(original.id)
+    app = TasksDashboard(poll_interval=0.05)
+
+    async def drive() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: app.execution_list.selected_id == original.id)
+            await pilot.press("r")
+            await until(pilot, lambda: len(list_lines(pilot)) == 2)
+
+            pass
+
+    asyncio.run(drive())
+    copy = TaskExecution.objects.exclude(pk=original.id).get()
+    assert copy.task_path == "tests.tasks_google.tasks.echo"
+    assert (copy.args, copy.kwargs) == ([1], {"word": "two"})
+    assert [t.name for t in tasks_emulator.pending()] == [copy.id]
+
+
+def tasks_google_cancel(execution_id: str) -> None:
+    from tasks_google import cancel_task
+
+    assert cancel_task(execution_id).state == "cancelled"
+
+
+def test_help_screen_and_copy_id(make_execution):
+    row = make_execution()
+    app = TasksDashboard(poll_interval=0.05)
+
+    async def drive() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: app.execution_list.selected_id == row.id)
+            await pilot.press("question_mark")
+            await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+            await until(pilot, lambda: "force cancel" in screen_text(pilot))
+            await pilot.press("escape")
+            await until(pilot, lambda: not isinstance(app.screen, HelpScreen))
+            await pilot.press("y")
+            assert app.clipboard == row.id
+
+    asyncio.run(drive())

@@ -1,0 +1,82 @@
+"""Cells, status labels and the target line: pure functions, no database."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tui.columns import fit, format_duration, progress, row_text, widths
+from tui.execution_query import ExecutionRow
+from tui.status_labels import LABELS, STATUS_WIDTH, label_for
+from tui.targets import Target, describe_targets
+
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+def row(**fields) -> ExecutionRow:
+    values = dict(
+        id="abc",
+        status="FAILED",
+        cancelled=False,
+        task_path="shop.tasks.send_invoice",
+        backend="default",
+        queue="emails",
+        attempt_count=2,
+        enqueued_at=NOW - timedelta(minutes=1),
+        started_at=NOW - timedelta(seconds=30),
+        finished_at=NOW - timedelta(seconds=18),
+        progress_done=None,
+        progress_total=None,
+    )
+    values.update(fields)
+    return ExecutionRow(**values)
+
+
+def test_every_status_word_fits_its_column_and_reads_without_colour():
+    assert len("✓ SUCCESSFUL") == STATUS_WIDTH
+    assert label_for("FAILED", cancelled=True).text == "⊘ CANCELLED"
+    assert label_for("FAILED").text == "✗ FAILED"
+    assert label_for("SUCCESSFUL", cancelled=True).text == "✓ SUCCESSFUL"
+    for label in LABELS.values():
+        assert fit(label.text, STATUS_WIDTH) == label.text.ljust(STATUS_WIDTH)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(0.42, "0.4s"), (12.34, "12.3s"), (245, "4m05s"), (7380, "2h03m"), (273600, "3d04h")],
+)
+def test_durations_are_short(seconds, text):
+    assert format_duration(seconds) == text
+
+
+def test_progress_bar_count_or_blank():
+    assert progress(None, None) == ""
+    assert progress(1234, None) == "1,234"
+    assert progress(5, 8) == "█████░░░  62%"
+    assert progress(9, 8) == "████████ 100%"
+
+
+def test_a_line_has_exactly_the_list_width_and_cuts_long_task_paths_at_the_front():
+    line = row_text(row(task_path="a" * 200 + ".tail_of_the_path"), 120, NOW)
+    assert len(line) == 120
+    assert line.startswith("✗ FAILED     …") and ".tail_of_the_path " in line
+    assert "12.0s" in line
+    # Narrower than the columns need: the task column keeps its minimum, nothing else shrinks.
+    assert widths(40)[1] == 16
+
+
+def test_target_line_says_emulator_or_gcp_loudly():
+    emulator = Target("default", "EMULATOR", "127.0.0.1:8123")
+    gcp = Target("jobs", "GCP", "my-project, europe-west1")
+    assert describe_targets([emulator]) == "EMULATOR (127.0.0.1:8123)"
+    assert describe_targets([gcp]) == "GCP (my-project, europe-west1)"
+    assert describe_targets([emulator, gcp]) == (
+        "default: EMULATOR (127.0.0.1:8123) · jobs: GCP (my-project, europe-west1)"
+    )
+    assert "NO tasks_google BACKEND" in describe_targets([])
+
+
+def test_the_management_command_is_found_in_the_tui_app():
+    from django.core.management import load_command_class
+
+    command = load_command_class("tui", "tasks_tui")
+    assert "dashboard" in command.help

@@ -1,0 +1,162 @@
+"""The dashboard's reads of `TaskExecution` rows: a filtered window, counts, one row in detail.
+
+Every read is bounded: the list asks for the rows it shows plus a margin (`fetch_window`), never
+the whole table; counts are one aggregate query over the status index.
+"""
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+
+from tasks_google import TaskExecution
+from tui.status_labels import CANCELLED, DISPLAY_ORDER
+
+#: Columns a list row needs (the detail pane loads the rest for one row).
+_LIST_FIELDS = (
+    "id",
+    "status",
+    "cancelled_at",
+    "task_path",
+    "backend",
+    "queue",
+    "attempt_count",
+    "enqueued_at",
+    "started_at",
+    "finished_at",
+    "progress_done",
+    "progress_total",
+)
+#: Newest first; the id breaks ties so windows never overlap or skip rows.
+ORDERING = ("-enqueued_at", "-id")
+
+
+@dataclass(frozen=True)
+class ExecutionFilter:
+    """What the list shows: one status (or all) and free text."""
+
+    status: str | None = None  # a key of DISPLAY_ORDER, or None for all
+    text: str = ""
+
+    def apply(self, rows: QuerySet) -> QuerySet:
+        """Narrow a TaskExecution queryset to this filter."""
+        if self.status == CANCELLED:
+            rows = rows.filter(status="FAILED", cancelled_at__isnull=False)
+        elif self.status == "FAILED":
+            rows = rows.filter(status="FAILED", cancelled_at__isnull=True)
+        elif self.status:
+            rows = rows.filter(status=self.status)
+        text = self.text.strip()
+        if text:
+            rows = rows.filter(
+                Q(task_path__icontains=text)
+                | Q(id__startswith=text.lower())
+                | Q(queue__iexact=text)
+                | Q(backend__iexact=text)
+                | Q(progress_message__icontains=text)
+            )
+        return rows
+
+    def describe(self) -> str:
+        parts = [f"status={self.status}" if self.status else "all statuses"]
+        if self.text.strip():
+            parts.append(f"text={self.text.strip()!r}")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class ExecutionRow:
+    """What one list line shows."""
+
+    id: str
+    status: str
+    cancelled: bool
+    task_path: str
+    backend: str
+    queue: str
+    attempt_count: int
+    enqueued_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    progress_done: int | None
+    progress_total: int | None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One poll's reads: a window of the filtered list, its length, the counts, the selection."""
+
+    filter: ExecutionFilter
+    start: int
+    rows: list[ExecutionRow]
+    total: int
+    counts: dict[str, int]
+    detail: TaskExecution | None = None
+    seconds: float = 0.0  # how long the reads took
+
+
+def fetch_window(flt: ExecutionFilter, start: int, limit: int) -> tuple[list[ExecutionRow], int]:
+    """Rows `start`…`start + limit` of the filtered list (newest first) and its length."""
+    rows = flt.apply(TaskExecution.objects.all())
+    total = rows.count()
+    start = max(0, min(start, max(0, total - 1)))
+    values = rows.order_by(*ORDERING).values(*_LIST_FIELDS)[start : start + limit]
+    return [_row(v) for v in values], total
+
+
+def _row(v: dict[str, Any]) -> ExecutionRow:
+    return ExecutionRow(
+        id=v["id"],
+        status=v["status"],
+        cancelled=v["cancelled_at"] is not None,
+        task_path=v["task_path"],
+        backend=v["backend"],
+        queue=v["queue"],
+        attempt_count=v["attempt_count"],
+        enqueued_at=v["enqueued_at"],
+        started_at=v["started_at"],
+        finished_at=v["finished_at"],
+        progress_done=v["progress_done"],
+        progress_total=v["progress_total"],
+    )
+
+
+def status_counts() -> dict[str, int]:
+    """How many executions have each displayed status (CANCELLED apart from FAILED)."""
+    cancelled = Q(status="FAILED", cancelled_at__isnull=False)
+    totals = TaskExecution.objects.aggregate(
+        **{
+            status: Count("pk", filter=Q(status=status))
+            for status in DISPLAY_ORDER
+            if status != CANCELLED
+        },
+        **{CANCELLED: Count("pk", filter=cancelled)},
+    )
+    totals["FAILED"] -= totals[CANCELLED]
+    return {status: totals[status] for status in DISPLAY_ORDER}
+
+
+def fetch_execution(execution_id: str) -> TaskExecution | None:
+    """One execution with every field, for the detail pane (None once it is gone)."""
+    return TaskExecution.objects.filter(pk=execution_id).first()
+
+
+def take_snapshot(
+    flt: ExecutionFilter, start: int, limit: int, selected_id: str | None = None
+) -> Snapshot:
+    """Everything one refresh of the dashboard reads, in a handful of bounded queries."""
+    began = time.perf_counter()
+    rows, total = fetch_window(flt, start, limit)
+    counts = status_counts()
+    detail = fetch_execution(selected_id) if selected_id else None
+    return Snapshot(
+        flt,
+        max(0, min(start, max(0, total - 1))),
+        rows,
+        total,
+        counts,
+        detail,
+        time.perf_counter() - began,
+    )

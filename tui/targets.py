@@ -1,0 +1,49 @@
+"""Which cloud the dashboard is looking at: the emulator or Google (said loudly in its header)."""
+
+from dataclasses import dataclass
+
+from django.tasks import task_backends
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where one backend sends its work."""
+
+    backend: str
+    kind: str  # "EMULATOR" or "GCP"
+    where: str  # the emulator host, or "project, location"
+
+    @property
+    def text(self) -> str:
+        return f"{self.kind} ({self.where})"
+
+
+def backend_targets() -> list[Target]:
+    """The target of every tasks_google backend in settings.TASKS (others are skipped)."""
+    targets = []
+    for backend in task_backends.all():
+        try:
+            config = backend.config
+        except Exception:  # not a tasks_google backend, or invalid OPTIONS (manage.py check says)
+            continue
+        if config.transport == "inprocess":
+            target = Target(backend.alias, "EMULATOR", "in-process")
+        elif config.emulator_host:
+            target = Target(backend.alias, "EMULATOR", config.emulator_host)
+        else:
+            target = Target(backend.alias, "GCP", f"{config.project_id}, {config.location}")
+        targets.append(target)
+    return targets
+
+
+def describe_targets(targets: list[Target] | None = None) -> str:
+    """One line naming the target: `EMULATOR (host)` or `GCP (project, location)`; per backend
+    when the backends disagree."""
+    if targets is None:
+        targets = backend_targets()
+    if not targets:
+        return "NO tasks_google BACKEND in settings.TASKS"
+    texts = {t.text for t in targets}
+    if len(texts) == 1:
+        return texts.pop()
+    return " · ".join(f"{t.backend}: {t.text}" for t in targets)
