@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from django.conf import settings
-from django.tasks import task_backends
 
+from tasks_google.backends.stored import configured_backends
 from tasks_google.options import (
     CLOUD_TASKS,
     EMULATOR_HOST_ENV,
@@ -34,16 +34,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_EMULATOR_PORT = 8123
 STOP_GRACE_SECONDS = 5.0
 HEALTH_TIMEOUT_SECONDS = 30.0
-
-
-def gcp_backends() -> list:
-    """The configured tasks_google backends (valid OPTIONS) that talk to Cloud Tasks."""
-    found = []
-    for backend in task_backends.all():
-        parsed = getattr(backend, "_parsed", None)
-        if parsed is not None and parsed[0] is not None and parsed[0].transport == "gcp":
-            found.append(backend)
-    return found
 
 
 def emulator_argv(
@@ -66,7 +56,7 @@ def emulator_argv(
     if data_dir:
         argv += ["--data-dir", data_dir]
     specs = {spec.split(":", 1)[0]: spec for spec in queue_specs}
-    backends = [b for b in gcp_backends() if b.kind is CLOUD_TASKS]
+    backends = [b for b in configured_backends(CLOUD_TASKS) if b.config.transport == "gcp"]
     if backends:
         first = backends[0].config
         argv += ["--project", first.project_id, "--location", first.location]

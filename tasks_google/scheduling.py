@@ -19,6 +19,7 @@ from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.tasks import Task, task_backends
 
 from tasks_google import clock
+from tasks_google.backends.stored import configured_backends
 from tasks_google.executions import as_json
 from tasks_google.models import ScheduledTask
 from tasks_google.options import CLOUD_TASKS
@@ -79,12 +80,13 @@ def host_backend() -> Any:
     alias = getattr(settings, HOST_SETTING, None)
     if alias is not None:
         return task_backends[alias]
-    for backend in task_backends.all():
-        if getattr(backend, "kind", None) is CLOUD_TASKS:
-            return backend
-    raise ImproperlyConfigured(
-        "Schedules need a CloudTasksBackend in TASKS: its schedule/ endpoint receives the fires."
-    )
+    hosts = configured_backends(CLOUD_TASKS)
+    if not hosts:
+        raise ImproperlyConfigured(
+            "Schedules need a CloudTasksBackend with valid OPTIONS in TASKS: its schedule/ "
+            f"endpoint receives the fires (or name one with settings.{HOST_SETTING})."
+        )
+    return hosts[0]
 
 
 def job_name(row: ScheduledTask) -> str:

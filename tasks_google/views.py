@@ -5,12 +5,12 @@ import logging
 from datetime import datetime
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.tasks import task_backends
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from tasks_google import fires, id_tokens, runtime
-from tasks_google.options import BackendOptions
+from tasks_google.backends.stored import configured_backends
+from tasks_google.options import CLOUD_TASKS
 
 logger = logging.getLogger(__name__)
 
@@ -29,32 +29,26 @@ def _attempts_made(request: HttpRequest) -> int | None:
         return None
 
 
-def _our_backend_configs() -> list[BackendOptions]:
-    """The valid configurations of every configured tasks_google backend."""
-    configs = []
-    for backend in task_backends.all():
-        parsed = getattr(backend, "_parsed", None)
-        if parsed is not None and parsed[0] is not None:
-            configs.append(parsed[0])
-    return configs
-
-
-def _refuse(status: int, reason: str) -> HttpResponse:
-    logger.warning("execute/ refused a delivery (%s): %s", status, reason)
+def _refuse(request: HttpRequest, status: int, reason: str) -> HttpResponse:
+    logger.warning("%s refused a delivery (%s): %s", request.path, status, reason)
     return JsonResponse({"error": reason}, status=status)
 
 
 def _authenticate(request: HttpRequest) -> HttpResponse | None:
-    """None if the request carries a valid ID token (or no backend verifies); else a refusal."""
-    configs = _our_backend_configs()
+    """None if the request carries a valid ID token (or no backend verifies); else a refusal.
+
+    Deliveries come from Cloud Tasks and Cloud Scheduler, so the Cloud Tasks backends' OIDC
+    settings decide.
+    """
+    configs = [backend.config for backend in configured_backends(CLOUD_TASKS)]
     if not configs:
-        return _refuse(403, "no tasks_google backend is configured")
+        return _refuse(request, 403, "no CloudTasksBackend is configured")
     try:
         id_tokens.authenticate(
             request.headers.get("Authorization"), [c for c in configs if c.oidc_verify]
         )
     except id_tokens.TokenRejected as rejection:
-        return _refuse(rejection.status, rejection.reason)
+        return _refuse(request, rejection.status, rejection.reason)
     return None
 
 

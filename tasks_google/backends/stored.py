@@ -194,3 +194,16 @@ class StoredExecutionBackend(BaseTaskBackend):
     @abstractmethod
     def service_gives_up(self, row: Any, attempts_made: int, now: datetime) -> bool:
         """Whether the service stops retrying `row` once `attempts_made` attempts failed."""
+
+
+def configured_backends(kind: BackendKind | None = None) -> list[StoredExecutionBackend]:
+    """The tasks_google backends in TASKS whose OPTIONS are valid (of one kind, if given)."""
+    from django.tasks import task_backends
+
+    return [
+        backend
+        for backend in task_backends.all()
+        if isinstance(backend, StoredExecutionBackend)
+        and backend._parsed[0] is not None
+        and (kind is None or backend.kind is kind)
+    ]
