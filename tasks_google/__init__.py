@@ -22,9 +22,12 @@ _PUBLIC = {
     "delete_scheduled_task": "tasks_google.scheduling",
     "schedule_task": "tasks_google.scheduling",
     "is_task_cancelled": "tasks_google.cancellation",
+    "pause_schedule": "tasks_google.scheduling",
     "periodic": "tasks_google.periodic",
     "report_progress": "tasks_google.progress",
+    "resume_schedule": "tasks_google.scheduling",
     "retry_task": "tasks_google.retrying",
+    "run_schedule": "tasks_google.scheduling",
 }
 
 __all__ = sorted(_PUBLIC)

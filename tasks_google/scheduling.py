@@ -188,3 +188,31 @@ def delete_scheduled_task(name: str) -> bool:
     scheduler_transport().delete_scheduler_job(row.remote_job_name or job_name(row))
     row.delete()
     return True
+
+
+def _schedule(name: str) -> ScheduledTask:
+    row = ScheduledTask.objects.filter(name=name).first()
+    if row is None:
+        known = ", ".join(ScheduledTask.objects.values_list("name", flat=True)) or "none"
+        raise ScheduledTask.DoesNotExist(f"No schedule named {name!r} (known: {known}).")
+    return row
+
+
+def run_schedule(name: str) -> None:
+    """Fire the schedule `name` now (Cloud Scheduler RunJob), whatever its state."""
+    row = _schedule(name)
+    scheduler_transport().run_scheduler_job(row.remote_job_name or job_name(row))
+
+
+def pause_schedule(name: str) -> None:
+    """Pause the schedule `name`: its job stops firing, and a later sync keeps it paused."""
+    row = _schedule(name)
+    scheduler_transport().pause_scheduler_job(row.remote_job_name or job_name(row))
+    ScheduledTask.objects.filter(pk=row.pk).update(enabled=False)
+
+
+def resume_schedule(name: str) -> None:
+    """Resume the schedule `name` after `pause_schedule`."""
+    row = _schedule(name)
+    scheduler_transport().resume_scheduler_job(row.remote_job_name or job_name(row))
+    ScheduledTask.objects.filter(pk=row.pk).update(enabled=True)

@@ -1,10 +1,14 @@
 """The dashboard app: a live list of executions, their detail, and keys to steer them.
 
-Reads happen in a worker thread (one poll at a time), rescheduled by a timer after each poll
-finishes, so a slow database slows the refresh rate instead of piling up queries. Every action
-goes through the public `tasks_google` API (`cancel_task`, `retry_task`).
+Two views: `1` the executions (with a throughput sparkline), `2` the emulator (queues,
+Scheduler jobs, Run Jobs, clock, fault rules). Reads happen in worker threads (one poll at a
+time per view), rescheduled by a timer after each poll finishes, so a slow database or emulator
+slows the refresh rate instead of piling up reads. Every action on executions goes through the
+public `tasks_google` API (`cancel_task`, `retry_task`); schedule actions through the
+scheduling transport, as `manage.py schedule_tasks` does.
 """
 
+import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -15,22 +19,42 @@ from rich.text import Text
 from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.containers import Vertical
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import ContentSwitcher, Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
 import tasks_google
+from tui import schedule_actions
+from tui.emulator_state import EmulatorSource, EmulatorState, emulator_source
 from tui.execution_query import ExecutionFilter, Snapshot, fetch_execution, take_snapshot
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen
 from tui.status_labels import DISPLAY_ORDER, LABELS
 from tui.targets import backend_targets, describe_targets
+from tui.throughput import BUCKET_SECONDS, throughput_line
+from tui.widgets.emulator_view import EmulatorView
 from tui.widgets.execution_detail import ExecutionDetail
 from tui.widgets.execution_list import ColumnHeader, ExecutionList
 
 #: Seconds between the end of one poll and the start of the next.
 DEFAULT_POLL_INTERVAL = 1.0
 _STATUS_CYCLE: tuple[str | None, ...] = (None, *DISPLAY_ORDER)
+EXECUTIONS_VIEW = "executions-view"
+EMULATOR_VIEW = "emulator-view"
+#: Actions that only make sense in one view (hidden from the footer in the other).
+_VIEW_ACTIONS = {
+    "cycle_status": EXECUTIONS_VIEW,
+    "search": EXECUTIONS_VIEW,
+    "cancel": EXECUTIONS_VIEW,
+    "force_cancel": EXECUTIONS_VIEW,
+    "retry": EXECUTIONS_VIEW,
+    "copy_id": EXECUTIONS_VIEW,
+    "toggle_fault": EMULATOR_VIEW,
+    "run_schedule": EMULATOR_VIEW,
+    "pause_schedule": EMULATOR_VIEW,
+    "resume_schedule": EMULATOR_VIEW,
+}
 
 
 def _on_own_connection(read: Callable[[], Any]) -> Any:
@@ -56,12 +80,29 @@ class TasksDashboard(App[None]):
         Binding("C", "force_cancel", "Force cancel"),
         Binding("r", "retry", "Retry"),
         Binding("y", "copy_id", "Copy id"),
+        Binding("t", "toggle_fault", "Toggle fault"),
+        Binding("n", "run_schedule", "Run now"),
+        Binding("p", "pause_schedule", "Pause"),
+        Binding("u", "resume_schedule", "Resume"),
+        Binding("1", "show_view('executions-view')", "Executions"),
+        Binding("2", "show_view('emulator-view')", "Emulator"),
         Binding("ctrl+r", "refresh", "Refresh", show=False),
     ]
 
-    def __init__(self, *, poll_interval: float = DEFAULT_POLL_INTERVAL) -> None:
+    def __init__(
+        self,
+        *,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        emulator: EmulatorSource | None = None,
+        throughput_interval: float = BUCKET_SECONDS / 2,
+    ) -> None:
         super().__init__()
         self.poll_interval = poll_interval
+        self.throughput_interval = throughput_interval
+        self._throughput_read_at: float | None = None
+        self.emulator = emulator if emulator is not None else emulator_source()
+        self.emulator_polls = 0
+        self._emulator_timer: Timer | None = None
         self.filter = ExecutionFilter()
         self.snapshot: Snapshot | None = None
         self.polls = 0
@@ -69,6 +110,9 @@ class TasksDashboard(App[None]):
         self.execution_list = ExecutionList(id="executions")
         self.detail = ExecutionDetail(id="detail")
         self.counts = Static("loading…", id="counts")
+        self.throughput = Static("", id="throughput")
+        self.views = ContentSwitcher(initial=EXECUTIONS_VIEW, id="views")
+        self.emulator_view = EmulatorView(id=EMULATOR_VIEW)
         self.last_action = Static("", id="last-action")
 
     # ------------------------------------------------------------------ layout
@@ -78,10 +122,14 @@ class TasksDashboard(App[None]):
         target = Static(describe_targets(targets), id="target")
         target.set_class(any(t.kind == "GCP" for t in targets), "gcp")
         yield target
-        yield self.counts
-        yield ColumnHeader(id="columns")
-        yield self.execution_list
-        yield self.detail
+        with self.views:
+            with Vertical(id=EXECUTIONS_VIEW):
+                yield self.counts
+                yield self.throughput
+                yield ColumnHeader(id="columns")
+                yield self.execution_list
+                yield self.detail
+            yield self.emulator_view
         yield self.last_action
         yield Input(placeholder="filter: task path, id prefix, queue, backend…", id="search")
         yield Footer()
@@ -100,7 +148,21 @@ class TasksDashboard(App[None]):
         if not self.execution_list.is_mounted:
             return
         start, limit = window or self.execution_list.wanted_window()
-        read = partial(take_snapshot, self.filter, start, limit, self.execution_list.selected_id)
+        throughput_until = None
+        if (
+            self._throughput_read_at is None
+            or time.monotonic() - self._throughput_read_at >= self.throughput_interval
+        ):
+            self._throughput_read_at = time.monotonic()
+            throughput_until = timezone.now()
+        read = partial(
+            take_snapshot,
+            self.filter,
+            start,
+            limit,
+            self.execution_list.selected_id,
+            throughput_until,
+        )
         self.run_worker(
             partial(_on_own_connection, read),
             thread=True,
@@ -129,6 +191,13 @@ class TasksDashboard(App[None]):
                     Text(f"Reading executions failed: {worker.error}", style="bold red")
                 )
                 self._schedule_poll()
+        elif worker.group == "emulator":
+            if event.state == WorkerState.SUCCESS:
+                self._apply_emulator(worker.result)
+            elif event.state == WorkerState.ERROR:
+                self._apply_emulator(EmulatorState(where="?", error=str(worker.error)))
+            if event.state in (WorkerState.SUCCESS, WorkerState.ERROR):
+                self._schedule_emulator_poll()
         elif worker.group == "detail" and event.state == WorkerState.SUCCESS:
             row = worker.result
             if row is not None and row.pk == self.execution_list.selected_id:
@@ -139,6 +208,8 @@ class TasksDashboard(App[None]):
             else:
                 self._report(f"{worker.name} failed: {worker.error}", error=True)
             self.poll_now()
+            if self.current_view == EMULATOR_VIEW:
+                self.poll_emulator_now()
 
     def _apply(self, snapshot: Snapshot) -> None:
         if not self.execution_list.is_mounted:
@@ -151,6 +222,8 @@ class TasksDashboard(App[None]):
         listing = self.execution_list
         listing.show(snapshot.start, snapshot.rows, snapshot.total, now)
         self.counts.update(self._counts_line(snapshot))
+        if snapshot.throughput is not None:
+            self.throughput.update(throughput_line(snapshot.throughput))
         detail = snapshot.detail
         if detail is not None and detail.pk != listing.selected_id:
             detail = None
@@ -168,6 +241,122 @@ class TasksDashboard(App[None]):
         line.append(f"│ {snapshot.total:,} shown · {self.filter.describe()}", style="dim")
         line.append(f" · read in {snapshot.seconds * 1000:.0f} ms", style="dim")
         return line
+
+    # ------------------------------------------------------------------ the emulator view
+
+    @property
+    def current_view(self) -> str:
+        return self.views.current or EXECUTIONS_VIEW
+
+    def action_show_view(self, view: str) -> None:
+        self.views.current = view
+        self.refresh_bindings()
+        if view == EMULATOR_VIEW:
+            self.emulator_view.focus()
+            self.poll_emulator_now()
+        else:
+            self.execution_list.focus()
+            self.poll_now()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        view = _VIEW_ACTIONS.get(action)
+        return view is None or not self.is_mounted or view == self.current_view
+
+    def poll_emulator_now(self) -> None:
+        """Read the emulator now (in a thread) while its view shows; then every interval."""
+        if self._emulator_timer is not None:
+            self._emulator_timer.stop()
+            self._emulator_timer = None
+        if self.current_view != EMULATOR_VIEW:
+            return
+        source = self.emulator
+        if source is None:
+            self._apply_emulator(None)
+            return
+        self.run_worker(
+            source.read,
+            thread=True,
+            exclusive=True,
+            group="emulator",
+            name="emulator",
+            exit_on_error=False,
+        )
+
+    def _schedule_emulator_poll(self) -> None:
+        if self._emulator_timer is None and self.current_view == EMULATOR_VIEW:
+            self._emulator_timer = self.set_timer(self.poll_interval, self.poll_emulator_now)
+
+    def _apply_emulator(self, state: EmulatorState | None) -> None:
+        if not self.emulator_view.is_mounted:
+            return
+        self.emulator_polls += 1
+        if state is None:
+            self.emulator_view.body.update(
+                Text(
+                    "No emulator: every tasks_google backend targets Google Cloud. Queues, "
+                    "Scheduler jobs and Run Jobs are in the Cloud Console.",
+                    style="bold",
+                )
+            )
+            return
+        self.emulator_view.show(state)
+
+    def _selected_item(self, kind: str) -> dict[str, Any] | None:
+        selected = self.emulator_view.selected()
+        if selected is None or selected[0] != kind:
+            what = "Scheduler job" if kind == "job" else "fault rule"
+            self.notify(f"Select a {what} first (↑ ↓).", severity="warning")
+            return None
+        return selected[1]
+
+    def action_toggle_fault(self) -> None:
+        """Switch the selected fault rule on or off."""
+        fault = self._selected_item("fault")
+        source = self.emulator
+        if fault is None or source is None:
+            return
+        enabled = not fault.get("enabled")
+
+        def toggle() -> str:
+            rule = source.set_fault_enabled(fault["id"], enabled)
+            return f"fault rule {rule['id']} {'on' if rule['enabled'] else 'off'}"
+
+        self._act("Toggle fault", toggle)
+
+    def action_run_schedule(self) -> None:
+        """Fire the selected Scheduler job now (asks first)."""
+        job = self._selected_item("job")
+        if job is not None:
+            name = job["name"]
+            self._confirm(
+                f"Run Scheduler job {job.get('job_id', name)} now?",
+                "Run now",
+                partial(schedule_actions.run_now, name),
+            )
+
+    def action_pause_schedule(self) -> None:
+        """Pause the selected Scheduler job (asks first)."""
+        job = self._selected_item("job")
+        if job is not None:
+            name = job["name"]
+            self._confirm(
+                f"Pause Scheduler job {job.get('job_id', name)}? It stops firing until resumed.",
+                "Pause",
+                partial(schedule_actions.set_paused, name, True),
+            )
+
+    def action_resume_schedule(self) -> None:
+        """Resume the selected Scheduler job."""
+        job = self._selected_item("job")
+        if job is not None:
+            self._act("Resume", partial(schedule_actions.set_paused, job["name"], False))
+
+    def _confirm(self, question: str, title: str, action: Callable[[], str]) -> None:
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._act(title, action)
+
+        self.push_screen(ConfirmScreen(question), answered)
 
     def on_execution_list_window_needed(self, message: ExecutionList.WindowNeeded) -> None:
         self.poll_now((message.start, message.limit))
@@ -286,6 +475,7 @@ class TasksDashboard(App[None]):
 
     def action_refresh(self) -> None:
         self.poll_now()
+        self.poll_emulator_now()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

@@ -13,6 +13,7 @@ from django.db.models import Count, Q, QuerySet
 
 from tasks_google import TaskExecution
 from tui.status_labels import CANCELLED, DISPLAY_ORDER
+from tui.throughput import Throughput, read_throughput
 
 #: Columns a list row needs (the detail pane loads the rest for one row).
 _LIST_FIELDS = (
@@ -95,6 +96,7 @@ class Snapshot:
     counts: dict[str, int]
     detail: TaskExecution | None = None
     seconds: float = 0.0  # how long the reads took
+    throughput: Throughput | None = None  # read when the caller asked for it
 
 
 def fetch_window(flt: ExecutionFilter, start: int, limit: int) -> tuple[list[ExecutionRow], int]:
@@ -144,13 +146,19 @@ def fetch_execution(execution_id: str) -> TaskExecution | None:
 
 
 def take_snapshot(
-    flt: ExecutionFilter, start: int, limit: int, selected_id: str | None = None
+    flt: ExecutionFilter,
+    start: int,
+    limit: int,
+    selected_id: str | None = None,
+    throughput_until: datetime | None = None,
 ) -> Snapshot:
-    """Everything one refresh of the dashboard reads, in a handful of bounded queries."""
+    """Everything one refresh of the dashboard reads, in a handful of bounded queries; the
+    throughput too when `throughput_until` is given."""
     began = time.perf_counter()
     rows, total = fetch_window(flt, start, limit)
     counts = status_counts()
     detail = fetch_execution(selected_id) if selected_id else None
+    throughput = read_throughput(throughput_until) if throughput_until is not None else None
     return Snapshot(
         flt,
         max(0, min(start, max(0, total - 1))),
@@ -159,4 +167,5 @@ def take_snapshot(
         counts,
         detail,
         time.perf_counter() - began,
+        throughput,
     )

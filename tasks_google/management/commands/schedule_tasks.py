@@ -14,7 +14,15 @@ from tasks_google import schedule_sync
 from tasks_google.executions import load_task
 from tasks_google.models import ScheduledTask
 from tasks_google.periodic import declared_schedules
-from tasks_google.scheduling import host_backend, job_name, next_fire_times, scheduler_transport
+from tasks_google.scheduling import (
+    host_backend,
+    job_name,
+    next_fire_times,
+    pause_schedule,
+    resume_schedule,
+    run_schedule,
+    scheduler_transport,
+)
 
 
 class Command(BaseCommand):
@@ -56,24 +64,12 @@ class Command(BaseCommand):
         schedule_sync.apply(lines, wanted)
         self.stdout.write(f"{len(pending)} change(s) applied.")
 
-    def _row(self, name: str) -> ScheduledTask:
-        row = ScheduledTask.objects.filter(name=name).first()
-        if row is None:
-            known = ", ".join(ScheduledTask.objects.values_list("name", flat=True)) or "none"
-            raise CommandError(f"No schedule named {name!r} (known: {known}).")
-        return row
-
     def _operate(self, action: str, name: str) -> None:
-        row = self._row(name)
-        transport = scheduler_transport()
-        operation = {
-            "run": transport.run_scheduler_job,
-            "pause": transport.pause_scheduler_job,
-            "resume": transport.resume_scheduler_job,
-        }[action]
-        operation(row.remote_job_name or job_name(row))
-        if action in ("pause", "resume"):
-            ScheduledTask.objects.filter(pk=row.pk).update(enabled=action == "resume")
+        operation = {"run": run_schedule, "pause": pause_schedule, "resume": resume_schedule}
+        try:
+            operation[action](name)
+        except ScheduledTask.DoesNotExist as exc:
+            raise CommandError(str(exc)) from None
         self.stdout.write(f"{action}: {name}")
 
     def _list(self) -> None:

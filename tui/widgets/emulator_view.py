@@ -1,0 +1,284 @@
+"""The emulator view: queues, Scheduler jobs, Run Jobs executions, the clock and fault rules.
+
+Scheduler jobs and fault rules are selectable (one cursor runs through the jobs, then the
+rules), so the app's keys can run, pause or resume the selected job or toggle the selected rule.
+"""
+
+from datetime import datetime
+from typing import Any, Literal
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from tui.columns import format_duration
+from tui.emulator_state import JSON, EmulatorState
+
+Kind = Literal["job", "fault"]
+
+_STATE_STYLES = {
+    "RUNNING": "green",
+    "ENABLED": "green",
+    "SUCCEEDED": "green",
+    "PAUSED": "yellow",
+    "CANCELLING": "yellow",
+    "PENDING": "dim",
+    "DISABLED": "red",
+    "FAILED": "red",
+    "CANCELLED": "magenta",
+}
+
+
+def _parse(moment: str | None) -> datetime | None:
+    if not moment:
+        return None
+    try:
+        return datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def at(moment: str | None, clock: datetime | None) -> str:
+    """`HH:MM:SS` (UTC) of an ISO time, with how far it is from the emulator's clock."""
+    when = _parse(moment)
+    if when is None:
+        return "—"
+    text = when.strftime("%H:%M:%S")
+    if clock is not None:
+        seconds = (when - clock).total_seconds()
+        if seconds >= 0.5:
+            text += f" (in {format_duration(seconds)})"
+        elif seconds <= -0.5:
+            text += f" ({format_duration(-seconds)} ago)"
+    return text
+
+
+def _state(value: Any) -> Text:
+    text = str(value or "—")
+    return Text(text, style=_STATE_STYLES.get(text, ""))
+
+
+def _seconds(value: float | None) -> str:
+    return "—" if value is None else f"{value:g}s"
+
+
+def _table(title: str, *columns: str) -> Table:
+    table = Table(
+        title=title,
+        title_justify="left",
+        title_style="bold",
+        box=None,
+        padding=(0, 2, 0, 0),
+        header_style="bold dim",
+        expand=False,
+    )
+    for column in columns:
+        table.add_column(column, no_wrap=True)
+    return table
+
+
+def _marker(selected: bool) -> Text:
+    return Text("▸", style="bold reverse") if selected else Text(" ")
+
+
+def _last_result(job: JSON, clock: datetime | None) -> str:
+    if not job.get("last_attempt_time"):
+        return "never fired"
+    status = job.get("status")
+    if status and status.get("code"):
+        outcome = f"✗ code {status['code']} {status.get('message') or ''}".rstrip()
+    elif job.get("last_response_status") is not None:
+        code = job["last_response_status"]
+        outcome = f"{'✓' if 200 <= code < 300 else '✗'} HTTP {code}"
+    else:
+        outcome = "✓"
+    return f"{outcome} at {at(job['last_attempt_time'], clock)}"
+
+
+def _effect(effect: JSON) -> str:
+    kind = effect.get("type", "?")
+    details = ", ".join(f"{k}={v}" for k, v in effect.items() if k not in ("type", "headers"))
+    return f"{kind}({details})" if details else kind
+
+
+class EmulatorView(VerticalScroll, can_focus=True):
+    """The emulator's state, rendered; a cursor over its Scheduler jobs and fault rules."""
+
+    BINDINGS = [
+        Binding("down,j", "move(1)", "Down", show=False),
+        Binding("up,k", "move(-1)", "Up", show=False),
+    ]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.state: EmulatorState | None = None
+        self.cursor = 0
+        self.body = Static("Reading the emulator…", id="emulator-body")
+
+    def compose(self):
+        yield self.body
+
+    def items(self) -> list[tuple[Kind, JSON]]:
+        """The selectable rows, in order: Scheduler jobs, then fault rules."""
+        if self.state is None:
+            return []
+        jobs: list[tuple[Kind, JSON]] = [("job", job) for job in self.state.scheduler_jobs]
+        faults: list[tuple[Kind, JSON]] = [("fault", fault) for fault in self.state.faults]
+        return jobs + faults
+
+    def selected(self) -> tuple[Kind, JSON] | None:
+        items = self.items()
+        return items[self.cursor] if 0 <= self.cursor < len(items) else None
+
+    def action_move(self, step: int) -> None:
+        count = len(self.items())
+        if count:
+            self.cursor = max(0, min(count - 1, self.cursor + step))
+            self._render_state()
+
+    def show(self, state: EmulatorState) -> None:
+        """Show a new reading, keeping the cursor on the same job or rule when it is still there."""
+        before = self.selected()
+        self.state = state
+        items = self.items()
+        if before is not None:
+            key = "name" if before[0] == "job" else "id"
+            for position, (kind, item) in enumerate(items):
+                if kind == before[0] and item.get(key) == before[1].get(key):
+                    self.cursor = position
+                    break
+        self.cursor = max(0, min(self.cursor, len(items) - 1))
+        self._render_state()
+
+    def _render_state(self) -> None:
+        if self.state is not None:
+            self.body.update(self.render_state(self.state))
+
+    def render_state(self, state: EmulatorState) -> RenderableType:
+        if state.error:
+            return Group(
+                Text(f"⚠ EMULATOR UNREACHABLE ({state.where})", style="bold red"),
+                Text(state.error, style="red"),
+                Text("Retrying at every refresh; start it with `just dev`.", style="dim"),
+            )
+        clock = _parse(state.clock)
+        selected = self.selected()
+        parts: list[RenderableType] = [
+            Text.assemble(
+                ("Emulator ", "bold"),
+                (f"({state.where})", ""),
+                ("  clock ", "dim"),
+                (clock.strftime("%Y-%m-%d %H:%M:%S UTC") if clock else state.clock or "—", "bold"),
+            ),
+            self._queues(state, clock),
+            self._scheduler(state, clock, selected),
+            self._run_jobs(state, clock),
+            self._faults(state, selected),
+        ]
+        return Group(*parts)
+
+    def _queues(self, state: EmulatorState, clock: datetime | None) -> RenderableType:
+        if not state.queues:
+            return Text("\nQueues: none", style="dim")
+        table = _table(
+            "\nQueues", "QUEUE", "STATE", "DEPTH", "IN FLIGHT", "NEXT DISPATCH", "RETRY", "RATE"
+        )
+        for queue in state.queues:
+            retry = queue.get("retry_config", {})
+            rate = queue.get("rate_limits", {})
+            table.add_row(
+                queue.get("queue_id", queue.get("name", "?")),
+                _state(queue.get("state")),
+                f"{queue.get('depth', 0):,}",
+                f"{queue.get('in_flight', 0):,}",
+                at(queue.get("next_dispatch_time"), clock),
+                f"{retry.get('max_attempts')} attempts, backoff "
+                f"{_seconds(retry.get('min_backoff'))} to {_seconds(retry.get('max_backoff'))}",
+                f"{rate.get('max_dispatches_per_second'):g}/s, burst {rate.get('max_burst_size')},"
+                f" ≤{rate.get('max_concurrent_dispatches')} at once",
+            )
+        return table
+
+    def _scheduler(
+        self, state: EmulatorState, clock: datetime | None, selected: tuple[Kind, JSON] | None
+    ) -> RenderableType:
+        if not state.scheduler_jobs:
+            return Text("\nScheduler jobs: none", style="dim")
+        table = _table(
+            "\nScheduler jobs", "", "JOB", "CRON", "TIME ZONE", "STATE", "NEXT FIRE", "LAST RESULT"
+        )
+        for job in state.scheduler_jobs:
+            table.add_row(
+                _marker(selected is not None and selected[1] is job),
+                job.get("job_id", job.get("name", "?")),
+                job.get("schedule", ""),
+                job.get("time_zone", ""),
+                _state(job.get("state")),
+                at(job.get("next_fire_time"), clock),
+                _last_result(job, clock),
+            )
+        return table
+
+    def _run_jobs(self, state: EmulatorState, clock: datetime | None) -> RenderableType:
+        if not state.run_jobs:
+            return Text("\nRun Jobs: none", style="dim")
+        table = _table("\nRun Jobs", "JOB / EXECUTION / TASK", "STATUS", "ATTEMPT", "EXIT", "WHEN")
+        for run_job in state.run_jobs:
+            job = run_job.job
+            table.add_row(
+                Text(job.get("job_id", "?"), style="bold"),
+                f"{job.get('task_count')} task(s), {job.get('parallelism') or 'all'} in parallel",
+                f"max retries {job.get('max_retries')}",
+                "",
+                f"{job.get('execution_count', 0)} execution(s)",
+            )
+            for execution in run_job.executions:
+                counts = (
+                    f"{execution.get('succeeded_count', 0)}✓ {execution.get('failed_count', 0)}✗ "
+                    f"{execution.get('running_count', 0)}▶"
+                )
+                table.add_row(
+                    f"  {execution.get('execution_id', '?')}",
+                    _state(execution.get("status")),
+                    counts,
+                    "",
+                    at(execution.get("completion_time") or execution.get("start_time"), clock),
+                )
+                for task in execution.get("tasks", []):
+                    exit_code = task.get("exit_code")
+                    signal = task.get("term_signal")
+                    ended = "—" if exit_code is None else str(exit_code)
+                    table.add_row(
+                        f"    task {task.get('index')}",
+                        _state(task.get("status")),
+                        str(task.get("attempt") if task.get("attempt") is not None else "—"),
+                        f"signal {signal}" if signal else ended,
+                        at(task.get("end_time") or task.get("start_time"), clock),
+                    )
+        return table
+
+    def _faults(self, state: EmulatorState, selected: tuple[Kind, JSON] | None) -> RenderableType:
+        if not state.faults:
+            return Text("\nFault rules: none", style="dim")
+        table = _table(
+            "\nFault rules", "", "ID", "ON", "SERVICE", "OPERATION", "WHERE", "P", "FIRED", "EFFECT"
+        )
+        for fault in state.faults:
+            enabled = fault.get("enabled")
+            fired = fault.get("fired", 0)
+            count = fault.get("count")
+            table.add_row(
+                _marker(selected is not None and selected[1] is fault),
+                fault.get("id", "?"),
+                Text("● on", style="bold green") if enabled else Text("○ off", style="dim"),
+                fault.get("service", ""),
+                fault.get("operation", ""),
+                fault.get("queue") or fault.get("job") or "any",
+                f"{fault.get('probability', 1):g}",
+                f"{fired}/{count}" if count is not None else str(fired),
+                _effect(fault.get("effect", {})),
+            )
+        return table
