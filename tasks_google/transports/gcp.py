@@ -50,7 +50,11 @@ class GcpTransport:
         with self._lock:
             if client_class not in self._clients:
                 if self.emulator_host:
-                    channel = grpc.insecure_channel(self.emulator_host)
+                    # Own subchannels: an emulator restarted on the same port is reached
+                    # at once, not through a shared subchannel still backing off.
+                    channel = grpc.insecure_channel(
+                        self.emulator_host, options=[("grpc.use_local_subchannel_pool", 1)]
+                    )
                     client = client_class(transport=grpc_transport_class(channel=channel))
                 else:
                     client = client_class()

@@ -13,9 +13,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import grpc
 from google.cloud import tasks_v2
 from google.cloud.tasks_v2.services.cloud_tasks.transports import CloudTasksGrpcTransport
+
+from tests.emulator.channels import emulator_channel
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -23,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 @contextmanager
 def tasks_client(grpc_target: str) -> Iterator[tasks_v2.CloudTasksClient]:
     """The unmodified official client, pointed at the emulator as the docs say."""
-    channel = grpc.insecure_channel(grpc_target)
+    channel = emulator_channel(grpc_target)
     try:
         yield tasks_v2.CloudTasksClient(transport=CloudTasksGrpcTransport(channel=channel))
     finally:

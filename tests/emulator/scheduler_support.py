@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-import grpc
 from google.cloud import scheduler_v1
 from google.cloud.scheduler_v1.services.cloud_scheduler.transports import (
     CloudSchedulerGrpcTransport,
@@ -15,6 +14,7 @@ from google.cloud.scheduler_v1.services.cloud_scheduler.transports import (
 
 from emulator import VirtualClock
 from emulator.scheduler import CloudSchedulerEngine
+from tests.emulator.channels import emulator_channel
 
 from .conftest import PARENT, URL, RecordingDispatcher
 
@@ -24,7 +24,7 @@ ACCOUNT = "scheduler@demo.iam.gserviceaccount.com"
 @contextmanager
 def scheduler_client(grpc_target: str) -> Iterator[scheduler_v1.CloudSchedulerClient]:
     """The unmodified official client on an insecure channel, as the docs say."""
-    channel = grpc.insecure_channel(grpc_target)
+    channel = emulator_channel(grpc_target)
     try:
         yield scheduler_v1.CloudSchedulerClient(
             transport=CloudSchedulerGrpcTransport(channel=channel)

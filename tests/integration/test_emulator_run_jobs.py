@@ -22,6 +22,7 @@ from google.cloud.run_v2.services.tasks.transports import TasksGrpcTransport
 
 from emulator.run_jobs.model import INTERRUPTED_MESSAGE
 from emulator.server import start_server
+from tests.emulator.channels import emulator_channel
 from tests.emulator.emulator_process import EmulatorProcess
 from tests.emulator.run_jobs_support import STUBBORN, alive, assert_gone, python, read_pid
 
@@ -43,7 +44,7 @@ class RunClients:
 
 @contextmanager
 def run_clients(target: str) -> Iterator[RunClients]:
-    channel = grpc.insecure_channel(target)
+    channel = emulator_channel(target)
     try:
         yield RunClients(channel)
     finally:
