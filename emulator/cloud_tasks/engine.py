@@ -64,6 +64,7 @@ from emulator.delivery import (
     response_outcome,
 )
 from emulator.due_work import claim_due_work, deliver_due_in_turn
+from emulator.engine_lifecycle import EngineLifecycle
 from emulator.faults import CLOUD_TASKS, DISPATCH, Faults, RpcError, effect_to_json
 from emulator.field_masks import merge_masked_fields
 from emulator.store import Change, Delete, DeleteKind, DeletePrefix, MemoryStore, Put, Record, Store
@@ -134,7 +135,7 @@ class ClaimedAttempt:
         return self.attempt.dispatch_time
 
 
-class CloudTasksEngine:
+class CloudTasksEngine(EngineLifecycle):
     """A Cloud Tasks v2 service for HTTP tasks.
 
     State is guarded by a re-entrant lock that is never held while the dispatcher runs, so a
@@ -176,24 +177,6 @@ class CloudTasksEngine:
             self._load()
 
     # ------------------------------------------------------------------------ lifecycle
-
-    def subscribe(self, listener: Callable[[], None]) -> None:
-        """Call ``listener`` (no arguments, must not block) whenever work may have become due."""
-        self._listeners.append(listener)
-
-    def set_delivery_executor(self, executor: DeliveryExecutor | None) -> None:
-        """Make RunTask hand its delivery to ``executor`` and return at once, as Google does.
-
-        Without one (the default, for virtual time) RunTask delivers before it returns.
-        """
-        self._executor = executor
-
-    def reload(self) -> None:
-        """Rebuild the working state from the store (after it was reset or imported)."""
-        with self._lock:
-            self._history.clear()
-            self._load()
-        self._notify()
 
     def reset(self) -> None:
         """Forget every queue, task and tombstone of this engine, in memory and in the store."""
@@ -593,10 +576,6 @@ class CloudTasksEngine:
             self._schedule(queue, task, task.schedule_time)
         self._queue_tombstones = _tombstones(self._store.records(QUEUE_TOMBSTONE_KIND), now)
         self._task_tombstones = _tombstones(self._store.records(TASK_TOMBSTONE_KIND), now)
-
-    def _notify(self) -> None:
-        for listener in list(self._listeners):
-            listener()
 
     def _inject_rpc_fault(self, operation: str, resource: str | None) -> None:
         if self._faults is None:

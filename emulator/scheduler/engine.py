@@ -41,6 +41,7 @@ from emulator.delivery import (
     response_outcome,
 )
 from emulator.due_work import claim_due_work, deliver_due_in_turn
+from emulator.engine_lifecycle import EngineLifecycle
 from emulator.faults import (
     DISPATCH,
     FIRE,
@@ -87,7 +88,7 @@ class ClaimedAttempt:
     fire_fault: Effect | None = None  # a Duplicate fire fault: the first attempt is sent twice
 
 
-class CloudSchedulerEngine:
+class CloudSchedulerEngine(EngineLifecycle):
     """A Cloud Scheduler v1 service for HTTP jobs.
 
     State is guarded by a re-entrant lock that is never held while the dispatcher runs, so a
@@ -121,24 +122,6 @@ class CloudSchedulerEngine:
             self._load()
 
     # ------------------------------------------------------------------------ lifecycle
-
-    def subscribe(self, listener: Callable[[], None]) -> None:
-        """Call ``listener`` (no arguments, must not block) whenever work may have become due."""
-        self._listeners.append(listener)
-
-    def set_delivery_executor(self, executor: DeliveryExecutor | None) -> None:
-        """Make RunJob hand its delivery to ``executor`` and return at once, as Google does.
-
-        Without one (the default, for virtual time) RunJob delivers before it returns.
-        """
-        self._executor = executor
-
-    def reload(self) -> None:
-        """Rebuild the working state from the store (after it was reset or imported)."""
-        with self._lock:
-            self._history.clear()
-            self._load()
-        self._notify()
 
     def reset(self) -> None:
         """Forget every job of this engine, in memory and in the store."""
@@ -578,10 +561,6 @@ class CloudSchedulerEngine:
 
     def _write(self, job: JobState) -> None:
         self._store.write(Put(Record(JOB_KIND, job.name.full, job.to_record())))
-
-    def _notify(self) -> None:
-        for listener in list(self._listeners):
-            listener()
 
 
 def _slot_due_time(job: JobState) -> datetime | None:
