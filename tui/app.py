@@ -27,7 +27,8 @@ from textual.worker import Worker, WorkerState
 import tasks_google
 from tui import schedule_actions
 from tui.emulator_state import EmulatorSource, EmulatorState, emulator_source
-from tui.execution_query import ExecutionFilter, Snapshot, fetch_execution, take_snapshot
+from tui.execution_filter import ExecutionFilter
+from tui.execution_query import Snapshot, fetch_execution, take_snapshot
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen
 from tui.status_labels import DISPLAY_ORDER, LABELS
@@ -46,6 +47,8 @@ EMULATOR_VIEW = "emulator-view"
 _VIEW_ACTIONS = {
     "cycle_status": EXECUTIONS_VIEW,
     "search": EXECUTIONS_VIEW,
+    "cycle_backend": EXECUTIONS_VIEW,
+    "only_task": EXECUTIONS_VIEW,
     "cancel": EXECUTIONS_VIEW,
     "force_cancel": EXECUTIONS_VIEW,
     "retry": EXECUTIONS_VIEW,
@@ -74,6 +77,8 @@ class TasksDashboard(App[None]):
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help"),
         Binding("s", "cycle_status", "Status filter"),
+        Binding("b", "cycle_backend", "Backend filter", show=False),
+        Binding("T", "only_task", "Only this task", show=False),
         Binding("slash", "search", "Search"),
         Binding("escape", "clear_search", "Clear search", show=False),
         Binding("c", "cancel", "Cancel"),
@@ -381,7 +386,35 @@ class TasksDashboard(App[None]):
         """Show the next status only (then all again)."""
         position = _STATUS_CYCLE.index(self.filter.status)
         status = _STATUS_CYCLE[(position + 1) % len(_STATUS_CYCLE)]
-        self._set_filter(ExecutionFilter(status, self.filter.text))
+        self._set_filter(self.filter.with_status(status))
+
+    def action_cycle_backend(self) -> None:
+        """Show the next tasks_google backend only (then all again)."""
+        cycle = ["", *(target.backend for target in backend_targets())]
+        current = self.filter.backend if self.filter.backend in cycle else ""
+        backend = cycle[(cycle.index(current) + 1) % len(cycle)]
+        self._set_search_field("backend", backend)
+
+    def action_only_task(self) -> None:
+        """Show only the selected execution's task (or every task again)."""
+        if self.filter.task:
+            self._set_search_field("task", "")
+            return
+        row = self.execution_list.selected_row
+        if row is None:
+            self.notify("No execution selected.", severity="warning")
+            return
+        self._set_search_field("task", row.task_path)
+
+    def _set_search_field(self, name: str, value: str) -> None:
+        """Put `name:value` in the search line (replacing any `name:` word) and apply it."""
+        search = self.query_one("#search", Input)
+        words = [w for w in search.value.split() if not w.lower().startswith(f"{name}:")]
+        if value:
+            words.append(f"{name}:{value}")
+        search.value = " ".join(words)
+        search.set_class(bool(search.value), "visible")
+        self._apply_search(search.value)
 
     def action_search(self) -> None:
         search = self.query_one("#search", Input)
@@ -393,17 +426,22 @@ class TasksDashboard(App[None]):
         search.value = ""
         search.remove_class("visible")
         self.execution_list.focus()
-        self._set_filter(ExecutionFilter(self.filter.status, ""))
+        self._apply_search("")
 
     @on(Input.Changed, "#search")
     def _search_changed(self, event: Input.Changed) -> None:
-        self._set_filter(ExecutionFilter(self.filter.status, event.value))
+        self._apply_search(event.value)
 
     @on(Input.Submitted, "#search")
     def _search_submitted(self, event: Input.Submitted) -> None:
         if not event.value:
             event.input.remove_class("visible")
         self.execution_list.focus()
+
+    def _apply_search(self, line: str) -> None:
+        flt, problems = ExecutionFilter.parse_leniently(line, self.filter.status)
+        self.last_action.update(Text("; ".join(problems), style="bold red"))
+        self._set_filter(flt)
 
     def _set_filter(self, flt: ExecutionFilter) -> None:
         if flt == self.filter:

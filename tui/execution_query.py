@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q
 
 from tasks_google import TaskExecution
+from tui.execution_filter import ExecutionFilter
 from tui.status_labels import CANCELLED, DISPLAY_ORDER
 from tui.throughput import Throughput, read_throughput
 
@@ -32,39 +33,6 @@ _LIST_FIELDS = (
 )
 #: Newest first; the id breaks ties so windows never overlap or skip rows.
 ORDERING = ("-enqueued_at", "-id")
-
-
-@dataclass(frozen=True)
-class ExecutionFilter:
-    """What the list shows: one status (or all) and free text."""
-
-    status: str | None = None  # a key of DISPLAY_ORDER, or None for all
-    text: str = ""
-
-    def apply(self, rows: QuerySet) -> QuerySet:
-        """Narrow a TaskExecution queryset to this filter."""
-        if self.status == CANCELLED:
-            rows = rows.filter(status="FAILED", cancelled_at__isnull=False)
-        elif self.status == "FAILED":
-            rows = rows.filter(status="FAILED", cancelled_at__isnull=True)
-        elif self.status:
-            rows = rows.filter(status=self.status)
-        text = self.text.strip()
-        if text:
-            rows = rows.filter(
-                Q(task_path__icontains=text)
-                | Q(id__startswith=text.lower())
-                | Q(queue__iexact=text)
-                | Q(backend__iexact=text)
-                | Q(progress_message__icontains=text)
-            )
-        return rows
-
-    def describe(self) -> str:
-        parts = [f"status={self.status}" if self.status else "all statuses"]
-        if self.text.strip():
-            parts.append(f"text={self.text.strip()!r}")
-        return ", ".join(parts)
 
 
 @dataclass(frozen=True)

@@ -126,7 +126,6 @@ def test_status_filter_and_text_filter_narrow_the_rows(make_execution):
             await until(pilot, lambda: len(list_lines(pilot)) == 5)
             await pilot.press("s")  # READY
             await until(pilot, lambda: len(list_lines(pilot)) == 1)
-            pass
             await pilot.press("s", "s", "s")  # RUNNING, SUCCESSFUL, FAILED (not the cancelled one)
             await until(
                 pilot, lambda: [line.split()[1] for line in list_lines(pilot)] == ["FAILED"]
@@ -139,6 +138,52 @@ def test_status_filter_and_text_filter_narrow_the_rows(make_execution):
             assert "shop.tasks.successful_one" in list_lines(pilot)[0]
             await pilot.press("escape")
             await until(pilot, lambda: len(list_lines(pilot)) == 5)
+
+    asyncio.run(drive())
+
+
+def test_backend_queue_and_task_filters_narrow_the_rows(make_execution):
+    make_execution(task_path="shop.tasks.send_mail", queue="emails")
+    make_execution(task_path="shop.tasks.send_mail", queue="default")
+    make_execution(task_path="shop.tasks.resize", queue="default")
+    make_execution(task_path="shop.tasks.export", backend="jobs", queue="batch")
+    app = TasksDashboard(poll_interval=0.05)
+
+    def tasks_shown(pilot) -> list[tuple[str, str]]:
+        # (task, queue) of each line: STATUS WORD, TASK, BACKEND, QUEUE, ...
+        return [(line.split()[2], line.split()[4]) for line in list_lines(pilot)]
+
+    async def drive() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: len(list_lines(pilot)) == 4)
+            await pilot.press("slash", *"queue:default send", "enter")
+            await until(pilot, lambda: tasks_shown(pilot) == [("shop.tasks.send_mail", "default")])
+            assert "queue=default, text='send'" in screen_text(pilot)
+            await pilot.press("escape")
+            await until(pilot, lambda: len(list_lines(pilot)) == 4)
+
+            # b cycles the configured backends (jobs, default), then all again.
+            await pilot.press("b")
+            await until(pilot, lambda: tasks_shown(pilot) == [("shop.tasks.export", "batch")])
+            await pilot.press("b")
+            await until(pilot, lambda: len(list_lines(pilot)) == 3)
+            await pilot.press("b")
+            await until(pilot, lambda: len(list_lines(pilot)) == 4)
+
+            # T narrows to the selected row's task (the newest: export), T again widens.
+            await pilot.press("down")  # resize
+            await until(pilot, lambda: app.execution_list.selected_row.task_path.endswith("resize"))
+            await pilot.press("T")
+            await until(pilot, lambda: tasks_shown(pilot) == [("shop.tasks.resize", "default")])
+            assert "task=shop.tasks.resize" in screen_text(pilot)
+            await pilot.press("T")
+            await until(pilot, lambda: len(list_lines(pilot)) == 4)
+
+            # A status word that names no status says what is allowed; the list is unchanged.
+            await pilot.press("slash", *"status:bogus", "enter")
+            await until(pilot, lambda: "status:bogus is not a status" in screen_text(pilot))
+            assert "ready, running, successful, failed, cancelled" in screen_text(pilot)
+            assert len(list_lines(pilot)) == 4
 
     asyncio.run(drive())
 

@@ -11,8 +11,14 @@ from textual.widgets import Static
 KEYS = (
     ("↑ ↓ / j k", "move the cursor (PgUp, PgDn, Home, End too)"),
     ("s", "cycle the status filter: all → READY → RUNNING → SUCCESSFUL → FAILED → CANCELLED"),
-    ("/", "filter by text (task path, id prefix, queue, backend, progress message)"),
-    ("Escape", "clear the text filter"),
+    ("b", "cycle the backend filter through the tasks_google backends"),
+    ("T", "only the selected execution's task (again: every task)"),
+    (
+        "/",
+        "search: free text (task path, id prefix, queue, backend, progress message) and "
+        "backend:NAME queue:NAME task:PART status:NAME words",
+    ),
+    ("Escape", "clear the search"),
     ("c", "cancel the selected execution (asks first)"),
     ("C", "force cancel: stop the running attempt (Run Jobs; asks first)"),
     ("r", "retry: enqueue a copy with the same arguments, backend and queue"),

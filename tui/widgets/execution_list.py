@@ -92,6 +92,11 @@ class ExecutionList(ScrollView, can_focus=True):
             return self.rows[offset]
         return None
 
+    @property
+    def selected_row(self) -> ExecutionRow | None:
+        """The loaded row under the cursor."""
+        return self.row_at(self.cursor)
+
     def wanted_window(self) -> tuple[int, int]:
         """The window to load for what is visible: one screen of margin either side."""
         height = max(1, self.scrollable_content_region.height)
