@@ -14,7 +14,6 @@ from functools import partial
 from typing import Any
 
 from django.db import connections
-from django.utils import timezone
 from rich.text import Text
 from textual import on
 from textual.app import App, ComposeResult
@@ -25,6 +24,7 @@ from textual.widgets import ContentSwitcher, Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
 import tasks_google
+from tasks_google import clock
 from tui import schedule_actions
 from tui.emulator_state import EmulatorSource, EmulatorState, emulator_source
 from tui.execution_filter import ExecutionFilter
@@ -40,6 +40,8 @@ from tui.widgets.execution_list import ColumnHeader, ExecutionList
 
 #: Seconds between the end of one poll and the start of the next.
 DEFAULT_POLL_INTERVAL = 1.0
+#: A refresh's reads taking longer than this are reported in the header.
+SLOW_READ_SECONDS = 0.25
 _STATUS_CYCLE: tuple[str | None, ...] = (None, *DISPLAY_ORDER)
 EXECUTIONS_VIEW = "executions-view"
 EMULATOR_VIEW = "emulator-view"
@@ -103,6 +105,7 @@ class TasksDashboard(App[None]):
     ) -> None:
         super().__init__()
         self.poll_interval = poll_interval
+        self.slow_read_seconds = SLOW_READ_SECONDS
         self.throughput_interval = throughput_interval
         self._throughput_read_at: float | None = None
         self.emulator = emulator if emulator is not None else emulator_source()
@@ -159,7 +162,7 @@ class TasksDashboard(App[None]):
             or time.monotonic() - self._throughput_read_at >= self.throughput_interval
         ):
             self._throughput_read_at = time.monotonic()
-            throughput_until = timezone.now()
+            throughput_until = clock.now()
         read = partial(
             take_snapshot,
             self.filter,
@@ -206,7 +209,7 @@ class TasksDashboard(App[None]):
         elif worker.group == "detail" and event.state == WorkerState.SUCCESS:
             row = worker.result
             if row is not None and row.pk == self.execution_list.selected_id:
-                self.detail.show(row, timezone.now())
+                self.detail.show(row, clock.now())
         elif worker.group == "action" and event.state in (WorkerState.SUCCESS, WorkerState.ERROR):
             if event.state == WorkerState.SUCCESS:
                 self._report(f"{worker.name}: {worker.result}")
@@ -223,7 +226,7 @@ class TasksDashboard(App[None]):
             return  # read for a filter the user has changed since; the next poll is current
         self.snapshot = snapshot
         self.polls += 1
-        now = timezone.now()
+        now = clock.now()
         listing = self.execution_list
         listing.show(snapshot.start, snapshot.rows, snapshot.total, now)
         self.counts.update(self._counts_line(snapshot))
@@ -244,7 +247,8 @@ class TasksDashboard(App[None]):
             line.append(f"{label.text} {snapshot.counts.get(status, 0):,}", style=style)
             line.append("  ")
         line.append(f"│ {snapshot.total:,} shown · {self.filter.describe()}", style="dim")
-        line.append(f" · read in {snapshot.seconds * 1000:.0f} ms", style="dim")
+        if snapshot.seconds >= self.slow_read_seconds:
+            line.append(f" · slow read: {snapshot.seconds * 1000:.0f} ms", style="yellow")
         return line
 
     # ------------------------------------------------------------------ the emulator view

@@ -131,6 +131,8 @@ def _line(cells: list[tuple[str, Style]], total_width: int, base: Style | None) 
         if index:
             segments.append(gap)
         cell = fit(text, width, right=column.right, keep_end=column is TASK)
+        if not text:
+            style = _PLAIN  # a blank cell must not turn into a coloured block under the cursor
         segments.append(Segment(cell, base + style if base else style))
     used = sum(cell_len(s.text) for s in segments)
     if used < total_width:

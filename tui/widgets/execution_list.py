@@ -8,7 +8,6 @@ Columns have fixed widths, so nothing is ever re-measured, whatever the number o
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.utils import timezone
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding
@@ -19,6 +18,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
 
+from tasks_google import clock
 from tui.columns import fit, header_segments, row_segments
 from tui.execution_query import ExecutionRow
 
@@ -67,7 +67,7 @@ class ExecutionList(ScrollView, can_focus=True):
         self.rows: list[ExecutionRow] = []
         self.total = 0
         self.selected_id: str | None = None
-        self._now = timezone.now()
+        self._now = clock.now()
 
     # ---------------------------------------------------------------- data in
 
