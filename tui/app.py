@@ -1,11 +1,10 @@
 """The dashboard app: a live list of executions, their detail, and keys to steer them.
 
-Two views: `1` the executions (with a throughput sparkline), `2` the emulator (queues,
-Scheduler jobs, Run Jobs, clock, fault rules). Reads happen in worker threads (one poll at a
-time per view), rescheduled by a timer after each poll finishes, so a slow database or emulator
-slows the refresh rate instead of piling up reads. Every action on executions goes through the
-public `tasks_google` API (`cancel_task`, `retry_task`); schedule actions through the
-scheduling transport, as `manage.py schedule_tasks` does.
+Two views: `1` the executions (with a throughput sparkline), `2` the cloud (queues, Scheduler
+jobs, Run Jobs; on the emulator also its clock and fault rules). Reads happen in worker threads
+(one poll at a time per view), rescheduled by a timer after each poll finishes, so a slow
+database or cloud slows the refresh rate instead of piling up reads. Every action goes through
+the public `tasks_google` API (`cancel_task`, `retry_task`, `pause_queue`, `run_schedule`, ...).
 """
 
 import time
@@ -25,16 +24,16 @@ from textual.worker import Worker, WorkerState
 
 import tasks_google
 from tasks_google import clock
-from tui import schedule_actions
-from tui.emulator_state import EmulatorSource, EmulatorState, emulator_source
+from tui import queue_actions, schedule_actions
+from tui.cloud_state import CloudSource, CloudState
 from tui.execution_filter import ExecutionFilter
 from tui.execution_query import Snapshot, fetch_execution, take_snapshot
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen
 from tui.status_labels import DISPLAY_ORDER, LABELS
-from tui.targets import backend_targets, describe_targets
+from tui.targets import backend_targets, cloud_source, describe_targets
 from tui.throughput import BUCKET_SECONDS, throughput_line
-from tui.widgets.emulator_view import EmulatorView
+from tui.widgets.cloud_view import CloudView
 from tui.widgets.execution_detail import ExecutionDetail
 from tui.widgets.execution_list import ColumnHeader, ExecutionList
 
@@ -44,7 +43,7 @@ DEFAULT_POLL_INTERVAL = 1.0
 SLOW_READ_SECONDS = 0.25
 _STATUS_CYCLE: tuple[str | None, ...] = (None, *DISPLAY_ORDER)
 EXECUTIONS_VIEW = "executions-view"
-EMULATOR_VIEW = "emulator-view"
+CLOUD_VIEW = "cloud-view"
 #: Actions that only make sense in one view (hidden from the footer in the other).
 _VIEW_ACTIONS = {
     "cycle_status": EXECUTIONS_VIEW,
@@ -55,10 +54,11 @@ _VIEW_ACTIONS = {
     "force_cancel": EXECUTIONS_VIEW,
     "retry": EXECUTIONS_VIEW,
     "copy_id": EXECUTIONS_VIEW,
-    "toggle_fault": EMULATOR_VIEW,
-    "run_schedule": EMULATOR_VIEW,
-    "pause_schedule": EMULATOR_VIEW,
-    "resume_schedule": EMULATOR_VIEW,
+    "toggle_fault": CLOUD_VIEW,
+    "run_schedule": CLOUD_VIEW,
+    "pause": CLOUD_VIEW,
+    "resume": CLOUD_VIEW,
+    "purge_queue": CLOUD_VIEW,
 }
 
 
@@ -89,10 +89,11 @@ class TasksDashboard(App[None]):
         Binding("y", "copy_id", "Copy id"),
         Binding("t", "toggle_fault", "Toggle fault"),
         Binding("n", "run_schedule", "Run now"),
-        Binding("p", "pause_schedule", "Pause"),
-        Binding("u", "resume_schedule", "Resume"),
+        Binding("p", "pause", "Pause"),
+        Binding("u", "resume", "Resume"),
+        Binding("X", "purge_queue", "Purge queue"),
         Binding("1", "show_view('executions-view')", "Executions"),
-        Binding("2", "show_view('emulator-view')", "Emulator"),
+        Binding("2", "show_view('cloud-view')", "Cloud"),
         Binding("ctrl+r", "refresh", "Refresh", show=False),
     ]
 
@@ -100,7 +101,7 @@ class TasksDashboard(App[None]):
         self,
         *,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
-        emulator: EmulatorSource | None = None,
+        cloud: CloudSource | None = None,
         throughput_interval: float = BUCKET_SECONDS / 2,
     ) -> None:
         super().__init__()
@@ -108,9 +109,9 @@ class TasksDashboard(App[None]):
         self.slow_read_seconds = SLOW_READ_SECONDS
         self.throughput_interval = throughput_interval
         self._throughput_read_at: float | None = None
-        self.emulator = emulator if emulator is not None else emulator_source()
-        self.emulator_polls = 0
-        self._emulator_timer: Timer | None = None
+        self.cloud = cloud if cloud is not None else cloud_source()
+        self.cloud_polls = 0
+        self._cloud_timer: Timer | None = None
         self.filter = ExecutionFilter()
         self.snapshot: Snapshot | None = None
         self.polls = 0
@@ -120,7 +121,7 @@ class TasksDashboard(App[None]):
         self.counts = Static("loading…", id="counts")
         self.throughput = Static("", id="throughput")
         self.views = ContentSwitcher(initial=EXECUTIONS_VIEW, id="views")
-        self.emulator_view = EmulatorView(id=EMULATOR_VIEW)
+        self.cloud_view = CloudView(id=CLOUD_VIEW)
         self.last_action = Static("", id="last-action")
 
     # ------------------------------------------------------------------ layout
@@ -137,7 +138,7 @@ class TasksDashboard(App[None]):
                 yield ColumnHeader(id="columns")
                 yield self.execution_list
                 yield self.detail
-            yield self.emulator_view
+            yield self.cloud_view
         yield self.last_action
         yield Input(placeholder="filter: task path, id prefix, queue, backend…", id="search")
         yield Footer()
@@ -199,13 +200,13 @@ class TasksDashboard(App[None]):
                     Text(f"Reading executions failed: {worker.error}", style="bold red")
                 )
                 self._schedule_poll()
-        elif worker.group == "emulator":
+        elif worker.group == "cloud":
             if event.state == WorkerState.SUCCESS:
-                self._apply_emulator(worker.result)
+                self._apply_cloud(worker.result)
             elif event.state == WorkerState.ERROR:
-                self._apply_emulator(EmulatorState(where="?", error=str(worker.error)))
+                self._apply_cloud(CloudState(where="?", error=str(worker.error)))
             if event.state in (WorkerState.SUCCESS, WorkerState.ERROR):
-                self._schedule_emulator_poll()
+                self._schedule_cloud_poll()
         elif worker.group == "detail" and event.state == WorkerState.SUCCESS:
             row = worker.result
             if row is not None and row.pk == self.execution_list.selected_id:
@@ -216,8 +217,8 @@ class TasksDashboard(App[None]):
             else:
                 self._report(f"{worker.name} failed: {worker.error}", error=True)
             self.poll_now()
-            if self.current_view == EMULATOR_VIEW:
-                self.poll_emulator_now()
+            if self.current_view == CLOUD_VIEW:
+                self.poll_cloud_now()
 
     def _apply(self, snapshot: Snapshot) -> None:
         if not self.execution_list.is_mounted:
@@ -251,7 +252,7 @@ class TasksDashboard(App[None]):
             line.append(f" · slow read: {snapshot.seconds * 1000:.0f} ms", style="yellow")
         return line
 
-    # ------------------------------------------------------------------ the emulator view
+    # ------------------------------------------------------------------ the cloud view
 
     @property
     def current_view(self) -> str:
@@ -260,70 +261,63 @@ class TasksDashboard(App[None]):
     def action_show_view(self, view: str) -> None:
         self.views.current = view
         self.refresh_bindings()
-        if view == EMULATOR_VIEW:
-            self.emulator_view.focus()
-            self.poll_emulator_now()
+        if view == CLOUD_VIEW:
+            self.cloud_view.focus()
+            self.poll_cloud_now()
         else:
             self.execution_list.focus()
             self.poll_now()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "toggle_fault" and not self.cloud.emulated:
+            return False  # fault rules exist only on the emulator
         view = _VIEW_ACTIONS.get(action)
         return view is None or not self.is_mounted or view == self.current_view
 
-    def poll_emulator_now(self) -> None:
-        """Read the emulator now (in a thread) while its view shows; then every interval."""
-        if self._emulator_timer is not None:
-            self._emulator_timer.stop()
-            self._emulator_timer = None
-        if self.current_view != EMULATOR_VIEW:
+    def poll_cloud_now(self) -> None:
+        """Read the cloud now (in a thread) while its view shows; then every interval."""
+        if self._cloud_timer is not None:
+            self._cloud_timer.stop()
+            self._cloud_timer = None
+        if self.current_view != CLOUD_VIEW:
             return
-        source = self.emulator
-        if source is None:
-            self._apply_emulator(None)
-            return
+        source = self.cloud
         self.run_worker(
             source.read,
             thread=True,
             exclusive=True,
-            group="emulator",
-            name="emulator",
+            group="cloud",
+            name="cloud",
             exit_on_error=False,
         )
 
-    def _schedule_emulator_poll(self) -> None:
-        if self._emulator_timer is None and self.current_view == EMULATOR_VIEW:
-            self._emulator_timer = self.set_timer(self.poll_interval, self.poll_emulator_now)
+    def _schedule_cloud_poll(self) -> None:
+        if self._cloud_timer is None and self.current_view == CLOUD_VIEW:
+            interval = self.cloud.refresh_seconds or self.poll_interval
+            self._cloud_timer = self.set_timer(interval, self.poll_cloud_now)
 
-    def _apply_emulator(self, state: EmulatorState | None) -> None:
-        if not self.emulator_view.is_mounted:
+    def _apply_cloud(self, state: CloudState) -> None:
+        if not self.cloud_view.is_mounted:
             return
-        self.emulator_polls += 1
-        if state is None:
-            self.emulator_view.body.update(
-                Text(
-                    "No emulator: every tasks_google backend targets Google Cloud. Queues, "
-                    "Scheduler jobs and Run Jobs are in the Cloud Console.",
-                    style="bold",
-                )
-            )
-            return
-        self.emulator_view.show(state)
+        self.cloud_polls += 1
+        self.cloud_view.show(state)
 
-    def _selected_item(self, kind: str) -> dict[str, Any] | None:
-        selected = self.emulator_view.selected()
-        if selected is None or selected[0] != kind:
-            what = "Scheduler job" if kind == "job" else "fault rule"
+    def _selected_item(self, *kinds: str) -> tuple[str, dict[str, Any]] | None:
+        """The selected row of the cloud view if it is of one of `kinds` (else say so)."""
+        selected = self.cloud_view.selected()
+        if selected is None or selected[0] not in kinds:
+            names = {"queue": "queue", "job": "Scheduler job", "fault": "fault rule"}
+            what = " or ".join(names[kind] for kind in kinds)
             self.notify(f"Select a {what} first (↑ ↓).", severity="warning")
             return None
-        return selected[1]
+        return selected
 
     def action_toggle_fault(self) -> None:
         """Switch the selected fault rule on or off."""
-        fault = self._selected_item("fault")
-        source = self.emulator
-        if fault is None or source is None:
+        selected = self._selected_item("fault")
+        if selected is None:
             return
+        fault, source = selected[1], self.cloud
         enabled = not fault.get("enabled")
 
         def toggle() -> str:
@@ -334,31 +328,57 @@ class TasksDashboard(App[None]):
 
     def action_run_schedule(self) -> None:
         """Fire the selected Scheduler job now (asks first)."""
-        job = self._selected_item("job")
-        if job is not None:
-            name = job["name"]
+        selected = self._selected_item("job")
+        if selected is not None:
+            job = selected[1]
             self._confirm(
-                f"Run Scheduler job {job.get('job_id', name)} now?",
+                f"Run Scheduler job {job.get('job_id', job['name'])} now?",
                 "Run now",
-                partial(schedule_actions.run_now, name),
+                partial(schedule_actions.run_now, job["name"]),
             )
 
-    def action_pause_schedule(self) -> None:
-        """Pause the selected Scheduler job (asks first)."""
-        job = self._selected_item("job")
-        if job is not None:
-            name = job["name"]
+    def action_pause(self) -> None:
+        """Pause the selected queue or Scheduler job (asks first)."""
+        selected = self._selected_item("queue", "job")
+        if selected is None:
+            return
+        kind, item = selected
+        name = item["name"]
+        if kind == "queue":
+            question = (
+                f"Pause queue {item.get('queue_id', name)}? Its tasks wait (none is lost) "
+                "until it is resumed."
+            )
+            action = partial(queue_actions.set_queue_paused, name, True)
+        else:
+            question = (
+                f"Pause Scheduler job {item.get('job_id', name)}? It stops firing until resumed."
+            )
+            action = partial(schedule_actions.set_paused, name, True)
+        self._confirm(question, "Pause", action)
+
+    def action_resume(self) -> None:
+        """Resume the selected queue or Scheduler job."""
+        selected = self._selected_item("queue", "job")
+        if selected is None:
+            return
+        kind, item = selected
+        if kind == "queue":
+            self._act("Resume", partial(queue_actions.set_queue_paused, item["name"], False))
+        else:
+            self._act("Resume", partial(schedule_actions.set_paused, item["name"], False))
+
+    def action_purge_queue(self) -> None:
+        """Delete every task of the selected queue (asks first)."""
+        selected = self._selected_item("queue")
+        if selected is not None:
+            queue = selected[1]
             self._confirm(
-                f"Pause Scheduler job {job.get('job_id', name)}? It stops firing until resumed.",
-                "Pause",
-                partial(schedule_actions.set_paused, name, True),
+                f"Purge queue {queue.get('queue_id', queue['name'])}? Every task waiting in it "
+                "is deleted, and their executions are recorded cancelled. This cannot be undone.",
+                "Purge",
+                partial(queue_actions.purge, queue["name"]),
             )
-
-    def action_resume_schedule(self) -> None:
-        """Resume the selected Scheduler job."""
-        job = self._selected_item("job")
-        if job is not None:
-            self._act("Resume", partial(schedule_actions.set_paused, job["name"], False))
 
     def _confirm(self, question: str, title: str, action: Callable[[], str]) -> None:
         def answered(yes: bool | None) -> None:
@@ -517,7 +537,7 @@ class TasksDashboard(App[None]):
 
     def action_refresh(self) -> None:
         self.poll_now()
-        self.poll_emulator_now()
+        self.poll_cloud_now()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

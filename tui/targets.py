@@ -1,8 +1,13 @@
-"""Which cloud the dashboard is looking at: the emulator or Google (said loudly in its header)."""
+"""Which cloud the dashboard is looking at: the emulator or Google (said loudly in its header),
+and where its cloud view reads from."""
 
 from dataclasses import dataclass
 
 from django.tasks import task_backends
+
+from tui.cloud_state import CloudSource
+from tui.emulator_sources import HttpEmulatorSource, InProcessEmulatorSource
+from tui.google_cloud_source import GoogleCloudSource
 
 
 @dataclass(frozen=True)
@@ -47,3 +52,20 @@ def describe_targets(targets: list[Target] | None = None) -> str:
     if len(texts) == 1:
         return texts.pop()
     return " · ".join(f"{t.backend}: {t.text}" for t in targets)
+
+
+def cloud_source() -> CloudSource:
+    """Where the cloud view reads: the in-process emulator, else the first backend's emulator
+    control API (`emulator_url`, `TASKS_GOOGLE_EMULATOR_URL`, or derived from the emulator
+    host), else Google Cloud through the backends' transports."""
+    url = None
+    for backend in task_backends.all():
+        try:
+            config = backend.config
+        except Exception:  # not a tasks_google backend
+            continue
+        if config.transport == "inprocess":
+            return InProcessEmulatorSource()
+        if url is None and config.emulator_host and config.emulator_url:
+            url = config.emulator_url
+    return HttpEmulatorSource(url) if url else GoogleCloudSource()

@@ -156,7 +156,7 @@ def test_help_screen(snap_compare, frozen_cloud, make_execution):
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
-def test_emulator_view(snap_compare, frozen_cloud, make_execution):
+def test_cloud_view(snap_compare, frozen_cloud, make_execution):
     tasks.noop_task.enqueue()
     tasks.noop_task.using(run_after=NOW + timedelta(minutes=5)).enqueue()
     schedule_task("nightly-report", tasks.noop_task, "0 3 * * *", time_zone="Europe/Paris")

@@ -1,10 +1,12 @@
-"""The emulator view: queues, Scheduler jobs, Run Jobs executions, the clock and fault rules.
+"""The cloud view: queues, Scheduler jobs, Run Jobs executions; on the emulator also its clock
+and fault rules.
 
-Scheduler jobs and fault rules are selectable (one cursor runs through the jobs, then the
-rules), so the app's keys can run, pause or resume the selected job or toggle the selected rule.
+Queues, Scheduler jobs and fault rules are selectable (one cursor runs through the queues, the
+jobs, then the rules), so the app's keys can pause, resume or purge the selected queue, run,
+pause or resume the selected job, or toggle the selected rule.
 """
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from rich.console import Group, RenderableType
@@ -14,10 +16,10 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from tui.cloud_state import JSON, CloudState
 from tui.columns import format_duration
-from tui.emulator_state import JSON, EmulatorState
 
-Kind = Literal["job", "fault"]
+Kind = Literal["queue", "job", "fault"]
 
 _STATE_STYLES = {
     "RUNNING": "green",
@@ -65,7 +67,12 @@ def _seconds(value: float | None) -> str:
     return "—" if value is None else f"{value:g}s"
 
 
-def _table(title: str, *columns: str) -> Table:
+def _count(value: int | None) -> str:
+    """A count, or `—` when the source does not know it (Google's API has no queue depth)."""
+    return "—" if value is None else f"{value:,}"
+
+
+def _table(title: str | None, *columns: str) -> Table:
     table = Table(
         title=title,
         title_justify="left",
@@ -104,8 +111,8 @@ def _effect(effect: JSON) -> str:
     return f"{kind}({details})" if details else kind
 
 
-class EmulatorView(VerticalScroll, can_focus=True):
-    """The emulator's state, rendered; a cursor over its Scheduler jobs and fault rules."""
+class CloudView(VerticalScroll, can_focus=True):
+    """The cloud's state, rendered; a cursor over its queues, Scheduler jobs and fault rules."""
 
     BINDINGS = [
         Binding("down,j", "move(1)", "Down", show=False),
@@ -114,20 +121,21 @@ class EmulatorView(VerticalScroll, can_focus=True):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.state: EmulatorState | None = None
+        self.state: CloudState | None = None
         self.cursor = 0
-        self.body = Static("Reading the emulator…", id="emulator-body")
+        self.body = Static("Reading…", id="cloud-body")
 
     def compose(self):
         yield self.body
 
     def items(self) -> list[tuple[Kind, JSON]]:
-        """The selectable rows, in order: Scheduler jobs, then fault rules."""
+        """The selectable rows, in order: queues, Scheduler jobs, then fault rules."""
         if self.state is None:
             return []
+        queues: list[tuple[Kind, JSON]] = [("queue", queue) for queue in self.state.queues]
         jobs: list[tuple[Kind, JSON]] = [("job", job) for job in self.state.scheduler_jobs]
         faults: list[tuple[Kind, JSON]] = [("fault", fault) for fault in self.state.faults]
-        return jobs + faults
+        return queues + jobs + faults
 
     def selected(self) -> tuple[Kind, JSON] | None:
         items = self.items()
@@ -139,13 +147,13 @@ class EmulatorView(VerticalScroll, can_focus=True):
             self.cursor = max(0, min(count - 1, self.cursor + step))
             self._render_state()
 
-    def show(self, state: EmulatorState) -> None:
+    def show(self, state: CloudState) -> None:
         """Show a new reading, keeping the cursor on the same job or rule when it is still there."""
         before = self.selected()
         self.state = state
         items = self.items()
         if before is not None:
-            key = "name" if before[0] == "job" else "id"
+            key = "id" if before[0] == "fault" else "name"
             for position, (kind, item) in enumerate(items):
                 if kind == before[0] and item.get(key) == before[1].get(key):
                     self.cursor = position
@@ -157,43 +165,72 @@ class EmulatorView(VerticalScroll, can_focus=True):
         if self.state is not None:
             self.body.update(self.render_state(self.state))
 
-    def render_state(self, state: EmulatorState) -> RenderableType:
+    def render_state(self, state: CloudState) -> RenderableType:
         if state.error:
+            if state.emulated:
+                title = f"⚠ EMULATOR UNREACHABLE ({state.where})"
+                hint = "Retrying at every refresh; start it with `just dev`."
+            else:
+                title = f"⚠ GOOGLE CLOUD UNREADABLE ({state.where})"
+                hint = "Retrying at every refresh; check credentials and the project's IAM roles."
             return Group(
-                Text(f"⚠ EMULATOR UNREACHABLE ({state.where})", style="bold red"),
+                Text(title, style="bold red"),
                 Text(state.error, style="red"),
-                Text("Retrying at every refresh; start it with `just dev`.", style="dim"),
+                Text(hint, style="dim"),
             )
-        clock = _parse(state.clock)
         selected = self.selected()
-        parts: list[RenderableType] = [
-            Text.assemble(
+        if state.emulated:
+            clock = _parse(state.clock)
+            stamp = clock.strftime("%Y-%m-%d %H:%M:%S UTC") if clock else state.clock or "—"
+            title = Text.assemble(
                 ("Emulator ", "bold"),
                 (f"({state.where})", ""),
                 ("  clock ", "dim"),
-                (clock.strftime("%Y-%m-%d %H:%M:%S UTC") if clock else state.clock or "—", "bold"),
-            ),
-            self._queues(state, clock),
+                (stamp, "bold"),
+            )
+        else:
+            # Google's clock is the wall clock; times are shown relative to it.
+            clock = datetime.now(UTC)
+            title = Text.assemble(
+                ("Google Cloud ", "bold"),
+                (f"({state.where})", ""),
+                ("  read through the backends' transports", "dim"),
+            )
+        parts: list[RenderableType] = [
+            title,
+            self._queues(state, clock, selected),
             self._scheduler(state, clock, selected),
             self._run_jobs(state, clock),
-            self._faults(state, selected),
         ]
+        if state.emulated:
+            parts.append(self._faults(state, selected))
         return Group(*parts)
 
-    def _queues(self, state: EmulatorState, clock: datetime | None) -> RenderableType:
+    def _queues(
+        self, state: CloudState, clock: datetime | None, selected: tuple[Kind, JSON] | None
+    ) -> RenderableType:
         if not state.queues:
             return Text("\nQueues: none", style="dim")
         table = _table(
-            "\nQueues", "QUEUE", "STATE", "DEPTH", "IN FLIGHT", "NEXT DISPATCH", "RETRY", "RATE"
+            "\nQueues",
+            "",
+            "QUEUE",
+            "STATE",
+            "DEPTH",
+            "IN FLIGHT",
+            "NEXT DISPATCH",
+            "RETRY",
+            "RATE",
         )
         for queue in state.queues:
             retry = queue.get("retry_config", {})
             rate = queue.get("rate_limits", {})
             table.add_row(
+                _marker(selected is not None and selected[1] is queue),
                 queue.get("queue_id", queue.get("name", "?")),
                 _state(queue.get("state")),
-                f"{queue.get('depth', 0):,}",
-                f"{queue.get('in_flight', 0):,}",
+                _count(queue.get("depth")),
+                _count(queue.get("in_flight")),
                 at(queue.get("next_dispatch_time"), clock),
                 f"{retry.get('max_attempts')} attempts, backoff "
                 f"{_seconds(retry.get('min_backoff'))} to {_seconds(retry.get('max_backoff'))}",
@@ -203,7 +240,7 @@ class EmulatorView(VerticalScroll, can_focus=True):
         return table
 
     def _scheduler(
-        self, state: EmulatorState, clock: datetime | None, selected: tuple[Kind, JSON] | None
+        self, state: CloudState, clock: datetime | None, selected: tuple[Kind, JSON] | None
     ) -> RenderableType:
         if not state.scheduler_jobs:
             return Text("\nScheduler jobs: none", style="dim")
@@ -222,45 +259,68 @@ class EmulatorView(VerticalScroll, can_focus=True):
             )
         return table
 
-    def _run_jobs(self, state: EmulatorState, clock: datetime | None) -> RenderableType:
+    def _run_jobs(self, state: CloudState, clock: datetime | None) -> RenderableType:
         if not state.run_jobs:
             return Text("\nRun Jobs: none", style="dim")
-        table = _table("\nRun Jobs", "JOB / EXECUTION / TASK", "STATUS", "ATTEMPT", "EXIT", "WHEN")
+        parts: list[RenderableType] = [Text("\nRun Jobs", style="bold")]
         for run_job in state.run_jobs:
             job = run_job.job
-            table.add_row(
-                Text(job.get("job_id", "?"), style="bold"),
-                f"{job.get('task_count')} task(s), {job.get('parallelism') or 'all'} in parallel",
-                f"max retries {job.get('max_retries')}",
-                "",
-                f"{job.get('execution_count', 0)} execution(s)",
+            tasks = job.get("task_count") or 1
+            parallel = job.get("parallelism") or "all"
+            executions = job.get("execution_count", 0)
+            parts.append(
+                Text.assemble(
+                    (job.get("job_id", "?"), "bold"),
+                    (
+                        f"  {tasks} task{'s' if tasks != 1 else ''}, {parallel} at once, "
+                        f"max retries {job.get('max_retries')}, "
+                        f"{executions} execution{'s' if executions != 1 else ''}",
+                        "dim",
+                    ),
+                )
+            )
+            if not run_job.executions:
+                continue
+            table = _table(
+                None,
+                "  EXECUTION / TASK",
+                "STATUS",
+                "TASKS ✓ ✗ ▶",
+                "ATTEMPT",
+                "EXIT",
+                "STARTED",
+                "ENDED",
             )
             for execution in run_job.executions:
-                counts = (
-                    f"{execution.get('succeeded_count', 0)}✓ {execution.get('failed_count', 0)}✗ "
-                    f"{execution.get('running_count', 0)}▶"
-                )
                 table.add_row(
                     f"  {execution.get('execution_id', '?')}",
                     _state(execution.get("status")),
-                    counts,
+                    f"{execution.get('succeeded_count', 0)} {execution.get('failed_count', 0)} "
+                    f"{execution.get('running_count', 0)}",
                     "",
-                    at(execution.get("completion_time") or execution.get("start_time"), clock),
+                    "",
+                    at(execution.get("start_time"), clock),
+                    at(execution.get("completion_time"), clock),
                 )
                 for task in execution.get("tasks", []):
                     exit_code = task.get("exit_code")
                     signal = task.get("term_signal")
-                    ended = "—" if exit_code is None else str(exit_code)
+                    attempt = task.get("attempt")
                     table.add_row(
                         f"    task {task.get('index')}",
                         _state(task.get("status")),
-                        str(task.get("attempt") if task.get("attempt") is not None else "—"),
-                        f"signal {signal}" if signal else ended,
-                        at(task.get("end_time") or task.get("start_time"), clock),
+                        "",
+                        "—" if attempt is None else str(attempt),
+                        f"signal {signal}"
+                        if signal
+                        else ("—" if exit_code is None else str(exit_code)),
+                        at(task.get("start_time"), clock),
+                        at(task.get("end_time"), clock),
                     )
-        return table
+            parts.append(table)
+        return Group(*parts)
 
-    def _faults(self, state: EmulatorState, selected: tuple[Kind, JSON] | None) -> RenderableType:
+    def _faults(self, state: CloudState, selected: tuple[Kind, JSON] | None) -> RenderableType:
         if not state.faults:
             return Text("\nFault rules: none", style="dim")
         table = _table(

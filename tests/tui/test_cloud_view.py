@@ -1,7 +1,7 @@
 """The emulator view (key 2): queues, Scheduler jobs, Run Jobs, clock, faults; its actions.
 
 Against the in-process emulator (the test settings' transport) and against a real emulator
-server's HTTP control API; both read through `tui.emulator_state` and render the same.
+server's HTTP control API; both read through `tui.cloud_state` and render the same.
 """
 
 import asyncio
@@ -18,7 +18,7 @@ from tasks_google import ScheduledTask, schedule_task
 from tests.tasks_google import tasks
 from tests.tui.conftest import SIZE, screen_text, until
 from tui.app import TasksDashboard
-from tui.emulator_state import HttpEmulatorSource, InProcessEmulatorSource
+from tui.cloud_state import HttpEmulatorSource, InProcessEmulatorSource
 from tui.screens.confirm import ConfirmScreen
 
 PARENT = "projects/demo-project/locations/us-central1"
@@ -45,7 +45,7 @@ def test_in_process_emulator_state_and_schedule_actions(transactional_db, tasks_
     schedule_task("nightly-report", tasks.noop_task, "0 3 * * *", time_zone="Europe/Paris")
     tasks_emulator.cloud.faults.add(FaultRule(operation="dispatch", effect=HttpStatus(503)))
     app = TasksDashboard(poll_interval=0.05)
-    assert isinstance(app.emulator, InProcessEmulatorSource)
+    assert isinstance(app.cloud, InProcessEmulatorSource)
 
     async def drive() -> None:
         async with app.run_test(size=SIZE) as pilot:
@@ -150,7 +150,7 @@ def test_real_emulator_server_over_the_control_api(transactional_db):
             )
         )
         server.cloud.faults.add(FaultRule(operation="dispatch", effect=HttpStatus(500)))
-        app = TasksDashboard(poll_interval=0.05, emulator=HttpEmulatorSource(server.url))
+        app = TasksDashboard(poll_interval=0.05, cloud=HttpEmulatorSource(server.url))
 
         async def drive() -> None:
             async with app.run_test(size=SIZE) as pilot:
@@ -177,7 +177,7 @@ def test_real_emulator_server_over_the_control_api(transactional_db):
 
 def test_unreachable_control_api_says_so(transactional_db):
     app = TasksDashboard(
-        poll_interval=0.05, emulator=HttpEmulatorSource("http://127.0.0.1:9", timeout=0.5)
+        poll_interval=0.05, cloud=HttpEmulatorSource("http://127.0.0.1:9", timeout=0.5)
     )
 
     async def drive() -> None:

@@ -1,0 +1,52 @@
+"""What the cloud view shows: queues, Scheduler jobs, Run Jobs and, on the emulator, its
+clock and fault rules.
+
+One small interface, three sources that return the same JSON shapes (the emulator control
+API's): `tui.emulator_sources` (an emulator server's control API, or the in-process emulator)
+and `tui.google_cloud_source` (the backends' transports, i.e. Google's official clients).
+`tui.targets.cloud_source()` picks one. Reads are synchronous: the app calls them in a thread
+worker.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+#: Run Jobs executions shown per job (newest first).
+EXECUTIONS_PER_JOB = 3
+
+JSON = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RunJobState:
+    """One Run Jobs job and its newest executions (each with its `tasks`)."""
+
+    job: JSON
+    executions: list[JSON] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CloudState:
+    """What the cloud view shows; `error` set (and the rest empty) when it could not be read."""
+
+    where: str
+    emulated: bool = True  # an emulator (with a clock and fault rules), not Google
+    clock: str = ""
+    queues: list[JSON] = field(default_factory=list)
+    scheduler_jobs: list[JSON] = field(default_factory=list)
+    run_jobs: list[RunJobState] = field(default_factory=list)
+    faults: list[JSON] = field(default_factory=list)
+    error: str | None = None
+
+
+class CloudSource(Protocol):
+    """Where the cloud view's state comes from, and how a fault rule is switched."""
+
+    where: str
+    emulated: bool
+    #: Seconds between reads (None: the dashboard's refresh interval).
+    refresh_seconds: float | None
+
+    def read(self) -> CloudState: ...
+
+    def set_fault_enabled(self, fault_id: str, enabled: bool) -> JSON: ...
