@@ -27,3 +27,8 @@ class TaskCancelledError(Exception):
 class CancellationNotSupported(ValueError):
     """The requested kind of cancellation is impossible on this backend (e.g. a forced cancel of
     an HTTP request on Cloud Tasks)."""
+
+
+class QueueDoesNotExist(LookupError):
+    """The Cloud Tasks queue a queue call names does not exist (on Google, queues are created
+    by you, never behind your back)."""

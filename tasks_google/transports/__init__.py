@@ -108,7 +108,7 @@ class RemoteStep(ABC):
 
 
 class Transport(Protocol):
-    """What backends and the runtime need from Cloud Tasks."""
+    """What backends, the runtime and the queue calls need from the Google services."""
 
     def create_task(self, spec: CloudTaskSpec) -> str:
         """Create the task; return its resource name. A task that already exists counts as done."""
@@ -118,6 +118,19 @@ class Transport(Protocol):
 
     def retry_policy(self, queue_path: str) -> RetryPolicy:
         """The retry limits of a queue."""
+
+    def get_queue_state(self, queue_path: str) -> str:
+        """A queue's state: RUNNING, PAUSED or DISABLED. google.api_core NotFound if the queue
+        does not exist (as for the three calls below)."""
+
+    def pause_queue(self, queue_path: str) -> str:
+        """PauseQueue: tasks are kept and none is dispatched; return the state afterwards."""
+
+    def resume_queue(self, queue_path: str) -> str:
+        """ResumeQueue (a PAUSED or DISABLED queue runs again); return the state afterwards."""
+
+    def purge_queue(self, queue_path: str) -> str:
+        """PurgeQueue: delete every task created before the call; return the queue's state."""
 
     def run_job(self, spec: "JobRunSpec") -> str:
         """Start an execution of a Cloud Run job; return the execution's resource name."""

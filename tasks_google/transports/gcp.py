@@ -118,6 +118,18 @@ class GcpTransport:
         self._policies[queue_path] = (time.monotonic(), policy)
         return policy
 
+    def get_queue_state(self, queue_path: str) -> str:
+        return self._call(self.client.get_queue, name=queue_path).state.name
+
+    def pause_queue(self, queue_path: str) -> str:
+        return self._call(self.client.pause_queue, name=queue_path).state.name
+
+    def resume_queue(self, queue_path: str) -> str:
+        return self._call(self.client.resume_queue, name=queue_path).state.name
+
+    def purge_queue(self, queue_path: str) -> str:
+        return self._call(self.client.purge_queue, name=queue_path).state.name
+
     def _create_queue(self, queue_path: str) -> None:
         parent = queue_path.rsplit("/queues/", 1)[0]
         with contextlib.suppress(api_exceptions.AlreadyExists):

@@ -93,7 +93,7 @@ def transport() -> "InProcessTransport":
 
 
 class InProcessTransport:
-    """Creates and deletes Cloud Tasks in the current in-process emulator."""
+    """Calls the services of the current in-process emulator."""
 
     def create_task(self, spec: CloudTaskSpec) -> str:
         engine = current_cloud().tasks
@@ -122,6 +122,22 @@ class InProcessTransport:
         return RetryPolicy(
             max_attempts=config.max_attempts, max_retry_duration=config.max_retry_duration
         )
+
+    def get_queue_state(self, queue_path: str) -> str:
+        engine = current_cloud().tasks
+        return engine.get_queue(tasks_v2.GetQueueRequest(name=queue_path)).state.name
+
+    def pause_queue(self, queue_path: str) -> str:
+        engine = current_cloud().tasks
+        return engine.pause_queue(tasks_v2.PauseQueueRequest(name=queue_path)).state.name
+
+    def resume_queue(self, queue_path: str) -> str:
+        engine = current_cloud().tasks
+        return engine.resume_queue(tasks_v2.ResumeQueueRequest(name=queue_path)).state.name
+
+    def purge_queue(self, queue_path: str) -> str:
+        engine = current_cloud().tasks
+        return engine.purge_queue(tasks_v2.PurgeQueueRequest(name=queue_path)).state.name
 
     def _ensure_queue(self, queue_path: str) -> tasks_v2.Queue:
         engine = current_cloud().tasks

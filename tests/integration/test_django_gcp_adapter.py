@@ -11,6 +11,14 @@ from google.cloud import tasks_v2
 
 from emulator.faults import Duplicate, FaultRule, RpcError
 from emulator.server.emulator_server import start_server
+from tasks_google import (
+    QueueDoesNotExist,
+    TaskCancelledError,
+    pause_queue,
+    purge_queue,
+    queue_state,
+    resume_queue,
+)
 from tasks_google.exceptions import EmulatorUnavailableError
 from tasks_google.models import TaskExecution
 from tasks_google.transports import CloudTaskSpec
@@ -189,3 +197,32 @@ def test_a_schedule_fires_over_http_and_enqueues_once(backend, emulator):
     result = tasks.calculate_meaning_of_life.get_result(fire.execution_id)
     wait_for(result)
     assert result.return_value == 42
+
+
+def test_queues_are_paused_resumed_and_purged_through_the_official_client(backend, emulator):
+    path = f"{PARENT}/queues/default"
+    emulator.cloud.tasks.create_queue(
+        tasks_v2.CreateQueueRequest(parent=PARENT, queue=tasks_v2.Queue(name=path))
+    )
+    assert pause_queue().state == "PAUSED"
+    assert queue_state().state == "PAUSED"
+    server_queue = emulator.cloud.tasks.get_queue(tasks_v2.GetQueueRequest(name=path))
+    assert server_queue.state == tasks_v2.Queue.State.PAUSED
+    waiting = tasks.calculate_meaning_of_life.enqueue()  # committed: its Cloud Task exists
+    listed = emulator.cloud.tasks.list_tasks(tasks_v2.ListTasksRequest(parent=path))
+    assert [t.name for t in listed.tasks] == [f"{path}/tasks/{waiting.id}"]
+
+    outcome = purge_queue()
+    assert (outcome.queue, outcome.state, outcome.cancelled_executions) == (path, "PAUSED", 1)
+    assert not emulator.cloud.tasks.list_tasks(tasks_v2.ListTasksRequest(parent=path)).tasks
+    waiting.refresh()
+    assert waiting.status == TaskResultStatus.FAILED
+    assert waiting.errors[-1].exception_class is TaskCancelledError
+
+    assert resume_queue().state == "RUNNING"
+    assert queue_state().state == "RUNNING"
+    later = tasks.calculate_meaning_of_life.enqueue()
+    wait_for(later)
+    assert later.status == TaskResultStatus.SUCCESSFUL and later.return_value == 42
+    with pytest.raises(QueueDoesNotExist, match=f"{PARENT}/queues/emails"):
+        pause_queue("emails")

@@ -103,6 +103,14 @@ def enqueue_child() -> str:
     return noop_task.enqueue().id
 
 
+@task
+def purges_its_queue() -> int:
+    """Purges the queue it runs on; returns how many waiting executions were cancelled."""
+    from tasks_google import purge_queue
+
+    return purge_queue().cancelled_executions
+
+
 @task(takes_context=True)
 def wait_for_cancel(context: TaskContext, seconds: float = 10) -> str:
     """Runs until cancelled (or `seconds` pass), then stops its own way."""
