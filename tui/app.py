@@ -204,7 +204,9 @@ class TasksDashboard(App[None]):
             if event.state == WorkerState.SUCCESS:
                 self._apply_cloud(worker.result)
             elif event.state == WorkerState.ERROR:
-                self._apply_cloud(CloudState(where="?", error=str(worker.error)))
+                where, emulated = self.cloud.where, self.cloud.emulated
+                error = CloudState(where=where, emulated=emulated, error=str(worker.error))
+                self._apply_cloud(error)
             if event.state in (WorkerState.SUCCESS, WorkerState.ERROR):
                 self._schedule_cloud_poll()
         elif worker.group == "detail" and event.state == WorkerState.SUCCESS:

@@ -147,15 +147,14 @@ class GoogleCloudSource:
         try:
             return CloudState(
                 where=self.where,
+                emulated=False,
                 queues=self._queues(),
                 scheduler_jobs=self._scheduler_jobs(),
                 run_jobs=self._run_jobs(),
             )
         except Exception as error:  # permissions, quota, network: say it and retry later
-            return CloudState(
-                where=self.where,
-                error=f"reading Google Cloud failed: {type(error).__name__}: {error}",
-            )
+            reason = f"reading Google Cloud failed: {type(error).__name__}: {error}"
+            return CloudState(where=self.where, emulated=False, error=reason)
 
     def _queues(self) -> list[JSON]:
         seen: dict[str, JSON] = {}

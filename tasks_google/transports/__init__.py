@@ -132,8 +132,20 @@ class Transport(Protocol):
     def purge_queue(self, queue_path: str) -> str:
         """PurgeQueue: delete every task created before the call; return the queue's state."""
 
+    def list_queues(self, parent: str) -> list:
+        """Every Cloud Tasks queue of a location (`tasks_v2.Queue` messages)."""
+
     def run_job(self, spec: "JobRunSpec") -> str:
         """Start an execution of a Cloud Run job; return the execution's resource name."""
+
+    def list_run_jobs(self, parent: str) -> list:
+        """Every Cloud Run job of a location (`run_v2.Job` messages)."""
+
+    def list_run_executions(self, job_path: str, limit: int) -> list:
+        """A job's newest `limit` executions, newest first (`run_v2.Execution` messages)."""
+
+    def list_run_tasks(self, execution_path: str) -> list:
+        """An execution's tasks (`run_v2.Task` messages)."""
 
     def cancel_execution(self, name: str) -> None:
         """Cancel a Run Jobs execution (SIGTERM, then SIGKILL); one that is over counts as done."""

@@ -6,6 +6,7 @@ reported at once, naming its host, instead of hanging in the client's retry loop
 """
 
 import contextlib
+import itertools
 import logging
 import threading
 import time
@@ -17,6 +18,7 @@ from google.api_core import exceptions as api_exceptions
 from google.cloud import run_v2, scheduler_v1, tasks_v2
 from google.cloud.run_v2.services.executions.transports import ExecutionsGrpcTransport
 from google.cloud.run_v2.services.jobs.transports import JobsGrpcTransport
+from google.cloud.run_v2.services.tasks.transports import TasksGrpcTransport
 from google.cloud.scheduler_v1.services.cloud_scheduler.transports import (
     CloudSchedulerGrpcTransport,
 )
@@ -77,6 +79,10 @@ class GcpTransport:
     def executions_client(self) -> run_v2.ExecutionsClient:
         return self._client(run_v2.ExecutionsClient, ExecutionsGrpcTransport)
 
+    @property
+    def run_tasks_client(self) -> run_v2.TasksClient:
+        return self._client(run_v2.TasksClient, TasksGrpcTransport)
+
     def _call(self, method: Callable[..., Any], **kwargs: Any) -> Any:
         if not self.emulator_host:
             return method(**kwargs)
@@ -130,6 +136,9 @@ class GcpTransport:
     def purge_queue(self, queue_path: str) -> str:
         return self._call(self.client.purge_queue, name=queue_path).state.name
 
+    def list_queues(self, parent: str) -> list[tasks_v2.Queue]:
+        return list(self._call(self.client.list_queues, parent=parent))
+
     def _create_queue(self, queue_path: str) -> None:
         parent = queue_path.rsplit("/queues/", 1)[0]
         with contextlib.suppress(api_exceptions.AlreadyExists):
@@ -147,6 +156,16 @@ class GcpTransport:
                 self._call(self.jobs_client.create_job, request=create_job_request(spec))
             operation = self._call(self.jobs_client.run_job, request=request)
         return operation.metadata.name
+
+    def list_run_jobs(self, parent: str) -> list[run_v2.Job]:
+        return list(self._call(self.jobs_client.list_jobs, parent=parent))
+
+    def list_run_executions(self, job_path: str, limit: int) -> list[run_v2.Execution]:
+        pages = self._call(self.executions_client.list_executions, parent=job_path)
+        return list(itertools.islice(pages, limit))
+
+    def list_run_tasks(self, execution_path: str) -> list[run_v2.Task]:
+        return list(self._call(self.run_tasks_client.list_tasks, parent=execution_path))
 
     def cancel_execution(self, name: str) -> None:
         # NotFound: gone; FailedPrecondition: already finished.

@@ -9,6 +9,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.test.client import Client
@@ -139,6 +140,15 @@ class InProcessTransport:
         engine = current_cloud().tasks
         return engine.purge_queue(tasks_v2.PurgeQueueRequest(name=queue_path)).state.name
 
+    def list_queues(self, parent: str) -> list[tasks_v2.Queue]:
+        engine = current_cloud().tasks
+        return _all_pages(
+            lambda token: engine.list_queues(
+                tasks_v2.ListQueuesRequest(parent=parent, page_token=token)
+            ),
+            "queues",
+        )
+
     def _ensure_queue(self, queue_path: str) -> tasks_v2.Queue:
         engine = current_cloud().tasks
         parent = queue_path.rsplit("/queues/", 1)[0]
@@ -162,6 +172,26 @@ class InProcessTransport:
                 engine.create_job(create_job_request(spec))
             operation = engine.run_job(request)
         return run_v2.Execution.deserialize(operation.metadata.value).name
+
+    def list_run_jobs(self, parent: str) -> list[run_v2.Job]:
+        engine = current_cloud().run
+        return _all_pages(
+            lambda token: engine.list_jobs(run_v2.ListJobsRequest(parent=parent, page_token=token)),
+            "jobs",
+        )
+
+    def list_run_executions(self, job_path: str, limit: int) -> list[run_v2.Execution]:
+        request = run_v2.ListExecutionsRequest(parent=job_path, page_size=limit)
+        return list(current_cloud().run.list_executions(request).executions)[:limit]
+
+    def list_run_tasks(self, execution_path: str) -> list[run_v2.Task]:
+        engine = current_cloud().run
+        return _all_pages(
+            lambda token: engine.list_tasks(
+                run_v2.ListTasksRequest(parent=execution_path, page_token=token)
+            ),
+            "tasks",
+        )
 
     def cancel_execution(self, name: str) -> None:
         # NotFound: gone; FailedPrecondition: already finished.
@@ -196,16 +226,28 @@ class InProcessTransport:
         current_cloud().scheduler.run_job(scheduler_v1.RunJobRequest(name=name))
 
     def list_scheduler_jobs(self, parent: str) -> list[scheduler_v1.Job]:
-        engine, jobs, token = current_cloud().scheduler, [], ""
-        while True:
-            page = engine.list_jobs(scheduler_v1.ListJobsRequest(parent=parent, page_token=token))
-            jobs.extend(page.jobs)
-            token = page.next_page_token
-            if not token:
-                return jobs
+        engine = current_cloud().scheduler
+        return _all_pages(
+            lambda token: engine.list_jobs(
+                scheduler_v1.ListJobsRequest(parent=parent, page_token=token)
+            ),
+            "jobs",
+        )
 
     def pause_scheduler_job(self, name: str) -> None:
         current_cloud().scheduler.pause_job(scheduler_v1.PauseJobRequest(name=name))
 
     def resume_scheduler_job(self, name: str) -> None:
         current_cloud().scheduler.resume_job(scheduler_v1.ResumeJobRequest(name=name))
+
+
+def _all_pages(list_page: Callable[[str], Any], field: str) -> list:
+    """Every item of a paged List call: `list_page(token)` answers one page whose `field`
+    holds its items."""
+    items, token = [], ""
+    while True:
+        page = list_page(token)
+        items.extend(getattr(page, field))
+        token = page.next_page_token
+        if not token:
+            return items

@@ -1,7 +1,8 @@
-"""The emulator view (key 2): queues, Scheduler jobs, Run Jobs, clock, faults; its actions.
+"""The cloud view (key 2): queues, Scheduler jobs, Run Jobs, clock, faults; its actions.
 
-Against the in-process emulator (the test settings' transport) and against a real emulator
-server's HTTP control API; both read through `tui.cloud_state` and render the same.
+Against the in-process emulator (the test settings' transport), a real emulator server's HTTP
+control API, and the same server through the backends' gcp transports (the official clients,
+as on Google); all three render the same shapes.
 """
 
 import asyncio
@@ -9,16 +10,19 @@ import re
 import sys
 
 from django.db import connections
+from django.tasks import TaskResultStatus
 from google.cloud import run_v2, scheduler_v1
 
 from emulator.cloud_tasks.queue_specs import parse_queue_spec
 from emulator.faults import FaultRule, HttpStatus
 from emulator.server.emulator_server import start_server
-from tasks_google import ScheduledTask, schedule_task
+from tasks_google import ScheduledTask, TaskExecution, schedule_task
+from tests.settings import SERVICE_ACCOUNT
 from tests.tasks_google import tasks
 from tests.tui.conftest import SIZE, screen_text, until
 from tui.app import TasksDashboard
-from tui.cloud_state import HttpEmulatorSource, InProcessEmulatorSource
+from tui.emulator_sources import HttpEmulatorSource, InProcessEmulatorSource
+from tui.google_cloud_source import GoogleCloudSource
 from tui.screens.confirm import ConfirmScreen
 
 PARENT = "projects/demo-project/locations/us-central1"
@@ -59,7 +63,10 @@ def test_in_process_emulator_state_and_schedule_actions(transactional_db, tasks_
             assert re.search(r"default +RUNNING +1 +0 ", queue), queue
             assert "attempts, backoff" in text
             [job] = lines_with(pilot, "nightly-report")
-            assert job.lstrip().startswith("▸")  # the first Scheduler job is selected
+            assert queue.lstrip().startswith("▸")  # the first queue is selected
+            await pilot.press("down")  # to the Scheduler job
+            await until(pilot, lambda: "▸" in "".join(lines_with(pilot, "nightly-report")))
+            [job] = lines_with(pilot, "nightly-report")
             assert "0 3 * * *" in job and "Europe/Paris" in job and "ENABLED" in job
             assert "never fired" in job
             [fault] = lines_with(pilot, "f1 ")
@@ -106,6 +113,43 @@ def test_in_process_emulator_state_and_schedule_actions(transactional_db, tasks_
 
     asyncio.run(drive())
     assert "nightly-report" in tasks_emulator.cloud.scheduler.describe_jobs()[0]["name"]
+
+
+def test_queue_pause_resume_and_purge_with_keys(transactional_db, tasks_emulator):
+    waiting = tasks.noop_task.using(queue_name="emails").enqueue()
+    tasks.noop_task.enqueue()
+    app = TasksDashboard(poll_interval=0.05)
+
+    async def drive() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("2")
+            await until(pilot, lambda: "emails" in screen_text(pilot))
+            # Queues are listed by name: default, then emails. The cursor starts on default.
+            await pilot.press("down")
+            await until(pilot, lambda: "▸" in "".join(lines_with(pilot, "emails ")))
+            await pilot.press("p")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            assert "Pause queue emails? Its tasks wait" in screen_text(pilot)
+            await pilot.press("y")
+            await until(pilot, lambda: "PAUSED" in "".join(lines_with(pilot, "emails ")))
+            await pilot.press("u")  # resuming needs no confirmation
+            await until(pilot, lambda: "RUNNING" in "".join(lines_with(pilot, "emails ")))
+            assert "Resume: Resumed." in screen_text(pilot)
+
+            await pilot.press("X")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            assert "Purge queue emails?" in screen_text(pilot)
+            await pilot.press("y")
+            await until(pilot, lambda: "1 waiting execution was recorded" in screen_text(pilot))
+            [queue] = lines_with(pilot, "emails ")
+            assert re.search(r"emails +RUNNING +0 +0 ", queue), queue
+            [other] = lines_with(pilot, "default ")
+            assert re.search(r"default +RUNNING +1 +0 ", other), other  # left alone
+
+    asyncio.run(drive())
+    row = TaskExecution.objects.get(pk=waiting.id)
+    assert row.status == TaskResultStatus.FAILED and row.cancelled_at is not None
+    assert "was purged" in row.errors[-1]["traceback"]
 
 
 def _failing_job(server) -> str:
@@ -156,23 +200,127 @@ def test_real_emulator_server_over_the_control_api(transactional_db):
             async with app.run_test(size=SIZE) as pilot:
                 await pilot.press("2")
                 await until(pilot, lambda: "task 1" in screen_text(pilot), timeout=15)
-                text = screen_text(pilot)
-                assert f"Emulator ({server.url})" in text
-                assert re.search(r"mail +RUNNING +0 +0 +— +3 attempts", text), text
-                [job] = lines_with(pilot, "hourly")
-                assert "0 * * * *" in job and "ENABLED" in job
-                [run_job] = [line for line in lines_with(pilot, "nightly ") if "task(s)" in line]
-                assert "2 task(s)" in run_job and "1 execution(s)" in run_job
-                assert re.search(r"nightly-\w+ +FAILED +0✓ 2✗ 0▶", text), text
-                for index in (0, 1):
-                    [task] = lines_with(pilot, f"task {index}")
-                    assert re.search(r"task \d +FAILED +0 +3 ", task), task
-                await pilot.press("down")  # from the Scheduler job to the fault rule
+                assert_renders_the_server_state(pilot, f"Emulator ({server.url})")
+                await pilot.press("down", "down")  # from the queue past the job to the fault
                 await pilot.press("t")
                 await until(pilot, lambda: "○ off" in "".join(lines_with(pilot, "f1 ")))
 
         asyncio.run(drive())
         assert not server.cloud.faults.get("f1").rule.enabled
+
+
+def assert_renders_the_server_state(pilot, title: str) -> None:
+    """What `test_real_emulator_server_*` set up, as the view must show it."""
+    text = screen_text(pilot)
+    assert title in text
+    [queue] = lines_with(pilot, "mail ")
+    assert re.search(r"mail +RUNNING .* 3 attempts, backoff 0.1s to 3600s", queue), queue
+    [job] = lines_with(pilot, "hourly")
+    assert "0 * * * *" in job and "ENABLED" in job
+    [run_job] = lines_with(pilot, "nightly  ")
+    assert "2 tasks, all at once, max retries 0, 1 execution" in run_job
+    assert re.search(r"nightly-\w+ +FAILED +0 2 0 ", text), text
+    for index in (0, 1):
+        [task] = lines_with(pilot, f"task {index}")
+        assert re.search(r"task \d +FAILED +0 +3 ", task), task
+
+
+def test_real_emulator_server_through_the_official_clients(transactional_db, settings):
+    """With no emulator control API (as on Google), the view reads through the transports."""
+    with start_server(queues=[parse_queue_spec("mail:max_attempts=3")]) as server:
+        _failing_job(server)
+        server.cloud.scheduler.create_job(
+            scheduler_v1.CreateJobRequest(
+                parent=PARENT,
+                job=scheduler_v1.Job(
+                    name=f"{PARENT}/jobs/hourly",
+                    schedule="0 * * * *",
+                    time_zone="UTC",
+                    http_target=scheduler_v1.HttpTarget(uri="http://127.0.0.1:9/"),
+                ),
+            )
+        )
+        options = {
+            "project_id": "demo-project",
+            "location": "us-central1",
+            "transport": "gcp",
+            "emulator_host": server.grpc_target,
+        }
+        settings.TASKS = {
+            "default": {
+                "BACKEND": "tasks_google.backends.CloudTasksBackend",
+                "QUEUES": ["default", "mail"],
+                "OPTIONS": {
+                    **options,
+                    "base_url": "http://app.test/tasks/",
+                    "oidc_service_account": SERVICE_ACCOUNT,
+                },
+            },
+            "jobs": {
+                "BACKEND": "tasks_google.backends.CloudRunJobsBackend",
+                "OPTIONS": {**options, "command": ["true"]},
+            },
+        }
+        app = TasksDashboard(poll_interval=0.05, cloud=GoogleCloudSource())
+
+        async def drive() -> None:
+            async with app.run_test(size=SIZE) as pilot:
+                await pilot.press("2")
+                await until(pilot, lambda: "task 1" in screen_text(pilot), timeout=15)
+                assert_renders_the_server_state(
+                    pilot, f"Google Cloud ({PARENT})  read through the backends' transports"
+                )
+                text = screen_text(pilot)
+                assert "Fault rules" not in text  # Google has none
+                [queue] = lines_with(pilot, "mail ")
+                assert re.search(r"mail +RUNNING +— +— +— ", queue), queue  # no depth on Google
+
+                # Pausing a queue goes through tasks_google.pause_queue and the official client.
+                await pilot.press("p")
+                await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+                await pilot.press("y")
+                await until(pilot, lambda: "PAUSED" in "".join(lines_with(pilot, "mail ")))
+                assert "Pause: Paused. projects/demo-project/locations/us-central1/queues/mail" in (
+                    screen_text(pilot)
+                )
+
+        asyncio.run(drive())
+        assert server.cloud.tasks.describe_queues()[0]["state"] == "PAUSED"
+
+
+def test_every_backend_on_google_reads_google_and_says_why_it_cannot(
+    transactional_db, settings, monkeypatch
+):
+    monkeypatch.setenv("NO_GCE_CHECK", "True")  # no metadata server here: fail fast
+    for name in ("GOOGLE_APPLICATION_CREDENTIALS", "CLOUDSDK_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    settings.TASKS = {
+        "default": {
+            "BACKEND": "tasks_google.backends.CloudTasksBackend",
+            "OPTIONS": {
+                "project_id": "acme-prod",
+                "location": "europe-west1",
+                "base_url": "https://shop.example.com/tasks/",
+                "transport": "gcp",
+                "oidc_service_account": "tasks@acme-prod.iam.gserviceaccount.com",
+            },
+        }
+    }
+    app = TasksDashboard(poll_interval=0.05)
+    assert isinstance(app.cloud, GoogleCloudSource)
+
+    async def drive() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            header = screen_text(pilot).splitlines()[0]
+            assert "GCP (acme-prod, europe-west1)" in header
+            await pilot.press("2")
+            await until(pilot, lambda: "GOOGLE CLOUD UNREADABLE" in screen_text(pilot), 30)
+            text = screen_text(pilot)
+            assert "projects/acme-prod/locations/europe-west1" in text
+            assert "reading Google Cloud failed" in text
+            assert "credentials" in text
+
+    asyncio.run(drive())
 
 
 def test_unreachable_control_api_says_so(transactional_db):
