@@ -51,6 +51,7 @@ class TaskExecutionAdmin(admin.ModelAdmin):
         "last_attempted_at",
         "finished_at",
         "attempt_count",
+        "formatted_attempts",
         "worker_ids",
         "progress",
         "remote_name",
@@ -100,6 +101,31 @@ class TaskExecutionAdmin(admin.ModelAdmin):
             "",
             "<p><strong>{}</strong></p><pre>{}</pre>",
             ((e["exception_class_path"], e["traceback"]) for e in obj.errors),
+        )
+
+    @admin.display(description="attempts")
+    def formatted_attempts(self, obj: TaskExecution) -> str:
+        if not obj.attempts:
+            return "—"
+        rows = format_html_join(
+            "",
+            "<tr><td>#{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    a.get("number", "?"),
+                    a.get("outcome", "?"),
+                    a.get("worker", ""),
+                    a.get("started_at") or "—",
+                    a.get("finished_at") or "—",
+                    a.get("error") or "",
+                )
+                for a in obj.attempts
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>attempt</th><th>outcome</th><th>worker</th><th>started</th>"
+            "<th>finished</th><th>error</th></tr></thead><tbody>{}</tbody></table>",
+            rows,
         )
 
     @admin.action(description="Cancel the selected executions")

@@ -24,7 +24,7 @@ from django.tasks import TaskContext, TaskResult, TaskResultStatus, task_backend
 from django.tasks.exceptions import TaskResultDoesNotExist
 from django.tasks.signals import task_finished
 
-from tasks_google import clock
+from tasks_google import attempts, clock
 from tasks_google.exceptions import CancellationNotSupported, TaskCancelledError
 from tasks_google.executions import FINISHED, is_valid_execution_id, to_result, with_error
 from tasks_google.models import TaskExecution
@@ -160,9 +160,9 @@ def finish_cancelled(
     result: TaskResult | None = None,
     sender: type | None = None,
 ) -> bool:
-    """Record `row` as cancelled (FAILED, cancelled_at, a TaskCancelledError in errors) and send
-    `task_finished`. Not started: only while it is READY and unleased. Started: only while
-    `owner` holds its lease. Returns whether it was recorded."""
+    """Record `row` as cancelled (FAILED, cancelled_at, a TaskCancelledError in errors, its running
+    attempt `cancelled`) and send `task_finished`. Not started: only while it is READY and
+    unleased. Started: only while `owner` holds its lease. Returns whether it was recorded."""
     now = clock.now()
     if error is None:
         error = TaskCancelledError("Cancelled on request.")
@@ -172,6 +172,13 @@ def finish_cancelled(
     else:
         rows = rows.filter(status=TaskResultStatus.READY, lease_owner="")
     row.errors = with_error(row.errors, error)
+    # A started execution's lease holder is the only writer of its attempts.
+    timeline: dict[str, Any] = {}
+    if started:
+        row.attempts = attempts.ended(
+            row.attempts, row.attempt_count, attempts.CANCELLED, now, error
+        )
+        timeline["attempts"] = row.attempts
     row.status = TaskResultStatus.FAILED
     row.finished_at = row.cancelled_at = now
     row.lease_owner, row.lease_expires_at = "", None
@@ -183,6 +190,7 @@ def finish_cancelled(
         cancel_requested_at=Coalesce("cancel_requested_at", now),
         lease_owner="",
         lease_expires_at=None,
+        **timeline,
     )
     if updated != 1:
         return False

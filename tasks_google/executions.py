@@ -93,14 +93,19 @@ def to_result(row: TaskExecution, task: Task | None = None) -> TaskResult:
     return result
 
 
+def exception_class_path(exc: BaseException) -> str:
+    """The dotted path of an exception's class, as `errors` and `attempts` record it."""
+    kind = type(exc)
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
 def error_entry(exc: BaseException) -> dict[str, str]:
     """How an exception is stored in `TaskExecution.errors` (a capped traceback)."""
-    kind = type(exc)
     trace = "".join(format_exception(exc))
     if len(trace) > MAX_TRACEBACK_CHARS:
         half = MAX_TRACEBACK_CHARS // 2
         trace = trace[:half] + "\n[... traceback truncated ...]\n" + trace[-half:]
-    return {"exception_class_path": f"{kind.__module__}.{kind.__qualname__}", "traceback": trace}
+    return {"exception_class_path": exception_class_path(exc), "traceback": trace}
 
 
 def with_error(errors: list[dict[str, str]], exc: BaseException) -> list[dict[str, str]]:

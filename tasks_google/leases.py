@@ -41,6 +41,11 @@ def new_lease_owner() -> str:
     return f"{worker_id()}:{uuid.uuid4().hex[:12]}"
 
 
+def worker_of(owner: str) -> str:
+    """The worker id in a lease owner token made by `new_lease_owner`."""
+    return owner.rpartition(":")[0] or owner
+
+
 def acquire(execution_id: str, owner: str, timeout: timedelta) -> bool:
     """Take the lease if the execution is unfinished and nobody holds a live lease on it."""
     now = clock.now()

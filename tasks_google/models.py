@@ -10,6 +10,8 @@ EXECUTION_ID_MAX_LENGTH = 63
 #: How many errors an execution keeps (the most recent ones); each traceback is capped too.
 MAX_RECORDED_ERRORS = 100
 MAX_TRACEBACK_CHARS = 20_000
+#: How many attempts an execution keeps in `attempts` (the most recent ones).
+MAX_RECORDED_ATTEMPTS = 100
 
 
 def new_execution_id() -> str:
@@ -44,6 +46,12 @@ class TaskExecution(models.Model):
     attempt_count = models.PositiveIntegerField(default=0)
     errors = models.JSONField(
         default=list, help_text="[{exception_class_path, traceback}], most recent last."
+    )
+    attempts = models.JSONField(
+        default=list,
+        help_text="[{number, worker, started_at, finished_at, outcome, error}], oldest first: "
+        "outcome is running, succeeded, failed, retry, cancelled or lost; times are ISO 8601 "
+        "UTC (finished_at null while running); error is the exception class path, or null.",
     )
     return_value = models.JSONField(null=True, blank=True)
     remote_name = models.CharField(

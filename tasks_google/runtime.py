@@ -17,7 +17,7 @@ from typing import Any
 from django.tasks import TaskContext, TaskResult, TaskResultStatus, task_backends
 from django.tasks.signals import task_finished, task_started
 
-from tasks_google import cancellation, clock, leases
+from tasks_google import attempts, cancellation, clock, leases
 from tasks_google.exceptions import (
     LostAttemptError,
     NonJSONReturnValueError,
@@ -84,6 +84,7 @@ def run_attempt(execution_id: str, *, attempts_made: int | None = None) -> Outco
     owner = leases.new_lease_owner()
     taking_over = row.status == TaskResultStatus.RUNNING
     previous_owner = row.lease_owner
+    previous_start = row.last_attempted_at
     if not leases.acquire(row.pk, owner, lease_timeout):
         row.refresh_from_db()
         if row.status in FINISHED:
@@ -93,15 +94,25 @@ def run_attempt(execution_id: str, *, attempts_made: int | None = None) -> Outco
         return Outcome("busy", final=False, retry_after=wait)
 
     row.refresh_from_db()
+    number, now = row.attempt_count, row.last_attempted_at
     if taking_over:
         lost = LostAttemptError(
             f"The attempt holding lease {previous_owner!r} ended without recording an outcome "
             "(its lease expired); running the task again."
         )
         row.errors = with_error(row.errors, lost)
+        row.attempts = attempts.lost(
+            row.attempts,
+            number - 1,
+            now,
+            lost,
+            worker=leases.worker_of(previous_owner),
+            started_at=previous_start,
+        )
     row.worker_ids = [*row.worker_ids, leases.worker_id()]
-    row.started_at = row.started_at or row.last_attempted_at
-    _write(row, owner, ["errors", "worker_ids", "started_at"])
+    row.attempts = attempts.started(row.attempts, number, leases.worker_id(), now)
+    row.started_at = row.started_at or now
+    _write(row, owner, ["errors", "worker_ids", "attempts", "started_at"])
     if attempts_made is None:
         attempts_made = row.attempt_count - 1
     if row.cancel_requested_at is not None:
@@ -210,7 +221,10 @@ class _Attempt:
         row.status = TaskResultStatus.SUCCESSFUL
         row.return_value = value
         row.finished_at = clock.now()
-        if lease_lost or not self._release(["status", "return_value", "finished_at"]):
+        row.attempts = attempts.ended(
+            row.attempts, row.attempt_count, attempts.SUCCEEDED, row.finished_at
+        )
+        if lease_lost or not self._release(["status", "return_value", "attempts", "finished_at"]):
             return self._lost()
         self._sync(result)
         task_finished.send(type(self.backend), task_result=result)
@@ -228,7 +242,9 @@ class _Attempt:
         row.errors = with_error(row.errors, exc)
         row.status = TaskResultStatus.FAILED if final else TaskResultStatus.READY
         row.finished_at = now if final else None
-        if lease_lost or not self._release(["status", "errors", "finished_at"]):
+        ending = attempts.FAILED if final else attempts.RETRY
+        row.attempts = attempts.ended(row.attempts, row.attempt_count, ending, now, exc)
+        if lease_lost or not self._release(["status", "errors", "attempts", "finished_at"]):
             return self._lost()
         if not final:
             logger.warning(

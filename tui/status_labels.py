@@ -1,6 +1,9 @@
-"""How an execution's status reads on screen: a symbol and a word, so colour is optional."""
+"""How an execution's status, and an attempt's outcome, read on screen: a symbol and a word, so
+colour is optional."""
 
 from dataclasses import dataclass
+
+from tasks_google import attempts
 
 #: The pseudo-status of a FAILED execution with `cancelled_at` set (Django has no CANCELLED).
 CANCELLED = "CANCELLED"
@@ -41,3 +44,23 @@ def label_for(status: str, cancelled: bool = False) -> StatusLabel:
     """The label of a row's status (unknown statuses are shown as they are)."""
     key = display_status(status, cancelled)
     return LABELS.get(key, StatusLabel("?", key, ""))
+
+
+#: How each outcome of `TaskExecution.attempts` reads (see tasks_google.attempts).
+ATTEMPT_LABELS: dict[str, StatusLabel] = {
+    attempts.RUNNING: StatusLabel("▶", "running", "bold yellow"),
+    attempts.SUCCEEDED: StatusLabel("✓", "succeeded", "green"),
+    attempts.RETRY: StatusLabel("↻", "retry", "dark_orange"),
+    attempts.FAILED: StatusLabel("✗", "failed", "bold red"),
+    attempts.CANCELLED: StatusLabel("⊘", "cancelled", "#b48ead"),
+    attempts.LOST: StatusLabel("↯", "lost", "red"),
+}
+#: An attempt whose outcome was not recorded (history from before `attempts` existed).
+UNKNOWN_ATTEMPT = StatusLabel("?", "unknown", "dim")
+
+
+def attempt_label(outcome: str | None) -> StatusLabel:
+    """The label of an attempt's outcome (None: UNKNOWN_ATTEMPT; others are shown as they are)."""
+    if outcome is None:
+        return UNKNOWN_ATTEMPT
+    return ATTEMPT_LABELS.get(outcome, StatusLabel("?", outcome, ""))

@@ -79,6 +79,15 @@ def fails_until_attempt(context: TaskContext, succeed_on: int) -> int:
     return context.attempt
 
 
+@task(takes_context=True)
+def dies_on_first_attempt(context: TaskContext) -> int:
+    """Its first attempt dies as an interrupted process does (KeyboardInterrupt escapes the
+    runtime, the lease stays held); later attempts return the attempt number."""
+    if context.attempt == 1:
+        raise KeyboardInterrupt
+    return context.attempt
+
+
 @task
 def always_fails() -> None:
     raise RuntimeError("always fails")

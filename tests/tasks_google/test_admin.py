@@ -28,6 +28,20 @@ def test_changelist_filters_and_detail_shows_the_traceback(admin_client, tasks_e
     assert 'name="_save"' not in detail  # read-only
 
 
+def test_detail_lists_each_attempt(admin_client, tasks_emulator):
+    result = tasks.fails_until_attempt.enqueue(succeed_on=2)
+    tasks_emulator.run_until_idle()
+    detail = admin_client.get(f"{CHANGELIST}{result.id}/change/").content.decode()
+    row = TaskExecution.objects.get(pk=result.id)
+    first, _ = row.attempts
+    assert (
+        f"<tr><td>#1</td><td>retry</td><td>{first['worker']}</td>"
+        f"<td>{first['started_at']}</td><td>{first['finished_at']}</td>"
+        "<td>builtins.RuntimeError</td></tr>"
+    ) in detail
+    assert "<td>#2</td><td>succeeded</td>" in detail
+
+
 def test_admin_actions_cancel_and_reenqueue(admin_client, tasks_emulator):
     waiting = tasks.noop_task.enqueue()
     response = admin_client.post(

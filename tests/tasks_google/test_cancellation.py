@@ -1,10 +1,7 @@
 """cancel_task / is_task_cancelled on Cloud Tasks (graceful cancellation)."""
 
-import threading
-import time
-
 import pytest
-from django.db import connections, transaction
+from django.db import transaction
 from django.tasks import TaskResultStatus
 from django.tasks.exceptions import TaskResultDoesNotExist
 from django.tasks.signals import task_finished
@@ -16,8 +13,8 @@ from tasks_google import (
     runtime,
 )
 from tasks_google.models import TaskExecution
-from tests.settings import TASKS
 from tests.tasks_google import tasks
+from tests.tasks_google.attempt_drivers import run_in_thread, wait_running
 
 
 def assert_cancelled(result, *, started: bool):
@@ -97,40 +94,6 @@ def test_task_finished_is_sent_for_a_cancel(tasks_emulator):
     assert seen == [(TaskResultStatus.FAILED, TaskCancelledError)]
 
 
-def run_in_thread(execution_id):
-    outcomes = []
-
-    def target():
-        try:
-            outcomes.append(runtime.run_attempt(execution_id, attempts_made=0))
-        finally:
-            for conn in connections.all(initialized_only=True):
-                conn.close()
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    return thread, outcomes
-
-
-def wait_running(execution_id, timeout=10):
-    deadline = time.monotonic() + timeout
-    while TaskExecution.objects.get(pk=execution_id).status != TaskResultStatus.RUNNING:
-        assert time.monotonic() < deadline, "the task never started"
-        time.sleep(0.01)
-
-
-@pytest.fixture
-def fast_cancel_poll(settings):
-    # A long heartbeat: the cancellation must not wait for it.
-    options = {
-        **TASKS["default"]["OPTIONS"],
-        "heartbeat_interval_seconds": 30,
-        "heartbeat_timeout_seconds": 120,
-        "cancel_poll_interval_seconds": 0.05,
-    }
-    settings.TASKS = {"default": {**TASKS["default"], "OPTIONS": options}}
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("task", [tasks.wait_for_cancel, tasks.raise_when_cancelled])
 def test_running_task_sees_the_cancellation_and_stops_its_own_way(
@@ -160,7 +123,9 @@ def test_cancel_requested_between_delivery_and_start_is_honoured(tasks_emulator)
     assert outcome.kind == "cancelled"
     result.refresh()
     assert result.status == TaskResultStatus.FAILED
-    assert TaskExecution.objects.get(pk=result.id).return_value is None
+    row = TaskExecution.objects.get(pk=result.id)
+    assert row.return_value is None
+    assert [(a["number"], a["outcome"]) for a in row.attempts] == [(1, "cancelled")]
 
 
 @pytest.mark.django_db

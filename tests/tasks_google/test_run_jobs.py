@@ -102,6 +102,8 @@ def test_forced_cancel_of_a_task_ignoring_sigterm_kills_it_and_nothing_is_left(t
         result.refresh()
         assert result.status == TaskResultStatus.FAILED
         assert result.errors[-1].exception_class is TaskCancelledError
+        [attempt] = TaskExecution.objects.get(pk=result.id).attempts
+        assert attempt["outcome"] == "cancelled" and attempt["finished_at"] is not None
 
 
 def test_cancel_before_start_cancels_the_execution(tasks_emulator):

@@ -10,6 +10,7 @@ from tasks_google import clock, leases
 from tasks_google.exceptions import LostAttemptError
 from tasks_google.models import TaskExecution
 from tests.tasks_google import tasks
+from tests.tasks_google.attempt_drivers import hold_lease
 from tests.tasks_google.deliveries import post_execute
 
 pytestmark = pytest.mark.django_db
@@ -23,17 +24,6 @@ def new_row(task_path="tests.tasks_google.tasks.noop_task"):
     """An execution stored as enqueue stores it, without its Cloud Task."""
     return TaskExecution.objects.create(
         task_path=task_path, backend="default", queue="default", enqueued_at=clock.now()
-    )
-
-
-def hold_lease(execution_id, owner="other-worker:1:abc", seconds=60):
-    TaskExecution.objects.filter(pk=execution_id).update(
-        status=TaskResultStatus.RUNNING,
-        lease_owner=owner,
-        lease_expires_at=clock.now() + timedelta(seconds=seconds),
-        attempt_count=1,
-        worker_ids=["other-worker:1"],
-        started_at=clock.now(),
     )
 
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.tasks import TaskResultStatus
 from django.utils import timezone
 
-from tasks_google import TaskExecution
+from tasks_google import TaskExecution, leases
 from tests.tasks_google import tasks
 from tests.tui.conftest import SIZE, screen_lines, screen_text, until, until_polled
 from tui.app import TasksDashboard
@@ -282,5 +282,33 @@ def test_help_screen_and_copy_id(make_execution):
             await until(pilot, lambda: not isinstance(app.screen, HelpScreen))
             await pilot.press("y")
             assert app.clipboard == row.id
+
+    asyncio.run(drive())
+
+
+def test_detail_shows_the_attempt_timeline(transactional_db, tasks_emulator):
+    result = tasks.fails_until_attempt.enqueue(succeed_on=2)
+    tasks_emulator.run_until_idle()
+    app = TasksDashboard(poll_interval=0.05)
+    worker = re.escape(leases.worker_id())
+
+    def attempt_line(pilot, number: int) -> str:
+        pattern = re.compile(rf"#{number} +. \w+ +{worker} ")
+        return next((line for line in screen_lines(pilot) if pattern.search(line)), "")
+
+    async def drive() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: app.execution_list.selected_id == result.id)
+            await until(pilot, lambda: "Attempts (2)" in screen_text(pilot))
+            await pilot.press("tab")  # into the detail pane, scrolled down to the timeline
+            for _ in range(10):
+                if attempt_line(pilot, 2):
+                    break
+                await pilot.press("down")
+                await pilot.pause()
+            await until(pilot, lambda: bool(attempt_line(pilot, 2)))
+            assert "↻ retry" in attempt_line(pilot, 1)
+            assert "builtins.RuntimeError" in attempt_line(pilot, 1)
+            assert "✓ succeeded" in attempt_line(pilot, 2)
 
     asyncio.run(drive())

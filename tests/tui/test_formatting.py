@@ -1,13 +1,18 @@
-"""Cells, status labels and the target line: pure functions, no database."""
+"""Cells, status labels, the attempt timeline and the target line: pure functions, no database."""
 
+import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.utils import timezone
+from rich.console import Console, Group
 
+from tasks_google import TaskExecution
 from tui.columns import fit, format_duration, progress, row_text, widths
 from tui.execution_query import ExecutionRow
 from tui.status_labels import LABELS, STATUS_WIDTH, label_for
 from tui.targets import Target, describe_targets
+from tui.widgets.execution_detail import MAX_ATTEMPTS_SHOWN, attempt_timeline
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -80,3 +85,75 @@ def test_the_management_command_is_found_in_the_tui_app():
 
     command = load_command_class("tui", "tasks_tui")
     assert "dashboard" in command.help
+
+
+def timeline_lines(execution: TaskExecution) -> list[str]:
+    console = Console(width=120, record=True, file=io.StringIO())
+    console.print(Group(*attempt_timeline(execution, NOW)))
+    return [line.rstrip() for line in console.export_text().splitlines()]
+
+
+def clock_time(moment: datetime) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def attempt(number, outcome, started, finished=None, error=None, worker="host:7") -> dict:
+    return {
+        "number": number,
+        "worker": worker,
+        "started_at": started.isoformat(),
+        "finished_at": finished.isoformat() if finished else None,
+        "outcome": outcome,
+        "error": error,
+    }
+
+
+def test_attempt_timeline_reads_without_colour_and_times_a_running_attempt_so_far():
+    first = NOW - timedelta(minutes=5)
+    lost_at = NOW - timedelta(minutes=2)
+    execution = TaskExecution(
+        attempt_count=3,
+        attempts=[
+            attempt(1, "retry", first, first + timedelta(seconds=12.3), "builtins.RuntimeError"),
+            attempt(
+                2,
+                "lost",
+                first + timedelta(minutes=1),
+                lost_at,
+                "tasks_google.exceptions.LostAttemptError",
+                worker="host:8",
+            ),
+            attempt(3, "running", lost_at),
+        ],
+    )
+    title, *lines = timeline_lines(execution)
+    assert title == "Attempts (3)"
+    assert lines[0].split() == [
+        "#1",
+        "↻",
+        "retry",
+        "host:7",
+        *clock_time(first).split(),
+        "12.3s",
+        "builtins.RuntimeError",
+    ]
+    assert lines[1].split()[:4] == ["#2", "↯", "lost", "host:8"]
+    assert "2m00s" in lines[1]
+    # Still running: the time so far.
+    assert lines[2].split()[:3] == ["#3", "▶", "running"] and lines[2].endswith("2m00s")
+
+
+def test_attempt_timeline_of_an_execution_recorded_before_attempts_lists_its_workers():
+    execution = TaskExecution(attempt_count=2, worker_ids=["old:1", "old:2"])
+    assert [line.split()[:4] for line in timeline_lines(execution)[1:]] == [
+        ["#1", "?", "unknown", "old:1"],
+        ["#2", "?", "unknown", "old:2"],
+    ]
+    assert timeline_lines(TaskExecution(attempt_count=0))[1:] == ["none yet"]
+
+
+def test_attempt_timeline_shows_the_most_recent_attempts():
+    entries = [attempt(n, "retry", NOW) for n in range(51, 151)]
+    title, *lines = timeline_lines(TaskExecution(attempt_count=150, attempts=entries))
+    assert title == f"Attempts (150, last {MAX_ATTEMPTS_SHOWN} shown)"
+    assert len(lines) == MAX_ATTEMPTS_SHOWN and lines[-1].startswith("#150")

@@ -14,13 +14,16 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from tasks_google import TaskExecution
+from tasks_google.attempts import parse_timestamp
 from tui.columns import format_duration, progress
-from tui.status_labels import label_for
+from tui.status_labels import attempt_label, label_for
 
 #: Longest JSON shown for args, kwargs or a return value.
 MAX_JSON_CHARS = 4_000
 #: How many errors are shown (the most recent; each with its traceback).
 MAX_ERRORS_SHOWN = 5
+#: How many attempts the timeline shows (the most recent).
+MAX_ATTEMPTS_SHOWN = 20
 
 
 def pretty_json(value: Any) -> str:
@@ -76,6 +79,48 @@ def cancellation_state(row: TaskExecution) -> str:
     return "not requested"
 
 
+def _attempt_duration(started: datetime | None, finished: datetime | None, now: datetime) -> str:
+    if started is None:
+        return "—"
+    return format_duration(max(0.0, ((finished or now) - started).total_seconds()))
+
+
+def attempt_timeline(row: TaskExecution, now: datetime) -> list[RenderableType]:
+    """The "Attempts" section: one line per attempt (number, outcome, worker, start, duration,
+    error), the most recent MAX_ATTEMPTS_SHOWN. A running attempt's duration is the time so far.
+    Rows from before `attempts` was recorded list their `worker_ids`, outcome unknown."""
+    entries = row.attempts or [
+        {"number": number, "worker": worker, "outcome": None}
+        for number, worker in enumerate(row.worker_ids or [], start=1)
+    ]
+    total = max(row.attempt_count, len(entries))
+    shown = entries[-MAX_ATTEMPTS_SHOWN:]
+    title = f"Attempts ({total}"
+    title += f", last {len(shown)} shown)" if len(shown) < total else ")"
+    if not shown:
+        return [Text(title, style="bold underline"), Text("none yet", style="dim")]
+    lines = Table.grid(padding=(0, 2))
+    lines.add_column(justify="right", no_wrap=True)
+    lines.add_column(no_wrap=True)
+    lines.add_column(no_wrap=True)
+    lines.add_column(no_wrap=True)
+    lines.add_column(justify="right", no_wrap=True)
+    lines.add_column(style="dim", overflow="fold")
+    for entry in shown:
+        label = attempt_label(entry.get("outcome"))
+        started = parse_timestamp(entry.get("started_at"))
+        finished = parse_timestamp(entry.get("finished_at"))
+        lines.add_row(
+            f"#{entry.get('number', '?')}",
+            Text(label.text, style=label.style),
+            entry.get("worker") or "—",
+            _when(started),
+            _attempt_duration(started, finished, now),
+            entry.get("error") or "",
+        )
+    return [Text(title, style="bold underline"), lines]
+
+
 def describe(row: TaskExecution, now: datetime) -> RenderableType:
     """The detail of one execution as Rich renderables."""
     label = label_for(row.status, row.cancelled_at is not None)
@@ -86,7 +131,6 @@ def describe(row: TaskExecution, now: datetime) -> RenderableType:
     facts.add_row("Task", row.task_path)
     facts.add_row("Status", Text(label.text, style=label.style))
     facts.add_row("Backend / queue", f"{row.backend} / {row.queue}  (priority {row.priority})")
-    facts.add_row("Attempts", f"{row.attempt_count}  workers: {', '.join(row.worker_ids) or '—'}")
     facts.add_row("Enqueued", f"{_when(row.enqueued_at)}  ({_age(row.enqueued_at, now)})")
     if row.run_after:
         facts.add_row("Run after", _when(row.run_after))
@@ -110,7 +154,7 @@ def describe(row: TaskExecution, now: datetime) -> RenderableType:
     facts.add_row("Remote name", row.remote_name or "— (not created)")
     facts.add_row("Cancellation", cancellation_state(row))
 
-    parts: list[RenderableType] = [facts, Text()]
+    parts: list[RenderableType] = [facts, Text(), *attempt_timeline(row, now), Text()]
     parts.append(Text("Arguments", style="bold underline"))
     parts.append(Text(pretty_json({"args": row.args, "kwargs": row.kwargs})))
     if row.status == "SUCCESSFUL" or row.return_value is not None:
