@@ -79,6 +79,17 @@ def history(make_execution) -> None:
         enqueued_at=at - timedelta(seconds=90),
         started_at=at - timedelta(seconds=89),
         finished_at=at - timedelta(seconds=19),
+        attempts=[
+            {
+                "number": number,
+                "worker": WORKER,
+                "started_at": (at - timedelta(seconds=start)).isoformat(),
+                "finished_at": (at - timedelta(seconds=start - 1)).isoformat(),
+                "outcome": outcome,
+                "error": "shop.payments.CardDeclined",
+            }
+            for number, start, outcome in ((1, 89, "retry"), (2, 79, "retry"), (3, 59, "failed"))
+        ],
         errors=[
             {
                 "exception_class_path": "shop.payments.CardDeclined",
@@ -123,8 +134,7 @@ def test_executions_view(snap_compare, frozen_cloud, make_execution):
         await loaded(pilot)
         await pilot.press("down", "down", "down")  # the failed charge_card
         await until(pilot, lambda: "2b3c4d5e6f7a48b9c0d1e2f3a4b5c604" in screen_text(pilot))
-        await pilot.press("tab", "end")  # the detail pane, scrolled to its errors
-        await until(pilot, lambda: "CardDeclined: insufficient funds" in screen_text(pilot))
+        await until(pilot, lambda: "#3  ✗ failed" in screen_text(pilot))
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 

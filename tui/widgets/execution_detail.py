@@ -121,38 +121,48 @@ def attempt_timeline(row: TaskExecution, now: datetime) -> list[RenderableType]:
     return [Text(title, style="bold underline"), lines]
 
 
-def describe(row: TaskExecution, now: datetime) -> RenderableType:
-    """The detail of one execution as Rich renderables."""
-    label = label_for(row.status, row.cancelled_at is not None)
+def _facts() -> Table:
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="bold", no_wrap=True)
     facts.add_column(overflow="fold")
-    facts.add_row("Execution", row.id)
-    facts.add_row("Task", row.task_path)
-    facts.add_row("Status", Text(label.text, style=label.style))
-    facts.add_row("Backend / queue", f"{row.backend} / {row.queue}  (priority {row.priority})")
-    facts.add_row("Enqueued", f"{_when(row.enqueued_at)}  ({_age(row.enqueued_at, now)})")
+    return facts
+
+
+def describe(row: TaskExecution, now: datetime) -> RenderableType:
+    """The detail of one execution as Rich renderables."""
+    label = label_for(row.status, row.cancelled_at is not None)
+    what = _facts()  # what and when, on the left
+    what.add_row("Execution", row.id)
+    what.add_row("Task", row.task_path)
+    what.add_row("Status", Text(label.text, style=label.style))
+    what.add_row("Backend / queue", f"{row.backend} / {row.queue}  (priority {row.priority})")
+    what.add_row("Enqueued", f"{_when(row.enqueued_at)}  ({_age(row.enqueued_at, now)})")
     if row.run_after:
-        facts.add_row("Run after", _when(row.run_after))
-    facts.add_row("Started", _when(row.started_at))
-    facts.add_row("Finished", _when(row.finished_at))
+        what.add_row("Run after", _when(row.run_after))
+    what.add_row("Started", _when(row.started_at))
+    what.add_row("Finished", _when(row.finished_at))
+    where = _facts()  # where it runs and how it is doing, on the right
     if row.progress_done is not None:
         bar = progress(row.progress_done, row.progress_total)
         total = f"/{row.progress_total:,}" if row.progress_total else ""
-        facts.add_row(
+        where.add_row(
             "Progress", f"{bar}  {row.progress_done:,}{total}  {row.progress_message}".rstrip()
         )
     lease = row.lease_owner or "—"
     if row.lease_expires_at:
         lease += f"  (expires {_age(row.lease_expires_at, now)})"
-    facts.add_row("Lease owner", lease)
+    where.add_row("Lease owner", lease)
     beat = Text(_age(row.heartbeat_at, now))
     stalled = stalled_reason(row, now)
     if stalled:
         beat.append(f"  ⚠ STALLED: {stalled}", style="bold red")
-    facts.add_row("Heartbeat", beat)
-    facts.add_row("Remote name", row.remote_name or "— (not created)")
-    facts.add_row("Cancellation", cancellation_state(row))
+    where.add_row("Heartbeat", beat)
+    where.add_row("Remote name", row.remote_name or "— (not created)")
+    where.add_row("Cancellation", cancellation_state(row))
+    facts = Table.grid(padding=(0, 4), expand=True)
+    facts.add_column(ratio=1)
+    facts.add_column(ratio=1)
+    facts.add_row(what, where)
 
     parts: list[RenderableType] = [facts, Text(), *attempt_timeline(row, now), Text()]
     parts.append(Text("Arguments", style="bold underline"))
