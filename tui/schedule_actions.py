@@ -1,6 +1,6 @@
 """Run now / pause / resume a schedule from the dashboard, through the public tasks_google API.
 
-The emulator view lists Cloud Scheduler jobs by name; an action applies to the `ScheduledTask`
+The cloud view lists Cloud Scheduler jobs by name; an action applies to the `ScheduledTask`
 that owns the job. Jobs that belong to no schedule of this project are left alone.
 """
 
