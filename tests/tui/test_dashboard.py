@@ -312,3 +312,16 @@ def test_detail_shows_the_attempt_timeline(transactional_db, tasks_emulator):
             assert "✓ succeeded" in attempt_line(pilot, 2)
 
     asyncio.run(drive())
+
+
+def test_a_narrow_terminal_shows_the_facts_in_one_column_without_breaking_the_id(make_execution):
+    row = make_execution(task_path="shop.tasks.narrow_one")
+    app = TasksDashboard(poll_interval=0.05)
+
+    async def drive() -> None:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await until(pilot, lambda: f"Execution        {row.id}" in screen_text(pilot))
+            [execution] = [line for line in screen_lines(pilot) if "Execution  " in line]
+            assert "Lease owner" not in execution  # one column: one fact per line
+
+    asyncio.run(drive())

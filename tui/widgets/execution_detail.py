@@ -22,6 +22,8 @@ from tui.status_labels import attempt_label, label_for
 MAX_JSON_CHARS = 4_000
 #: How many errors are shown (the most recent; each with its traceback).
 MAX_ERRORS_SHOWN = 5
+#: Narrower than this (cells), the facts are shown in one column instead of two.
+TWO_COLUMNS_MIN_WIDTH = 130
 #: How many attempts the timeline shows (the most recent).
 MAX_ATTEMPTS_SHOWN = 20
 
@@ -128,8 +130,8 @@ def _facts() -> Table:
     return facts
 
 
-def describe(row: TaskExecution, now: datetime) -> RenderableType:
-    """The detail of one execution as Rich renderables."""
+def describe(row: TaskExecution, now: datetime, wide: bool = True) -> RenderableType:
+    """The detail of one execution as Rich renderables; its facts in two columns if `wide`."""
     label = label_for(row.status, row.cancelled_at is not None)
     what = _facts()  # what and when, on the left
     what.add_row("Execution", row.id)
@@ -159,10 +161,14 @@ def describe(row: TaskExecution, now: datetime) -> RenderableType:
     where.add_row("Heartbeat", beat)
     where.add_row("Remote name", row.remote_name or "— (not created)")
     where.add_row("Cancellation", cancellation_state(row))
-    facts = Table.grid(padding=(0, 4), expand=True)
-    facts.add_column(ratio=1)
-    facts.add_column(ratio=1)
-    facts.add_row(what, where)
+    facts = Table.grid(padding=(0, 4), expand=wide)
+    if wide:
+        facts.add_column(ratio=1)
+        facts.add_column(ratio=1)
+        facts.add_row(what, where)
+    else:
+        facts.add_row(what)
+        facts.add_row(where)
 
     parts: list[RenderableType] = [facts, Text(), *attempt_timeline(row, now), Text()]
     parts.append(Text("Arguments", style="bold underline"))
@@ -195,7 +201,8 @@ class ExecutionDetail(VerticalScroll, can_focus=True):
 
     def show(self, row: TaskExecution | None, now: datetime) -> None:
         """Show `row` (None: nothing selected, or it is gone); another row starts at the top."""
-        self.body.update(describe(row, now) if row is not None else "Select an execution.")
+        wide = self.size.width >= TWO_COLUMNS_MIN_WIDTH
+        self.body.update(describe(row, now, wide) if row is not None else "Select an execution.")
         row_id = row.pk if row is not None else None
         if row_id != self.shown_id:
             self.shown_id = row_id
