@@ -20,19 +20,6 @@ def backend(request, settings):
     return task_backends["default"]
 
 
-@pytest.fixture
-def fast_cancel_poll(settings):
-    """Attempts see a cancellation within 0.05 s."""
-    # A long heartbeat: the cancellation must not wait for it.
-    options = {
-        **TASKS["default"]["OPTIONS"],
-        "heartbeat_interval_seconds": 30,
-        "heartbeat_timeout_seconds": 120,
-        "cancel_poll_interval_seconds": 0.05,
-    }
-    settings.TASKS = {"default": {**TASKS["default"], "OPTIONS": options}}
-
-
 @pytest.fixture(autouse=True)
 def _forget_leases_taken_by_hand():
     """Tests that take leases directly leave no entry for the at-exit lease expiry."""

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from tasks_google import TaskExecution, leases
 from tests.tasks_google import tasks
+from tests.tasks_google.attempt_drivers import run_in_thread, wait_running
 from tests.tui.conftest import SIZE, screen_lines, screen_text, until, until_polled
 from tui.app import TasksDashboard
 from tui.screens.confirm import ConfirmScreen
@@ -325,3 +326,29 @@ def test_a_narrow_terminal_shows_the_facts_in_one_column_without_breaking_the_id
             assert "Lease owner" not in execution  # one column: one fact per line
 
     asyncio.run(drive())
+
+
+def test_cancel_a_running_execution_and_see_it_recorded_cancelled(
+    transactional_db, tasks_emulator, fast_cancel_poll
+):
+    result = tasks.wait_for_cancel.enqueue()
+    thread, outcomes = run_in_thread(result.id)
+    wait_running(result.id)
+    app = TasksDashboard(poll_interval=0.05)
+
+    async def drive() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: any("▶ RUNNING" in line for line in list_lines(pilot)))
+            await until(pilot, lambda: "#1  ▶ running" in screen_text(pilot))
+            await pilot.press("c")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await pilot.press("y")
+            await until(pilot, lambda: any("⊘ CANCELLED" in line for line in list_lines(pilot)))
+            await until(pilot, lambda: "#1  ⊘ cancelled" in screen_text(pilot))
+
+    asyncio.run(drive())
+    thread.join(timeout=5)
+    assert not thread.is_alive()  # it stopped early: left alone, it runs for 10 s
+    assert [outcome.kind for outcome in outcomes] == ["cancelled"]
+    row = TaskExecution.objects.get(pk=result.id)
+    assert row.status == TaskResultStatus.FAILED and row.cancelled_at is not None
