@@ -8,6 +8,8 @@ as on Google); all three render the same shapes.
 import asyncio
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.db import connections
 from django.tasks import TaskResultStatus
@@ -15,7 +17,7 @@ from google.cloud import run_v2, scheduler_v1
 
 from emulator.cloud_tasks.queue_specs import parse_queue_spec
 from emulator.faults import FaultRule, HttpStatus
-from emulator.server.emulator_server import start_server
+from emulator.server.emulator_server import EmulatorServer, start_server
 from tasks_google import ScheduledTask, TaskExecution, schedule_task
 from tests.settings import SERVICE_ACCOUNT
 from tests.tasks_google import tasks
@@ -179,7 +181,10 @@ def _failing_job(server) -> str:
     return name
 
 
-def test_real_emulator_server_over_the_control_api(transactional_db):
+@contextmanager
+def staged_server() -> Iterator[EmulatorServer]:
+    """A real emulator server with a queue `mail`, a Scheduler job `hourly` and a Run Jobs job
+    `nightly` whose one execution failed (what `assert_renders_the_server_state` checks)."""
     with start_server(queues=[parse_queue_spec("mail:max_attempts=3")]) as server:
         _failing_job(server)
         server.cloud.scheduler.create_job(
@@ -193,6 +198,11 @@ def test_real_emulator_server_over_the_control_api(transactional_db):
                 ),
             )
         )
+        yield server
+
+
+def test_real_emulator_server_over_the_control_api(transactional_db):
+    with staged_server() as server:
         server.cloud.faults.add(FaultRule(operation="dispatch", effect=HttpStatus(500)))
         app = TasksDashboard(poll_interval=0.05, cloud=HttpEmulatorSource(server.url))
 
@@ -227,19 +237,7 @@ def assert_renders_the_server_state(pilot, title: str) -> None:
 
 def test_real_emulator_server_through_the_official_clients(transactional_db, settings):
     """With no emulator control API (as on Google), the view reads through the transports."""
-    with start_server(queues=[parse_queue_spec("mail:max_attempts=3")]) as server:
-        _failing_job(server)
-        server.cloud.scheduler.create_job(
-            scheduler_v1.CreateJobRequest(
-                parent=PARENT,
-                job=scheduler_v1.Job(
-                    name=f"{PARENT}/jobs/hourly",
-                    schedule="0 * * * *",
-                    time_zone="UTC",
-                    http_target=scheduler_v1.HttpTarget(uri="http://127.0.0.1:9/"),
-                ),
-            )
-        )
+    with staged_server() as server:
         options = {
             "project_id": "demo-project",
             "location": "us-central1",
