@@ -333,3 +333,21 @@ def test_unreachable_control_api_says_so(transactional_db):
             assert "http://127.0.0.1:9 unreachable" in screen_text(pilot)
 
     asyncio.run(drive())
+
+
+def test_a_narrow_terminal_cuts_the_settings_columns_not_the_names(
+    transactional_db, tasks_emulator
+):
+    tasks.noop_task.enqueue()
+    app = TasksDashboard(poll_interval=0.05)
+
+    async def drive() -> None:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("2")
+            await until(pilot, lambda: "default" in "".join(lines_with(pilot, "RUNNING")))
+            [queue] = lines_with(pilot, "RUNNING")
+            assert re.search(r"▸ +default +RUNNING +1 +0 ", queue), queue
+            assert "100 attempts, backo…" in queue  # RETRY and RATE share what is left
+            assert len(queue.rstrip()) <= 100
+
+    asyncio.run(drive())

@@ -9,6 +9,7 @@ pause or resume the selected job, or toggle the selected rule.
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from rich.cells import cell_len
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -72,18 +73,43 @@ def _count(value: int | None) -> str:
     return "—" if value is None else f"{value:,}"
 
 
+def _fitted(table: Table, width: int, *flexible: str) -> Table:
+    """`table` fitted to `width` cells: every column but the `flexible` ones (by header) keeps
+    its widest cell, and the flexible ones share what is left, cut with "…" if they must be."""
+    pinned, loose = 0, []
+    for column in table.columns:
+        widest = max(cell_len(str(cell)) for cell in (column.header, *column.cells))
+        if str(column.header) in flexible:
+            loose.append((column, widest))
+        else:
+            column.min_width = widest
+            pinned += widest
+    left = width - pinned - CELL_GAP * len(table.columns)
+    for position, (column, widest) in enumerate(loose):
+        share = max(MIN_FLEXIBLE_WIDTH, left // (len(loose) - position))
+        column.max_width = min(widest, share)
+        left -= column.max_width
+    return table
+
+
+#: Cells between two columns of a table.
+CELL_GAP = 2
+#: The narrowest a flexible column is cut to.
+MIN_FLEXIBLE_WIDTH = 8
+
+
 def _table(title: str | None, *columns: str) -> Table:
     table = Table(
         title=title,
         title_justify="left",
         title_style="bold",
         box=None,
-        padding=(0, 2, 0, 0),
+        padding=(0, CELL_GAP, 0, 0),
         header_style="bold dim",
         expand=False,
     )
     for column in columns:
-        table.add_column(column, no_wrap=True)
+        table.add_column(column, no_wrap=True, overflow="ellipsis")
     return table
 
 
@@ -165,6 +191,11 @@ class CloudView(VerticalScroll, can_focus=True):
         if self.state is not None:
             self.body.update(self.render_state(self.state))
 
+    @property
+    def _width(self) -> int:
+        """The cells a table may take (the view's content width, or a wide default)."""
+        return self.scrollable_content_region.width or 200
+
     def render_state(self, state: CloudState) -> RenderableType:
         if state.error:
             if state.emulated:
@@ -237,7 +268,7 @@ class CloudView(VerticalScroll, can_focus=True):
                 f"{rate.get('max_dispatches_per_second'):g}/s, burst {rate.get('max_burst_size')},"
                 f" ≤{rate.get('max_concurrent_dispatches')} at once",
             )
-        return table
+        return _fitted(table, self._width, "RETRY", "RATE")
 
     def _scheduler(
         self, state: CloudState, clock: datetime | None, selected: tuple[Kind, JSON] | None
@@ -257,7 +288,7 @@ class CloudView(VerticalScroll, can_focus=True):
                 at(job.get("next_fire_time"), clock),
                 _last_result(job, clock),
             )
-        return table
+        return _fitted(table, self._width, "NEXT FIRE", "LAST RESULT")
 
     def _run_jobs(self, state: CloudState, clock: datetime | None) -> RenderableType:
         if not state.run_jobs:
@@ -317,7 +348,7 @@ class CloudView(VerticalScroll, can_focus=True):
                         at(task.get("start_time"), clock),
                         at(task.get("end_time"), clock),
                     )
-            parts.append(table)
+            parts.append(_fitted(table, self._width, "STARTED", "ENDED"))
         return Group(*parts)
 
     def _faults(self, state: CloudState, selected: tuple[Kind, JSON] | None) -> RenderableType:
@@ -341,4 +372,4 @@ class CloudView(VerticalScroll, can_focus=True):
                 f"{fired}/{count}" if count is not None else str(fired),
                 _effect(fault.get("effect", {})),
             )
-        return table
+        return _fitted(table, self._width, "EFFECT")
