@@ -6,15 +6,16 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 default:
     @just --list
 
-# Lint, then run the whole suite in parallel on SQLite, then the Django app's tests on a
-# throwaway PostgreSQL (row locks, concurrency). Extra arguments go to pytest.
+# Lint, then run the whole suite in parallel on SQLite, then the Django app's and the
+# dashboard's tests on a throwaway PostgreSQL (row locks, concurrency, the dashboard's
+# aggregate queries). Extra arguments go to pytest.
 test *args: lint
     pytest -n auto {{ args }}
-    python -m tests.postgres_server pytest -n auto tests/tasks_google {{ args }}
+    python -m tests.postgres_server pytest -n auto tests/tasks_google tests/tui {{ args }}
 
-# Only the Django app's tests, on a throwaway PostgreSQL server.
+# Only the Django app's and the dashboard's tests, on a throwaway PostgreSQL server.
 test-postgres *args:
-    python -m tests.postgres_server pytest -n auto tests/tasks_google {{ args }}
+    python -m tests.postgres_server pytest -n auto tests/tasks_google tests/tui {{ args }}
 
 # Check style and formatting without changing anything.
 lint:
