@@ -50,3 +50,8 @@ class CloudSource(Protocol):
     def read(self) -> CloudState: ...
 
     def set_fault_enabled(self, fault_id: str, enabled: bool) -> JSON: ...
+
+
+def resource_id(name: str) -> str:
+    """The last part of a resource name (`…/queues/emails` → `emails`)."""
+    return name.rsplit("/", 1)[-1]

@@ -12,7 +12,7 @@ from typing import Any
 
 from tasks_google.backends.stored import configured_backends
 from tasks_google.options import CLOUD_TASKS, RUN_JOBS
-from tui.cloud_state import EXECUTIONS_PER_JOB, JSON, CloudState, RunJobState
+from tui.cloud_state import EXECUTIONS_PER_JOB, JSON, CloudState, RunJobState, resource_id
 
 #: Google's APIs have quotas: the view reads them at most this often.
 REFRESH_SECONDS = 10.0
@@ -37,7 +37,7 @@ def queue_json(queue: Any) -> JSON:
     retry, rate = queue.retry_config, queue.rate_limits
     return {
         "name": queue.name,
-        "queue_id": queue.name.rsplit("/", 1)[-1],
+        "queue_id": resource_id(queue.name),
         "state": _enum_name(queue.state),
         "retry_config": {
             "max_attempts": retry.max_attempts,
@@ -62,7 +62,7 @@ def scheduler_job_json(job: Any) -> JSON:
         status = {"code": job.status.code, "message": job.status.message}
     return {
         "name": job.name,
-        "job_id": job.name.rsplit("/", 1)[-1],
+        "job_id": resource_id(job.name),
         "description": job.description,
         "schedule": job.schedule,
         "time_zone": job.time_zone,
@@ -77,7 +77,7 @@ def run_job_json(job: Any) -> JSON:
     """A `run_v2.Job` in the control API's shape."""
     return {
         "name": job.name,
-        "job_id": job.name.rsplit("/", 1)[-1],
+        "job_id": resource_id(job.name),
         "task_count": job.template.task_count,
         "parallelism": job.template.parallelism,
         "max_retries": job.template.template.max_retries,
@@ -108,7 +108,7 @@ def execution_json(execution: Any, tasks: list[Any]) -> JSON:
     """A `run_v2.Execution` and its `run_v2.Task`s in the control API's shape."""
     return {
         "name": execution.name,
-        "execution_id": execution.name.rsplit("/", 1)[-1],
+        "execution_id": resource_id(execution.name),
         "status": execution_status(execution),
         "create_time": _iso(execution.create_time),
         "start_time": _iso(execution.start_time),

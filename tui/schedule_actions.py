@@ -6,6 +6,7 @@ that owns the job. Jobs that belong to no schedule of this project are left alon
 
 from tasks_google import ScheduledTask, pause_schedule, resume_schedule, run_schedule
 from tasks_google.scheduling import job_name
+from tui.cloud_state import resource_id
 
 
 def _owner(name: str) -> ScheduledTask | None:
@@ -17,22 +18,19 @@ def _owner(name: str) -> ScheduledTask | None:
 
 
 def run_now(name: str) -> str:
+    """Fire the Scheduler job `name` now; say so."""
     row = _owner(name)
     if row is None:
-        return f"{short(name)} is not a schedule of this project; left alone."
+        return f"{resource_id(name)} is not a schedule of this project; left alone."
     run_schedule(row.name)
-    return f"Ran {short(name)} now."
+    return f"Ran {resource_id(name)} now."
 
 
 def set_paused(name: str, paused: bool) -> str:
+    """Pause or resume the Scheduler job `name`; say so."""
     row = _owner(name)
     if row is None:
-        return f"{short(name)} is not a schedule of this project; left alone."
+        return f"{resource_id(name)} is not a schedule of this project; left alone."
     (pause_schedule if paused else resume_schedule)(row.name)
     verb = "Paused" if paused else "Resumed"
-    return f"{verb} {short(name)} (schedule {row.name!r})."
-
-
-def short(name: str) -> str:
-    """A job's id, the last part of its full name."""
-    return name.rsplit("/", 1)[-1]
+    return f"{verb} {resource_id(name)} (schedule {row.name!r})."
