@@ -46,23 +46,28 @@ def worker_of(owner: str) -> str:
     return owner.rpartition(":")[0] or owner
 
 
-def acquire(execution_id: str, owner: str, timeout: timedelta) -> bool:
-    """Take the lease if the execution is unfinished and nobody holds a live lease on it."""
+def acquire(
+    execution_id: str, owner: str, timeout: timedelta, *, previous_owner: str | None = None
+) -> bool:
+    """Take the lease if the execution is unfinished and nobody holds a live lease on it.
+
+    With `previous_owner`, only if the lease is still the one the caller saw ("" for none):
+    then the caller knows for sure whether it took over an expired lease or a free one.
+    """
     now = clock.now()
+    rows = TaskExecution.objects.filter(
+        pk=execution_id, status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING]
+    )
+    if previous_owner is not None:
+        rows = rows.filter(lease_owner=previous_owner)
     taken = retry_if_locked(
-        lambda: (
-            TaskExecution.objects.filter(
-                pk=execution_id, status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING]
-            )
-            .filter(Q(lease_owner="") | Q(lease_expires_at__lt=now))
-            .update(
-                status=TaskResultStatus.RUNNING,
-                lease_owner=owner,
-                lease_expires_at=now + timeout,
-                heartbeat_at=now,
-                last_attempted_at=now,
-                attempt_count=F("attempt_count") + 1,
-            )
+        lambda: rows.filter(Q(lease_owner="") | Q(lease_expires_at__lt=now)).update(
+            status=TaskResultStatus.RUNNING,
+            lease_owner=owner,
+            lease_expires_at=now + timeout,
+            heartbeat_at=now,
+            last_attempted_at=now,
+            attempt_count=F("attempt_count") + 1,
         )
     )
     if taken == 1:

@@ -37,6 +37,8 @@ from tasks_google.sqlite import retry_if_locked
 
 logger = logging.getLogger(__name__)
 
+#: How many times a delivery reads the lease and tries to take it before answering "busy".
+LEASE_TRIES = 2
 #: Set while a task's own code runs in this process (see `task_body_running`).
 _body_running = threading.Event()
 
@@ -82,13 +84,18 @@ def run_attempt(execution_id: str, *, attempts_made: int | None = None) -> Outco
     config = backend.config
     lease_timeout = timedelta(seconds=config.heartbeat_timeout_seconds)
     owner = leases.new_lease_owner()
-    taking_over = row.status == TaskResultStatus.RUNNING
-    previous_owner = row.lease_owner
-    previous_start = row.last_attempted_at
-    if not leases.acquire(row.pk, owner, lease_timeout):
+    # The lease is taken only if it is still the one read here, so `taking_over` is exact even
+    # when the previous attempt records its outcome in between (then the read is renewed).
+    for _ in range(LEASE_TRIES):
+        taking_over = row.status == TaskResultStatus.RUNNING
+        previous_owner = row.lease_owner
+        previous_start = row.last_attempted_at
+        if leases.acquire(row.pk, owner, lease_timeout, previous_owner=previous_owner):
+            break
         row.refresh_from_db()
         if row.status in FINISHED:
             return Outcome("finished", final=True)
+    else:
         wait = math.ceil(leases.seconds_left(row.lease_expires_at)) or 1
         logger.info("Execution %s is running elsewhere; asking for a retry in %ss", row.pk, wait)
         return Outcome("busy", final=False, retry_after=wait)

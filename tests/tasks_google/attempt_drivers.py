@@ -29,9 +29,15 @@ def run_in_thread(execution_id: str) -> tuple[threading.Thread, list[runtime.Out
 
 
 def wait_running(execution_id: str, timeout: float = 10) -> None:
-    """Wait until an attempt of the execution holds its lease."""
+    """Wait until an attempt of the execution holds its lease and has recorded its start."""
     deadline = time.monotonic() + timeout
-    while TaskExecution.objects.get(pk=execution_id).status != TaskResultStatus.RUNNING:
+
+    def started() -> bool:
+        row = TaskExecution.objects.get(pk=execution_id)
+        running = row.attempts and row.attempts[-1]["outcome"] == "running"
+        return row.status == TaskResultStatus.RUNNING and bool(running)
+
+    while not started():
         assert time.monotonic() < deadline, "the task never started"
         time.sleep(0.01)
 

@@ -150,6 +150,43 @@ def test_lease_is_taken_by_one_attempt_only():
     assert row.lease_owner == "a" and row.attempt_count == 1
 
 
+def test_a_lease_is_taken_only_if_it_is_still_the_one_the_caller_read():
+    row = new_row()
+    timeout = timedelta(seconds=30)
+    assert leases.acquire(row.pk, "a", timeout)
+    TaskExecution.objects.filter(pk=row.pk).update(lease_expires_at=clock.now())
+    # "a" records its outcome (a retry) after the caller read its expired lease:
+    TaskExecution.objects.filter(pk=row.pk).update(status=TaskResultStatus.READY, lease_owner="")
+    assert not leases.acquire(row.pk, "b", timeout, previous_owner="a")  # not a takeover
+    assert leases.acquire(row.pk, "b", timeout, previous_owner="")  # a fresh attempt
+
+
+def test_an_attempt_that_records_its_outcome_while_the_next_one_starts_was_not_lost(
+    tasks_emulator, monkeypatch
+):
+    """The delivery reads an expired lease; before it takes the lease, the slow attempt that
+    held it records a retry. The new attempt is a retry, not a takeover: nothing is lost."""
+    result = tasks.noop_task.enqueue()
+    hold_lease(result.id, owner="slow-worker:1:abc", seconds=-1)
+    real_acquire = leases.acquire
+    interleaved = []
+
+    def acquire_after_the_slow_attempt_records_a_retry(*args, **kwargs):
+        if not interleaved:
+            interleaved.append(True)
+            TaskExecution.objects.filter(pk=result.id).update(
+                status=TaskResultStatus.READY, lease_owner="", lease_expires_at=None
+            )
+        return real_acquire(*args, **kwargs)
+
+    monkeypatch.setattr(leases, "acquire", acquire_after_the_slow_attempt_records_a_retry)
+    assert deliver(result.id, retry_count=1).status_code == 200
+    row = TaskExecution.objects.get(pk=result.id)
+    assert row.status == TaskResultStatus.SUCCESSFUL
+    assert not any("LostAttemptError" in e["exception_class_path"] for e in row.errors)
+    assert [a["outcome"] for a in row.attempts] == ["succeeded"]
+
+
 def test_heartbeat_renews_the_lease(transactional_db):
     row = new_row()
     timeout = timedelta(seconds=30)
