@@ -22,11 +22,15 @@ from django.db import router, transaction
 from django.db.models.functions import Coalesce
 from django.tasks import TaskContext, TaskResult, TaskResultStatus, task_backends
 from django.tasks.exceptions import TaskResultDoesNotExist
-from django.tasks.signals import task_finished
 
 from tasks_google import attempts, clock
 from tasks_google.exceptions import CancellationNotSupported, TaskCancelledError
-from tasks_google.executions import FINISHED, is_valid_execution_id, to_result, with_error
+from tasks_google.executions import (
+    FINISHED,
+    announce_failure,
+    is_valid_execution_id,
+    with_error,
+)
 from tasks_google.models import TaskExecution
 from tasks_google.transports import RemoteStep
 
@@ -194,20 +198,5 @@ def finish_cancelled(
     )
     if updated != 1:
         return False
-    try:
-        if result is None:
-            result = to_result(row)
-        else:
-            fresh = to_result(row, result.task)
-            for attr in ("status", "finished_at", "errors", "worker_ids"):
-                object.__setattr__(result, attr, getattr(fresh, attr))
-    except Exception:
-        logger.warning("Execution %s was cancelled; its task cannot be loaded", row.pk)
-        return True
-    backend_type = sender or type(task_backends[row.backend])
-    # Sent while the exception is being handled, as for any failure (Django's log reads it).
-    try:
-        raise error
-    except BaseException:
-        task_finished.send(backend_type, task_result=result)
+    announce_failure(row, error, result, sender)
     return True

@@ -10,6 +10,12 @@ class LostAttemptError(Exception):
     lease expired); the next delivery records it and runs the task again."""
 
 
+class AbandonedExecutionError(Exception):
+    """Recorded for an execution that had not finished when its remote work ended (its Cloud
+    Task is gone, its Run Jobs execution is over): nothing would ever run it again, so
+    `reconcile_tasks` records it FAILED. Re-enqueue it with `tasks_google.retry_task`."""
+
+
 class NonJSONReturnValueError(TypeError):
     """Recorded when a task returns a value that cannot be stored as JSON."""
 

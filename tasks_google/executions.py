@@ -1,13 +1,15 @@
 """Between `TaskExecution` rows and Django's `TaskResult`: load tasks, convert, record errors."""
 
 import json
+import logging
 import re
 from traceback import format_exception
 from typing import Any
 
-from django.tasks import Task, TaskResult, TaskResultStatus
+from django.tasks import Task, TaskResult, TaskResultStatus, task_backends
 from django.tasks.base import TaskError
 from django.tasks.exceptions import TaskResultDoesNotExist
+from django.tasks.signals import task_finished
 from django.utils.json import normalize_json
 from django.utils.module_loading import import_string
 
@@ -17,6 +19,8 @@ from tasks_google.models import (
     MAX_TRACEBACK_CHARS,
     TaskExecution,
 )
+
+logger = logging.getLogger(__name__)
 
 _EXECUTION_ID_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 FINISHED = (TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED)
@@ -111,3 +115,32 @@ def error_entry(exc: BaseException) -> dict[str, str]:
 def with_error(errors: list[dict[str, str]], exc: BaseException) -> list[dict[str, str]]:
     """`errors` plus one for `exc`, keeping the most recent MAX_RECORDED_ERRORS."""
     return [*errors, error_entry(exc)][-MAX_RECORDED_ERRORS:]
+
+
+def announce_failure(
+    row: TaskExecution,
+    error: BaseException,
+    result: TaskResult | None = None,
+    sender: type | None = None,
+) -> None:
+    """Send `task_finished` for `row`, just recorded FAILED with `error`, while `error` is
+    being handled (Django's log handler reads exc_info), as for any failure.
+
+    `result` (the attempt's own TaskResult) is refreshed from `row`; without it one is made.
+    A row whose task cannot be loaded any more sends nothing (there is no Task to report).
+    """
+    try:
+        if result is None:
+            result = to_result(row)
+        else:
+            fresh = to_result(row, result.task)
+            for attr in ("status", "finished_at", "errors", "worker_ids"):
+                object.__setattr__(result, attr, getattr(fresh, attr))
+    except Exception:
+        logger.warning("Execution %s failed; its task cannot be loaded to report it", row.pk)
+        return
+    backend_type = sender or type(task_backends[row.backend])
+    try:
+        raise error
+    except BaseException:
+        task_finished.send(backend_type, task_result=result)

@@ -77,6 +77,10 @@ class CloudTasksBackend(StoredExecutionBackend):
         """Create the Cloud Task of a READY execution that has none; return its name."""
         return self.transport.create_task(self.cloud_task_spec(row))
 
+    def remote_work_over(self, row: Any) -> bool:
+        """Whether the Cloud Task of an unfinished execution is gone (nothing will deliver it)."""
+        return not self.transport.task_exists(row.remote_name)
+
     def cancel_remote(self, row: Any) -> None:
         """Delete the pending Cloud Task of an execution cancelled before it started."""
         self.transport.delete_task(row.remote_name or self.cloud_task_spec(row).task_name)

@@ -48,6 +48,10 @@ class CloudRunJobsBackend(StoredExecutionBackend):
         """Run the job for a READY execution whose RunJob never happened; return its name."""
         return self.transport.run_job(self.job_run_spec(row))
 
+    def remote_work_over(self, row: Any) -> bool:
+        """Whether the Run Jobs execution of an unfinished execution has ended."""
+        return self.transport.execution_over(row.remote_name)
+
     def cancel_remote(self, row: Any) -> None:
         """Cancel the execution of a task cancelled before it started."""
         if row.remote_name:

@@ -116,6 +116,10 @@ class Transport(Protocol):
     def delete_task(self, name: str) -> None:
         """Delete a pending task; a task that is already gone counts as done."""
 
+    def task_exists(self, name: str) -> bool:
+        """Whether the Cloud Task still exists (False once it ran, was deleted or purged, or
+        Cloud Tasks gave up on it)."""
+
     def retry_policy(self, queue_path: str) -> RetryPolicy:
         """The retry limits of a queue."""
 
@@ -149,6 +153,9 @@ class Transport(Protocol):
 
     def cancel_execution(self, name: str) -> None:
         """Cancel a Run Jobs execution (SIGTERM, then SIGKILL); one that is over counts as done."""
+
+    def execution_over(self, name: str) -> bool:
+        """Whether a Run Jobs execution has ended (or no longer exists)."""
 
     def job_max_retries(self, job_path: str) -> int:
         """How many times Cloud Run retries a failed task of this job."""

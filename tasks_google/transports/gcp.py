@@ -113,6 +113,13 @@ class GcpTransport:
         with contextlib.suppress(api_exceptions.NotFound):
             self._call(self.client.delete_task, name=name)
 
+    def task_exists(self, name: str) -> bool:
+        try:
+            self._call(self.client.get_task, name=name)
+        except api_exceptions.NotFound:
+            return False
+        return True
+
     def retry_policy(self, queue_path: str) -> RetryPolicy:
         cached = self._policies.get(queue_path)
         if cached and time.monotonic() - cached[0] < RETRY_POLICY_TTL_SECONDS:
@@ -171,6 +178,13 @@ class GcpTransport:
         # NotFound: gone; FailedPrecondition: already finished.
         with contextlib.suppress(api_exceptions.NotFound, api_exceptions.FailedPrecondition):
             self._call(self.executions_client.cancel_execution, name=name)
+
+    def execution_over(self, name: str) -> bool:
+        try:
+            execution = self._call(self.executions_client.get_execution, name=name)
+        except api_exceptions.NotFound:
+            return True
+        return bool(execution.completion_time)
 
     def job_max_retries(self, job_path: str) -> int:
         cached = self._max_retries.get(job_path)

@@ -113,6 +113,13 @@ class InProcessTransport:
         with contextlib.suppress(api_exceptions.NotFound):
             current_cloud().tasks.delete_task(tasks_v2.DeleteTaskRequest(name=name))
 
+    def task_exists(self, name: str) -> bool:
+        try:
+            current_cloud().tasks.get_task(tasks_v2.GetTaskRequest(name=name))
+        except api_exceptions.NotFound:
+            return False
+        return True
+
     def retry_policy(self, queue_path: str) -> RetryPolicy:
         engine = current_cloud().tasks
         try:
@@ -197,6 +204,14 @@ class InProcessTransport:
         # NotFound: gone; FailedPrecondition: already finished.
         with contextlib.suppress(api_exceptions.NotFound, api_exceptions.FailedPrecondition):
             current_cloud().run.cancel_execution(run_v2.CancelExecutionRequest(name=name))
+
+    def execution_over(self, name: str) -> bool:
+        request = run_v2.GetExecutionRequest(name=name)
+        try:
+            execution = current_cloud().run.get_execution(request)
+        except api_exceptions.NotFound:
+            return True
+        return bool(execution.completion_time)
 
     def job_max_retries(self, job_path: str) -> int:
         job = current_cloud().run.get_job(run_v2.GetJobRequest(name=job_path))

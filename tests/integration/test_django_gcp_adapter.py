@@ -226,3 +226,20 @@ def test_queues_are_paused_resumed_and_purged_through_the_official_client(backen
     assert later.status == TaskResultStatus.SUCCESSFUL and later.return_value == 42
     with pytest.raises(QueueDoesNotExist, match=f"{PARENT}/queues/emails"):
         pause_queue("emails")
+
+
+def test_the_reconciler_finishes_an_execution_whose_cloud_task_vanished(backend, emulator):
+    """GetTask through the official client says the task is gone; nothing would run it again."""
+    queue = tasks_v2.Queue(name=f"{PARENT}/queues/default")
+    emulator.cloud.tasks.create_queue(tasks_v2.CreateQueueRequest(parent=PARENT, queue=queue))
+    pause_queue("default")
+    result = tasks.calculate_meaning_of_life.enqueue()
+    kept = tasks.calculate_meaning_of_life.enqueue()
+    name = TaskExecution.objects.get(pk=result.id).remote_name
+    emulator.cloud.tasks.delete_task(tasks_v2.DeleteTaskRequest(name=name))  # as in the Console
+    call_command("reconcile_tasks", "--stale-after", "0")
+    result.refresh()
+    assert result.status == TaskResultStatus.FAILED
+    assert "AbandonedExecutionError" in result.errors[-1].exception_class_path
+    resume_queue("default")
+    assert wait_for(kept).status == TaskResultStatus.SUCCESSFUL  # its task was there: left alone
