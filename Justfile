@@ -9,6 +9,7 @@ default:
 # Lint, then run the whole suite in parallel on SQLite, then the Django app's and the
 # dashboard's tests on a throwaway PostgreSQL (row locks, concurrency, the dashboard's
 # aggregate queries). Extra arguments go to pytest.
+[doc("Lint, then every test on SQLite, then the Django app's and dashboard's on PostgreSQL")]
 test *args: lint
     pytest -n auto {{ args }}
     python -m tests.postgres_server pytest -n auto tests/tasks_google tests/tui {{ args }}
@@ -30,6 +31,7 @@ fmt:
 # Run the example project against the local emulator (manage.py tasks_dev: the Cloud Tasks
 # emulator + runserver, restarted on code changes), and enqueue a few demo tasks once it is up.
 # Ports: DEV_PORT (8000), EMULATOR_PORT (8123; its control API on the next one). Ctrl-C stops all.
+[doc("The emulator of all three services + the example project's runserver; demo tasks")]
 dev:
     #!/usr/bin/env bash
     set -euo pipefail
@@ -62,12 +64,17 @@ dev:
     echo "Watch: http://127.0.0.1:${port}/ and http://127.0.0.1:$((grpc + 1))/v1/queues"
     wait "${dev_pid}"
 
-# Benchmarks (figures, not pass/fail): the Cloud Tasks development loop.
-bench *args:
+# Benchmarks (figures, not pass/fail): the Cloud Tasks development loop, then the dashboard.
+bench *args: && bench-tui
     python bench/cloud_tasks_loop.py {{ args }}
+
+# The dashboard's benchmark: first paint, refresh and memory with 1k, 10k and 100k executions.
+bench-tui *args:
+    python bench/tui_paint.py {{ args }}
 
 # The dashboard of the example project's executions (manage.py tasks_tui), pointed at the
 # emulator `just dev` runs (same EMULATOR_PORT); ? shows the keys, q quits.
+[doc("The dashboard of the example project, on the emulator `just dev` runs")]
 tui *args:
     #!/usr/bin/env bash
     set -euo pipefail
