@@ -352,3 +352,18 @@ def test_cancel_a_running_execution_and_see_it_recorded_cancelled(
     assert [outcome.kind for outcome in outcomes] == ["cancelled"]
     row = TaskExecution.objects.get(pk=result.id)
     assert row.status == TaskResultStatus.FAILED and row.cancelled_at is not None
+
+
+def test_a_click_selects_the_row_under_the_pointer(make_execution):
+    rows = one_of_each(make_execution)
+    app = TasksDashboard(poll_interval=0.05)
+
+    async def drive() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: len(list_lines(pilot)) == 5)
+            # Newest first: the third line is the successful one.
+            await pilot.click("#executions", offset=(20, 2))
+            await until(pilot, lambda: app.execution_list.selected_id == rows["successful"].id)
+            await until(pilot, lambda: rows["successful"].id in screen_text(pilot))
+
+    asyncio.run(drive())

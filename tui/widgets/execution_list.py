@@ -10,6 +10,7 @@ from datetime import datetime
 
 from rich.segment import Segment
 from rich.style import Style
+from textual import events
 from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
@@ -155,6 +156,13 @@ class ExecutionList(ScrollView, can_focus=True):
     def _move(self, delta: int) -> None:
         if self.total:
             self.cursor = max(0, min(self.total - 1, self.cursor + delta))
+
+    def on_click(self, event: events.Click) -> None:
+        """A click selects the row under the pointer."""
+        index = int(self.scroll_offset.y) + event.y
+        if 0 <= index < self.total:
+            self.cursor = index
+        self.focus()
 
     def action_cursor_up(self) -> None:
         self._move(-1)
