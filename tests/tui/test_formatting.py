@@ -87,6 +87,15 @@ def test_the_management_command_is_found_in_the_tui_app():
     assert "dashboard" in command.help
 
 
+@pytest.mark.parametrize("interval", ["0", "0.05", "-1", "nan"])
+def test_the_command_refuses_an_interval_that_would_hammer_the_database(interval):
+    from django.core.management import CommandError, call_command, load_command_class
+
+    command = load_command_class("tui", "tasks_tui")
+    with pytest.raises(CommandError, match=r"--interval must be at least 0.2 seconds \(got "):
+        call_command(command, "--interval", interval)
+
+
 def timeline_lines(execution: TaskExecution) -> list[str]:
     console = Console(width=120, record=True, file=io.StringIO())
     console.print(Group(*attempt_timeline(execution, NOW)))

@@ -2,9 +2,12 @@
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from tui.app import DEFAULT_POLL_INTERVAL, TasksDashboard
+
+#: The shortest refresh interval the command accepts: faster would only load the database.
+MIN_INTERVAL = 0.2
 
 
 class Command(BaseCommand):
@@ -16,11 +19,14 @@ class Command(BaseCommand):
             "--interval",
             type=float,
             default=DEFAULT_POLL_INTERVAL,
-            help=f"Seconds between refreshes (default {DEFAULT_POLL_INTERVAL}).",
+            help=f"Seconds between refreshes, at least {MIN_INTERVAL} "
+            f"(default {DEFAULT_POLL_INTERVAL}).",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["interval"] <= 0:
-            self.stderr.write("--interval must be a positive number of seconds.")
-            return
-        TasksDashboard(poll_interval=options["interval"]).run()
+        interval = options["interval"]
+        if not interval >= MIN_INTERVAL:  # also refuses nan
+            raise CommandError(
+                f"--interval must be at least {MIN_INTERVAL} seconds (got {interval:g})."
+            )
+        TasksDashboard(poll_interval=interval).run()
