@@ -30,7 +30,7 @@ from tui.execution_filter import ExecutionFilter
 from tui.execution_query import Snapshot, fetch_execution, take_snapshot
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen
-from tui.status_labels import DISPLAY_ORDER, LABELS
+from tui.status_labels import DISPLAY_ORDER, LABELS, label_for
 from tui.targets import backend_targets, cloud_source, describe_targets
 from tui.throughput import BUCKET_SECONDS, throughput_line
 from tui.widgets.cloud_view import CloudView
@@ -520,7 +520,7 @@ class TasksDashboard(App[None]):
         self.push_screen(ConfirmScreen(f"{verb} execution {execution_id}?"), answered)
 
     def action_retry(self) -> None:
-        """Enqueue a copy of the selected execution."""
+        """Enqueue a copy of the selected execution (asks first unless it failed)."""
         execution_id = self._selected_id()
         if execution_id is None:
             return
@@ -529,7 +529,17 @@ class TasksDashboard(App[None]):
             copy = tasks_google.retry_task(execution_id)
             return f"Enqueued {copy.id} (a copy of {execution_id})."
 
-        self._act("Retry", retry)
+        row = self.execution_list.selected_row
+        if row is None or row.status == "FAILED":
+            self._act("Retry", retry)
+            return
+        label = label_for(row.status, row.cancelled)
+        self._confirm(
+            f"Execution {execution_id} is {label.word}, not failed. Enqueue a second copy "
+            "anyway? Both will run.",
+            "Retry",
+            retry,
+        )
 
     def action_copy_id(self) -> None:
         execution_id = self._selected_id()

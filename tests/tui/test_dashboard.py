@@ -251,16 +251,36 @@ def test_retry_enqueues_a_copy(transactional_db, tasks_emulator):
     async def drive() -> None:
         async with app.run_test(size=SIZE) as pilot:
             await until(pilot, lambda: app.execution_list.selected_id == original.id)
-            await pilot.press("r")
+            await pilot.press("r")  # a cancelled (failed) one: no question asked
             await until(pilot, lambda: len(list_lines(pilot)) == 2)
-
-            pass
 
     asyncio.run(drive())
     copy = TaskExecution.objects.exclude(pk=original.id).get()
     assert copy.task_path == "tests.tasks_google.tasks.echo"
     assert (copy.args, copy.kwargs) == ([1], {"word": "two"})
     assert [t.name for t in tasks_emulator.pending()] == [copy.id]
+
+
+def test_retrying_an_unfinished_execution_asks_first(transactional_db, tasks_emulator):
+    original = tasks.echo.enqueue(1)
+    app = TasksDashboard(poll_interval=0.05)
+
+    async def drive() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: app.execution_list.selected_id == original.id)
+            await pilot.press("r")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            assert "is READY, not failed." in screen_text(pilot)
+            await pilot.press("n")
+            await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+            await until_polled(pilot)
+            assert len(list_lines(pilot)) == 1
+            await pilot.press("r")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await pilot.press("y")
+            await until(pilot, lambda: len(list_lines(pilot)) == 2)
+
+    asyncio.run(drive())
 
 
 def tasks_google_cancel(execution_id: str) -> None:

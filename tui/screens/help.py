@@ -22,7 +22,7 @@ KEYS = (
     ("Escape", "clear the search"),
     ("c", "cancel the selected execution (asks first)"),
     ("C", "force cancel: stop the running attempt (Run Jobs; asks first)"),
-    ("r", "retry: enqueue a copy with the same arguments, backend and queue"),
+    ("r", "retry: enqueue a copy with the same arguments (asks first unless it failed)"),
     ("y", "copy the execution id to the clipboard"),
     ("1 / 2", "the executions view / the cloud view (queues, schedules, Run Jobs, faults)"),
     ("p / u", "cloud view: pause (asks first) / resume the selected queue or Scheduler job"),
