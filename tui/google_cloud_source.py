@@ -181,10 +181,15 @@ class GoogleCloudSource:
             for job in transport.list_run_jobs(backend.config.location_path):
                 if job.name in states:
                     continue
-                executions = [
-                    execution_json(execution, transport.list_run_tasks(execution.name))
-                    for execution in transport.list_run_executions(job.name, EXECUTIONS_PER_JOB)
-                ]
+                executions = []
+                for number, execution in enumerate(
+                    transport.list_run_executions(job.name, EXECUTIONS_PER_JOB)
+                ):
+                    # Tasks of the newest execution, and of any still running, only: each
+                    # list is one more call against the quota at every refresh.
+                    wanted = number == 0 or not execution.completion_time
+                    tasks = transport.list_run_tasks(execution.name) if wanted else []
+                    executions.append(execution_json(execution, tasks))
                 states[job.name] = RunJobState(run_job_json(job), executions)
         return [states[name] for name in sorted(states)]
 

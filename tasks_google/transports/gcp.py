@@ -168,7 +168,8 @@ class GcpTransport:
         return list(self._call(self.jobs_client.list_jobs, parent=parent))
 
     def list_run_executions(self, job_path: str, limit: int) -> list[run_v2.Execution]:
-        pages = self._call(self.executions_client.list_executions, parent=job_path)
+        request = run_v2.ListExecutionsRequest(parent=job_path, page_size=limit)
+        pages = self._call(self.executions_client.list_executions, request=request)
         return list(itertools.islice(pages, limit))
 
     def list_run_tasks(self, execution_path: str) -> list[run_v2.Task]:
