@@ -21,7 +21,7 @@ from emulator.server.emulator_server import EmulatorServer, start_server
 from tasks_google import ScheduledTask, TaskExecution, schedule_task
 from tests.settings import SERVICE_ACCOUNT
 from tests.tasks_google import tasks
-from tests.tui.conftest import SIZE, screen_text, until
+from tests.tui.conftest import SIZE, screen_lines, screen_text, until
 from tui.app import TasksDashboard
 from tui.emulator_sources import HttpEmulatorSource, InProcessEmulatorSource
 from tui.google_cloud_source import GoogleCloudSource
@@ -349,5 +349,39 @@ def test_a_narrow_terminal_cuts_the_settings_columns_not_the_names(
             assert re.search(r"▸ +default +RUNNING +1 +0 ", queue), queue
             assert "100 attempts, backo…" in queue  # RETRY and RATE share what is left
             assert len(queue.rstrip()) <= 100
+
+    asyncio.run(drive())
+
+
+def line_of(pilot, word: str) -> int:
+    """The screen line that shows `word`."""
+    return next(i for i, line in enumerate(screen_lines(pilot)) if word in line)
+
+
+async def click_on(pilot, word: str) -> None:
+    await pilot.click(offset=(20, line_of(pilot, word)))
+    await until(pilot, lambda: "▸" in "".join(lines_with(pilot, word)))
+
+
+def test_a_click_selects_a_queue_job_or_fault_rule(transactional_db, tasks_emulator):
+    tasks.noop_task.enqueue()
+    tasks.noop_task.using(queue_name="emails").enqueue()
+    schedule_task("nightly-report", tasks.noop_task, "0 3 * * *")
+    tasks_emulator.cloud.faults.add(FaultRule(operation="dispatch", effect=HttpStatus(503)))
+    app = TasksDashboard(poll_interval=0.05)
+
+    async def drive() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("2")
+            await until(pilot, lambda: "Fault rules" in screen_text(pilot))
+            await click_on(pilot, "nightly-report")
+            assert app.cloud_view.selected()[0] == "job"
+            await click_on(pilot, "f1 ")
+            assert app.cloud_view.selected()[0] == "fault"
+            await click_on(pilot, "emails ")
+            assert app.cloud_view.selected()[1]["queue_id"] == "emails"
+            await pilot.click(offset=(20, line_of(pilot, "Queues")))  # not a row
+            await pilot.pause()
+            assert app.cloud_view.selected()[1]["queue_id"] == "emails"
 
     asyncio.run(drive())

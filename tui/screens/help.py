@@ -10,7 +10,7 @@ from textual.widgets import Static
 #: (keys, what they do), in the order shown.
 KEYS = (
     ("↑ ↓ / j k", "move the cursor (PgUp, PgDn, Home, End too)"),
-    ("click", "select the execution under the pointer (the wheel scrolls)"),
+    ("click", "select the execution, queue, job or fault rule under the pointer"),
     ("s", "cycle the status filter: all → READY → RUNNING → SUCCESSFUL → FAILED → CANCELLED"),
     ("b", "cycle the backend filter through the tasks_google backends"),
     ("T", "only the selected execution's task (again: every task)"),

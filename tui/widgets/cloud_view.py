@@ -13,6 +13,7 @@ from rich.cells import cell_len
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
+from textual import events
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
@@ -149,6 +150,7 @@ class CloudView(VerticalScroll, can_focus=True):
         super().__init__(**kwargs)
         self.state: CloudState | None = None
         self.cursor = 0
+        self._row_at_line: dict[int, int] = {}
         self.body = Static("Reading…", id="cloud-body")
 
     def compose(self):
@@ -198,6 +200,7 @@ class CloudView(VerticalScroll, can_focus=True):
 
     def render_state(self, state: CloudState) -> RenderableType:
         if state.error:
+            self._row_at_line = {}
             if state.emulated:
                 title = f"⚠ EMULATOR UNREACHABLE ({state.where})"
                 hint = "Retrying at every refresh; start it with `just dev`."
@@ -227,15 +230,40 @@ class CloudView(VerticalScroll, can_focus=True):
                 (f"({state.where})", ""),
                 ("  read through the backends' transports", "dim"),
             )
-        parts: list[RenderableType] = [
-            title,
-            self._queues(state, clock, selected),
-            self._scheduler(state, clock, selected),
-            self._run_jobs(state, clock),
+        # Each part, and how many selectable rows end it (a table's rows are its last lines).
+        parts: list[tuple[RenderableType, int]] = [
+            (title, 0),
+            (self._queues(state, clock, selected), len(state.queues)),
+            (self._scheduler(state, clock, selected), len(state.scheduler_jobs)),
+            (self._run_jobs(state, clock), 0),
         ]
         if state.emulated:
-            parts.append(self._faults(state, selected))
-        return Group(*parts)
+            parts.append((self._faults(state, selected), len(state.faults)))
+        self._map_rows(parts)
+        return Group(*(part for part, _ in parts))
+
+    def _map_rows(self, parts: list[tuple[RenderableType, int]]) -> None:
+        """Record on which line each selectable row is drawn (for clicks)."""
+        console = self.app.console
+        options = console.options.update_width(self._width)
+        self._row_at_line = {}
+        line = item = 0
+        for part, rows in parts:
+            height = len(console.render_lines(part, options, pad=False))
+            for row in range(rows):
+                self._row_at_line[line + height - rows + row] = item
+                item += 1
+            line += height
+
+    def on_click(self, event: events.Click) -> None:
+        """A click on a queue, Scheduler job or fault rule selects it."""
+        offset = event.get_content_offset(self.body)
+        if offset is None:
+            return
+        item = self._row_at_line.get(offset.y)
+        if item is not None and item != self.cursor:
+            self.cursor = item
+            self._render_state()
 
     def _queues(
         self, state: CloudState, clock: datetime | None, selected: tuple[Kind, JSON] | None
