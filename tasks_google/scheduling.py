@@ -67,7 +67,9 @@ def validate_time_zone(name: str) -> str:
     return name
 
 
-def next_fire_times(cron: str, time_zone: str, count: int = 5, after: datetime | None = None):
+def next_fire_times(
+    cron: str, time_zone: str, count: int = 5, after: datetime | None = None
+) -> list[datetime]:
     """The next `count` fire times of a schedule, in its time zone."""
     zone = ZoneInfo(validate_time_zone(time_zone))
     start = (after or clock.now()).astimezone(zone)

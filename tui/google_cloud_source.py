@@ -97,6 +97,7 @@ def execution_status(execution: Any) -> str:
 
 
 def run_task_status(task: Any) -> str:
+    """What a `run_v2.Task` says it is: PENDING, RUNNING, SUCCEEDED or FAILED."""
     if not task.completion_time:
         return "RUNNING" if task.start_time else "PENDING"
     result = task.last_attempt_result

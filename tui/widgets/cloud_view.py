@@ -14,6 +14,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual import events
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
@@ -153,7 +154,7 @@ class CloudView(VerticalScroll, can_focus=True):
         self._row_at_line: dict[int, int] = {}
         self.body = Static("Reading…", id="cloud-body")
 
-    def compose(self):
+    def compose(self) -> ComposeResult:
         yield self.body
 
     def items(self) -> list[tuple[Kind, JSON]]:
