@@ -30,6 +30,7 @@ _PUBLIC = {
     "purge_queue": "tasks_google.queues",
     "queue_state": "tasks_google.queues",
     "periodic": "tasks_google.periodic",
+    "prune_executions": "tasks_google.pruning",
     "report_progress": "tasks_google.progress",
     "resume_queue": "tasks_google.queues",
     "resume_schedule": "tasks_google.scheduling",
