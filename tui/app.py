@@ -39,6 +39,8 @@ from tui.widgets.execution_list import ColumnHeader, ExecutionList
 
 #: Seconds between the end of one poll and the start of the next.
 DEFAULT_POLL_INTERVAL = 1.0
+#: The next refresh waits at least this many times as long as the last one's reads took.
+READ_LOAD_FACTOR = 4
 #: A refresh's reads taking longer than this are reported in the header.
 SLOW_READ_SECONDS = 0.25
 _STATUS_CYCLE: tuple[str | None, ...] = (None, *DISPLAY_ORDER)
@@ -183,7 +185,13 @@ class TasksDashboard(App[None]):
 
     def _schedule_poll(self) -> None:
         if self._timer is None:
-            self._timer = self.set_timer(self.poll_interval, self._on_timer)
+            self._timer = self.set_timer(self.next_poll_delay(), self._on_timer)
+
+    def next_poll_delay(self) -> float:
+        """The refresh interval, stretched so that reads take at most 1/READ_LOAD_FACTOR of the
+        time: a slow database (a huge table) is polled less often, not harder."""
+        last_read = self.snapshot.seconds if self.snapshot is not None else 0.0
+        return max(self.poll_interval, READ_LOAD_FACTOR * last_read)
 
     def _on_timer(self) -> None:
         self._timer = None
@@ -252,6 +260,9 @@ class TasksDashboard(App[None]):
         line.append(f"│ {snapshot.total:,} shown · {self.filter.describe()}", style="dim")
         if snapshot.seconds >= self.slow_read_seconds:
             line.append(f" · slow read: {snapshot.seconds * 1000:.0f} ms", style="yellow")
+            delay = self.next_poll_delay()
+            if delay > self.poll_interval:
+                line.append(f", refreshing every {delay:.1f} s", style="yellow")
         return line
 
     # ------------------------------------------------------------------ the cloud view

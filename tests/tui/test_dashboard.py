@@ -12,6 +12,8 @@ from tests.tasks_google import tasks
 from tests.tasks_google.attempt_drivers import run_in_thread, wait_running
 from tests.tui.conftest import SIZE, screen_lines, screen_text, until, until_polled
 from tui.app import TasksDashboard
+from tui.execution_filter import ExecutionFilter
+from tui.execution_query import Snapshot
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen
 
@@ -387,3 +389,13 @@ def test_a_click_selects_the_row_under_the_pointer(make_execution):
             await until(pilot, lambda: rows["successful"].id in screen_text(pilot))
 
     asyncio.run(drive())
+
+
+def test_a_slow_database_is_polled_less_often(transactional_db):
+    app = TasksDashboard(poll_interval=1.0)
+    assert app.next_poll_delay() == 1.0
+    # Reads that took half a second: the next refresh waits four times that.
+    app.snapshot = Snapshot(ExecutionFilter(), 0, [], 0, {}, seconds=0.5)
+    assert app.next_poll_delay() == 2.0
+    app.snapshot = Snapshot(ExecutionFilter(), 0, [], 0, {}, seconds=0.1)
+    assert app.next_poll_delay() == 1.0
