@@ -25,7 +25,7 @@ from textual.worker import Worker, WorkerState
 import tasks_google
 from tasks_google import clock
 from tui import queue_actions, schedule_actions
-from tui.cloud_state import CloudSource, CloudState
+from tui.cloud_state import CloudSource, CloudState, FaultSwitch
 from tui.execution_filter import ExecutionFilter
 from tui.execution_query import Snapshot, fetch_execution, take_snapshot
 from tui.screens.confirm import ConfirmScreen
@@ -282,7 +282,7 @@ class TasksDashboard(App[None]):
             self.poll_now()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "toggle_fault" and not self.cloud.emulated:
+        if action == "toggle_fault" and not isinstance(self.cloud, FaultSwitch):
             return False  # fault rules exist only on the emulator
         view = _VIEW_ACTIONS.get(action)
         return view is None or not self.is_mounted or view == self.current_view
@@ -328,9 +328,10 @@ class TasksDashboard(App[None]):
     def action_toggle_fault(self) -> None:
         """Switch the selected fault rule on or off."""
         selected = self._selected_item("fault")
-        if selected is None:
+        source = self.cloud
+        if selected is None or not isinstance(source, FaultSwitch):
             return
-        fault, source = selected[1], self.cloud
+        fault = selected[1]
         enabled = not fault.get("enabled")
 
         def toggle() -> str:

@@ -9,7 +9,7 @@ worker.
 """
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 #: Run Jobs executions shown per job (newest first).
 EXECUTIONS_PER_JOB = 3
@@ -40,7 +40,7 @@ class CloudState:
 
 
 class CloudSource(Protocol):
-    """Where the cloud view's state comes from, and how a fault rule is switched."""
+    """Where the cloud view's state comes from."""
 
     where: str
     emulated: bool
@@ -48,6 +48,11 @@ class CloudSource(Protocol):
     refresh_seconds: float | None
 
     def read(self) -> CloudState: ...
+
+
+@runtime_checkable
+class FaultSwitch(Protocol):
+    """A source that can switch the emulator's fault rules (the emulator's; Google has none)."""
 
     def set_fault_enabled(self, fault_id: str, enabled: bool) -> JSON: ...
 

@@ -193,6 +193,3 @@ class GoogleCloudSource:
                     executions.append(execution_json(execution, tasks))
                 states[job.name] = RunJobState(run_job_json(job), executions)
         return [states[name] for name in sorted(states)]
-
-    def set_fault_enabled(self, fault_id: str, enabled: bool) -> JSON:
-        raise NotImplementedError("Fault rules exist only on the emulator.")

@@ -270,6 +270,7 @@ def test_real_emulator_server_through_the_official_clients(transactional_db, set
                 )
                 text = screen_text(pilot)
                 assert "Fault rules" not in text  # Google has none
+                assert "Toggle fault" not in text  # nor the key for them
                 [queue] = lines_with(pilot, "mail ")
                 assert re.search(r"mail +RUNNING +— +— +— ", queue), queue  # no depth on Google
 
