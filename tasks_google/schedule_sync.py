@@ -12,7 +12,7 @@ from google.cloud import scheduler_v1
 
 from tasks_google import clock
 from tasks_google.models import ScheduledTask
-from tasks_google.periodic import DeclaredSchedule, declared_schedules
+from tasks_google.schedule_declarations import DeclaredSchedule, declared_schedules
 from tasks_google.scheduling import host_backend, job_name, job_spec, scheduler_transport
 from tasks_google.transports.scheduler_messages import job_message
 

@@ -5,8 +5,13 @@ import time
 
 from django.tasks import TaskContext, task
 
-from tasks_google import PermanentTaskError, TaskCancelledError, is_task_cancelled, report_progress
-from tasks_google.periodic import periodic
+from tasks_google import (
+    PermanentTaskError,
+    TaskCancelledError,
+    is_task_cancelled,
+    periodic,
+    report_progress,
+)
 
 logger = logging.getLogger(__name__)
 

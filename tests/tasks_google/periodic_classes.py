@@ -1,6 +1,6 @@
 """A PeriodicTask declared at import, as a project would in its tasks module."""
 
-from tasks_google.periodic import PeriodicTask
+from tasks_google.schedule_declarations import PeriodicTask
 
 RUNS: list[dict] = []
 

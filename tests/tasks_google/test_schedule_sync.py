@@ -7,9 +7,8 @@ from django.core.management import call_command
 from django.tasks import TaskResultStatus
 from google.cloud import scheduler_v1
 
-from tasks_google import periodic, schedule_task
+from tasks_google import periodic, schedule_declarations, schedule_task
 from tasks_google.models import ScheduledTask, TaskExecution
-from tasks_google.periodic import periodic as periodic_decorator
 from tests.settings import TASKS
 from tests.tasks_google import tasks
 
@@ -19,7 +18,7 @@ JOBS = "projects/demo-project/locations/us-central1/jobs"
 
 @pytest.fixture(autouse=True)
 def only_this_tests_declarations(monkeypatch):
-    monkeypatch.setattr(periodic, "_declared", {})
+    monkeypatch.setattr(schedule_declarations, "_declared", {})
 
 
 def run(*args) -> list[str]:
@@ -35,7 +34,7 @@ def remote_jobs(cloud) -> dict:
 
 
 def test_plan_then_apply_then_nothing_to_do(tasks_emulator):
-    periodic_decorator("*/10 * * * *", name="tick")(tasks.noop_task)
+    periodic("*/10 * * * *", name="tick")(tasks.noop_task)
     ScheduledTask.objects.create(name="from-admin", task_path="x.y", cron="0 1 * * *")
     assert run("--dry-run") == [
         "[+] from-admin",
@@ -51,10 +50,10 @@ def test_plan_then_apply_then_nothing_to_do(tasks_emulator):
 
 
 def test_updates_show_the_fields_that_differ_and_are_applied(tasks_emulator):
-    periodic_decorator("*/10 * * * *", name="tick")(tasks.noop_task)
+    periodic("*/10 * * * *", name="tick")(tasks.noop_task)
     run()
-    periodic._declared.clear()
-    periodic_decorator("*/5 * * * *", name="tick", time_zone="Asia/Tokyo")(tasks.noop_task)
+    schedule_declarations._declared.clear()
+    periodic("*/5 * * * *", name="tick", time_zone="Asia/Tokyo")(tasks.noop_task)
     assert run("--dry-run")[0] == "[~] tick (schedule, time zone)"
     run()
     job = remote_jobs(tasks_emulator)["tick"]
@@ -63,10 +62,10 @@ def test_updates_show_the_fields_that_differ_and_are_applied(tasks_emulator):
 
 
 def test_renaming_deletes_the_old_job(tasks_emulator):
-    periodic_decorator("*/10 * * * *", name="old-name")(tasks.noop_task)
+    periodic("*/10 * * * *", name="old-name")(tasks.noop_task)
     run()
-    periodic._declared.clear()
-    periodic_decorator("*/10 * * * *", name="new-name")(tasks.noop_task)
+    schedule_declarations._declared.clear()
+    periodic("*/10 * * * *", name="new-name")(tasks.noop_task)
     assert run("--dry-run")[:2] == ["[+] new-name", "[-] old-name"]
     run()
     assert set(remote_jobs(tasks_emulator)) == {"new-name"}
@@ -87,11 +86,11 @@ def test_only_this_projects_namespace_is_touched(tasks_emulator, settings):
             ),
         )
     )
-    periodic_decorator("*/10 * * * *", name="tick")(tasks.noop_task)
+    periodic("*/10 * * * *", name="tick")(tasks.noop_task)
     assert run("--dry-run")[0] == "[+] shop--tick"
     run()
     assert set(remote_jobs(tasks_emulator)) == {"billing--invoices", "shop--tick"}
-    periodic._declared.clear()
+    schedule_declarations._declared.clear()
     assert run()[0] == "[-] shop--tick"
     assert set(remote_jobs(tasks_emulator)) == {"billing--invoices"}
 
@@ -99,7 +98,8 @@ def test_only_this_projects_namespace_is_touched(tasks_emulator, settings):
 def test_periodic_task_class_runs_through_django_tasks(tasks_emulator):
     from tests.tasks_google.periodic_classes import CleanupSessions
 
-    periodic.declare_class(CleanupSessions)  # declared at import; this test's registry is fresh
+    # Declared at import; this test's registry is fresh.
+    schedule_declarations.declare_class(CleanupSessions)
     assert run()[0] == "[+] CleanupSessions"
     job = remote_jobs(tasks_emulator)["CleanupSessions"]
     assert (job.schedule, job.time_zone) == ("0 * * * *", "Europe/Paris")
@@ -111,7 +111,7 @@ def test_periodic_task_class_runs_through_django_tasks(tasks_emulator):
 
 
 def test_eager_runs_each_declared_task_once_locally():
-    periodic_decorator("*/10 * * * *", name="meaning")(tasks.calculate_meaning_of_life)
+    periodic("*/10 * * * *", name="meaning")(tasks.calculate_meaning_of_life)
     assert run("--eager") == ["meaning: 42"]
 
 

@@ -13,7 +13,7 @@ from django.utils.module_loading import autodiscover_modules
 from tasks_google import schedule_sync
 from tasks_google.executions import load_task
 from tasks_google.models import ScheduledTask
-from tasks_google.periodic import declared_schedules
+from tasks_google.schedule_declarations import declared_schedules
 from tasks_google.scheduling import (
     host_backend,
     job_name,
