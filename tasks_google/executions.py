@@ -49,6 +49,28 @@ def as_json(value: Any) -> Any:
     return json.loads(json.dumps(normalize_json(value), allow_nan=False))
 
 
+def arguments_as_json(task_name: str, args: Any, kwargs: Any) -> tuple[Any, Any]:
+    """`args` and `kwargs` through `as_json`; an argument JSON cannot hold is named in the error.
+
+    Raises the TypeError or ValueError Django raises, with the argument and task in its message.
+    """
+    try:
+        return as_json(args), as_json(kwargs)
+    except (TypeError, ValueError) as exc:
+        named = [(f"args[{i}]", v) for i, v in enumerate(args)]
+        named += [(f"kwargs[{k!r}]", v) for k, v in dict(kwargs).items()]
+        for where, value in named:
+            try:
+                as_json(value)
+            except (TypeError, ValueError) as culprit:
+                raise type(exc)(
+                    f"{where} of task {task_name} cannot be stored as JSON ({culprit}); "
+                    "task arguments must be JSON values: str, int, float, bool, None, "
+                    "and lists and dicts of them."
+                ) from exc
+        raise
+
+
 def is_valid_execution_id(value: Any) -> bool:
     return (
         isinstance(value, str)

@@ -106,7 +106,7 @@ class StoredExecutionBackend(BaseTaskBackend):
 
     @property
     def transport(self) -> Transport:
-        return get_transport(self.config)
+        return get_transport(self.alias, self.config)
 
     def check(self, **kwargs: Any) -> list[checks.CheckMessage]:
         messages: list[checks.CheckMessage] = [
@@ -127,7 +127,7 @@ class StoredExecutionBackend(BaseTaskBackend):
 
     def _safety_checks(self, config: BackendOptions) -> list[checks.CheckMessage]:
         found: list[checks.CheckMessage] = []
-        problem = demo_project_problem(config)
+        problem = demo_project_problem(self.alias, config)
         if problem is not None:
             # A warning, so manage.py commands still run; the transport refuses to send it.
             found.append(checks.Warning(problem.msg, hint=problem.hint, id=problem.id))
@@ -144,7 +144,17 @@ class StoredExecutionBackend(BaseTaskBackend):
         return found
 
     def validate_task(self, task: Task) -> None:
-        super().validate_task(task)
+        try:
+            super().validate_task(task)
+        except InvalidTask as exc:
+            # Django checks the queue last, with a message that lists no allowed queue.
+            if str(exc).startswith("Queue ") and task.queue_name not in self.queues:
+                allowed = ", ".join(repr(q) for q in sorted(self.queues))
+                raise InvalidTask(
+                    f"Queue {task.queue_name!r} is not valid for backend. "
+                    f"TASKS[{self.alias!r}]['QUEUES'] allows {allowed}."
+                ) from exc
+            raise
         timeout = getattr(task, "timeout", None)
         if timeout is None:
             return
@@ -156,12 +166,12 @@ class StoredExecutionBackend(BaseTaskBackend):
             )
 
     def enqueue(self, task: Task, args: Any, kwargs: Any) -> TaskResult:
-        from tasks_google.executions import as_json, to_result
+        from tasks_google.executions import arguments_as_json, to_result
         from tasks_google.models import TaskExecution
 
         self.validate_task(task)
         # What the worker will see: the returned result carries exactly the same values.
-        args, kwargs = as_json(args), as_json(kwargs)
+        args, kwargs = arguments_as_json(task.module_path, args, kwargs)
         # Resolved before storing anything, so invalid OPTIONS fail the enqueue cleanly.
         transport = self.transport
         row = TaskExecution.objects.create(

@@ -181,8 +181,8 @@ _lock = threading.Lock()
 _shared: dict[tuple, Transport] = {}
 
 
-def get_transport(options: "BackendOptions") -> Transport:
-    """The transport for a backend's options: the active in-process emulator if there is one.
+def get_transport(alias: str, options: "BackendOptions") -> Transport:
+    """The transport for backend `alias`'s options: the active in-process emulator if there is one.
 
     Raises ImproperlyConfigured rather than send a `demo-` project to Google.
     """
@@ -193,7 +193,7 @@ def get_transport(options: "BackendOptions") -> Transport:
 
     if inprocess.is_emulated() or options.transport == "inprocess":
         return inprocess.transport()
-    problem = demo_project_problem(options)
+    problem = demo_project_problem(alias, options)
     if problem is not None:
         raise ImproperlyConfigured(f"{problem.msg} {problem.hint}")
     key = ("gcp", options.emulator_host)

@@ -187,9 +187,11 @@ def test_e016_demo_project_never_reaches_google(monkeypatch):
     options = {**VALID, "project_id": "demo-shop"}
     [(check_id, msg, hint)] = errors(options)
     assert check_id == "tasks_google.W003"
-    assert "'demo-shop'" in msg and "CLOUD_TASKS_EMULATOR_HOST" in hint
+    assert msg.startswith("TASKS['main']: ") and "'demo-shop'" in msg
+    assert "enqueue refuses to send its tasks to Google" in msg
+    assert "CLOUD_TASKS_EMULATOR_HOST" in hint
     backend = CloudTasksBackend("main", {"OPTIONS": options})
-    with pytest.raises(ImproperlyConfigured, match="demo project"):
+    with pytest.raises(ImproperlyConfigured, match=r"TASKS\['main'\]: .*demo project"):
         _ = backend.transport
     ids = [c for c, _, _ in errors({**options, "emulator_host": "127.0.0.1:8123"})]
     assert "tasks_google.W003" not in ids
@@ -245,12 +247,12 @@ def test_run_jobs_refuses_run_after_and_checks_the_timeout(settings):
     from django.tasks.exceptions import InvalidTask
 
     from tests.settings import TASKS
+    from tests.tasks_google.tasks import noop_task  # imported under the settings it declares for
 
     settings.TASKS = {
         **TASKS,
         "jobs": {"BACKEND": "tasks_google.backends.CloudRunJobsBackend", "OPTIONS": RUN_JOBS_VALID},
     }
-    from tests.tasks_google.tasks import noop_task
 
     batch = task(backend="jobs", timeout=timedelta(hours=100))(noop_task.func)
     with pytest.raises(InvalidTask, match="run_after"):
@@ -263,3 +265,24 @@ def timezone_now():
     from django.utils import timezone
 
     return timezone.now()
+
+
+@pytest.mark.django_db
+def test_w003_names_each_backend_once_in_manage_py_check(monkeypatch, settings):
+    import io
+
+    from django.core.management import call_command
+
+    monkeypatch.delenv("CLOUD_TASKS_EMULATOR_HOST", raising=False)
+    settings.TASKS = {
+        alias: {
+            "BACKEND": "tasks_google.backends.CloudTasksBackend",
+            "OPTIONS": {**VALID, "project_id": "demo-shop"},
+        }
+        for alias in ("default", "emails")
+    }
+    out = io.StringIO()
+    call_command("check", stdout=out, stderr=out)
+    lines = [line for line in out.getvalue().splitlines() if "tasks_google.W003" in line]
+    assert len(lines) == 2, out.getvalue()
+    assert "TASKS['default']" in lines[0] + lines[1] and "TASKS['emails']" in lines[0] + lines[1]

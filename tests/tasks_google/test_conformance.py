@@ -138,7 +138,8 @@ def test_run_after_defers_delivery(backend, tasks_emulator):
 
 
 def test_unknown_queue_is_refused(backend):
-    with pytest.raises(InvalidTask, match=r"Queue 'nope' is not valid for backend\."):
+    allowed = r"TASKS\['default'\]\['QUEUES'\] allows 'default', 'emails', 'slow'\."
+    with pytest.raises(InvalidTask, match=r"^Queue 'nope' is not valid for backend\. " + allowed):
         tasks.noop_task.using(queue_name="nope")
 
 
@@ -154,12 +155,17 @@ def test_arguments_round_trip_through_json(backend, tasks_emulator):
 
 @pytest.mark.parametrize("value", [datetime(2030, 1, 1), object(), {1, 2}])
 def test_non_json_arguments_are_refused(backend, value):
-    with pytest.raises(TypeError, match="Unsupported type"):
-        tasks.noop_task.enqueue(value)
+    with pytest.raises(
+        TypeError,
+        match=r"^args\[1\] of task tests\.tasks_google\.tasks\.noop_task .*Unsupported type",
+    ):
+        tasks.noop_task.enqueue(1, value)
+    with pytest.raises(TypeError, match=r"^kwargs\['when'\] of task .*Unsupported type"):
+        tasks.noop_task.enqueue(1, when=value)
 
 
 def test_nan_is_refused(backend):
-    with pytest.raises(ValueError, match="Out of range float"):
+    with pytest.raises(ValueError, match=r"^args\[0\] .*Out of range float"):
         tasks.noop_task.enqueue(float("nan"))
 
 
