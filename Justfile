@@ -14,6 +14,12 @@ test *args: lint
     pytest -n auto {{ args }}
     python -m tests.postgres_server pytest -n auto tests/tasks_google tests/tui {{ args }}
 
+# The wheel installed in a new `django-admin startproject`, with the code the README and docs
+# tell a user to paste and tests written as a user writes them (tests/installed/).
+[doc("The wheel in a fresh startproject, set up and tested from the docs")]
+test-installed *args:
+    python -m tests.installed {{ args }}
+
 # Only the Django app's and the dashboard's tests, on a throwaway PostgreSQL server.
 test-postgres *args:
     python -m tests.postgres_server pytest -n auto tests/tasks_google tests/tui {{ args }}
