@@ -3,14 +3,15 @@
 from datetime import timedelta
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from tasks_google.management.command_errors import TasksCommand
 from tasks_google.pruning import DEFAULT_BATCH_SIZE, prune_executions
 
 DEFAULT_DAYS = 30.0
 
 
-class Command(BaseCommand):
+class Command(TasksCommand):
     help = (
         "Delete the executions that finished (successful, failed or cancelled) more than --days "
         "ago, and the schedule fire records as old. Unfinished executions are never deleted."

@@ -3,12 +3,13 @@
 from datetime import timedelta
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from tasks_google.management.command_errors import TasksCommand
 from tasks_google.reconcile import DEFAULT_GRACE, DEFAULT_LIMIT, DEFAULT_STALE, reconcile
 
 
-class Command(BaseCommand):
+class Command(TasksCommand):
     help = (
         "Create the missing Cloud Task / Run Jobs execution of every READY execution whose "
         "creation never happened (process died or the API failed after commit), record as "
