@@ -29,16 +29,25 @@ def _attempts_made(request: HttpRequest) -> int | None:
         return None
 
 
-def _refuse(request: HttpRequest, status: int, reason: str) -> HttpResponse:
+def _refuse(
+    request: HttpRequest, status: int, reason: str, retry_after: int | None = None
+) -> HttpResponse:
+    """A refusal, logged here once as a warning (django.request does not log it again)."""
     logger.warning("%s refused a delivery (%s): %s", request.path, status, reason)
-    return JsonResponse({"error": reason}, status=status)
+    response = JsonResponse({"error": reason}, status=status)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    response._has_been_logged = True  # type: ignore[attr-defined]
+    return response
 
 
 def _authenticate(request: HttpRequest) -> HttpResponse | None:
     """None if the request carries a valid ID token (or no backend verifies); else a refusal.
 
-    Deliveries come from Cloud Tasks and Cloud Scheduler, so the Cloud Tasks backends' OIDC
-    settings decide.
+    Deliveries come from Cloud Tasks and Cloud Scheduler, so the OIDC settings of the Cloud
+    Tasks backends whose configuration is valid decide; a broken alias is left out. When the
+    signing certificates cannot be downloaded, the answer is 503 with Retry-After: the delivery
+    is refused for now, and retried.
     """
     configs = [backend.config for backend in configured_backends(CLOUD_TASKS)]
     if not configs:
@@ -49,6 +58,9 @@ def _authenticate(request: HttpRequest) -> HttpResponse | None:
         )
     except id_tokens.TokenRejected as rejection:
         return _refuse(request, rejection.status, rejection.reason)
+    except id_tokens.CertificatesUnavailable as unavailable:
+        reason = f"{unavailable}; retry in {unavailable.retry_after}s"
+        return _refuse(request, 503, reason, retry_after=unavailable.retry_after)
     return None
 
 
