@@ -104,11 +104,19 @@ def execute(request: HttpRequest) -> HttpResponse:
         logger.warning("execute/ received a body without an execution id")
         return JsonResponse({"error": 'expected a JSON body {"execution_id": "..."}'}, status=400)
     outcome = runtime.run_attempt(execution_id, attempts_made=_attempts_made(request))
+    return _answer(execution_id, outcome)
+
+
+#: The status asking Cloud Tasks to deliver again, per outcome that is not final (else 500).
+RETRY_STATUS = {"busy": 503, "not_due": 503, "lost": 409}
+
+
+def _answer(execution_id: str, outcome: runtime.Outcome) -> HttpResponse:
+    """What tells Cloud Tasks the fate of a delivery: 2xx final, anything else retried."""
     body = {"execution_id": execution_id, "outcome": outcome.kind}
     if outcome.final:
         return JsonResponse(body, status=200)
-    if outcome.kind == "busy":
-        response = JsonResponse(body, status=503)
+    response = JsonResponse(body, status=RETRY_STATUS.get(outcome.kind, 500))
+    if outcome.retry_after is not None:
         response["Retry-After"] = str(outcome.retry_after)
-        return response
-    return JsonResponse(body, status=409 if outcome.kind == "lost" else 500)
+    return response
