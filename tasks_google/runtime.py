@@ -112,6 +112,7 @@ def run_attempt(execution_id: str, *, attempts_made: int | None = None) -> Outco
         leases.forget(owner)
         if cancelled:
             return Outcome("cancelled", final=True)
+        logger.warning("Execution %s: lease %s was taken over before it started", row.pk, owner)
         return Outcome("lost", final=False)
 
     attempt = _Attempt(backend, row, owner, attempts_made)
@@ -160,7 +161,7 @@ def _take_lease(row: TaskExecution, owner: str, lease_timeout: timedelta) -> _Pr
         if row.status in FINISHED:
             return Outcome("finished", final=True)
     wait = math.ceil(leases.seconds_left(row.lease_expires_at)) or 1
-    logger.info("Execution %s is running elsewhere; asking for a retry in %ss", row.pk, wait)
+    logger.warning("Execution %s is running elsewhere; asking for a retry in %ss", row.pk, wait)
     return Outcome("busy", final=False, retry_after=wait)
 
 
@@ -204,7 +205,6 @@ class _Attempt:
             )
         except Exception as exc:
             # Not importable (e.g. removed by a deploy): a failed attempt, retried as usual.
-            logger.error("Execution %s: %s", row.pk, exc)
             return self._fail(exc, None)
 
         result = to_result(row, task)
@@ -309,7 +309,7 @@ class _Attempt:
             self._sync(result)
             task_finished.send(type(self.backend), task_result=result)
         else:
-            logger.error("Execution %s (%s) failed for good", row.pk, row.task_path)
+            logger.error("Execution %s (%s) failed for good", row.pk, row.task_path, exc_info=exc)
         return Outcome("failed", final=True)
 
     def _gives_up(self, now: Any) -> bool:

@@ -101,8 +101,7 @@ def execute(request: HttpRequest) -> HttpResponse:
     try:
         execution_id = json.loads(request.body)["execution_id"]
     except (ValueError, KeyError, TypeError):
-        logger.warning("execute/ received a body without an execution id")
-        return JsonResponse({"error": 'expected a JSON body {"execution_id": "..."}'}, status=400)
+        return _refuse(request, 400, 'expected a JSON body {"execution_id": "..."}')
     outcome = runtime.run_attempt(execution_id, attempts_made=_attempts_made(request))
     return _answer(execution_id, outcome)
 
@@ -119,4 +118,7 @@ def _answer(execution_id: str, outcome: runtime.Outcome) -> HttpResponse:
     response = JsonResponse(body, status=RETRY_STATUS.get(outcome.kind, 500))
     if outcome.retry_after is not None:
         response["Retry-After"] = str(outcome.retry_after)
+    # An expected retry, already logged as a warning by the runtime (with the task's traceback
+    # for a failed attempt): django.request must not report it as a server error.
+    response._has_been_logged = True  # type: ignore[attr-defined]
     return response
