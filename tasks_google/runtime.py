@@ -55,12 +55,22 @@ class Outcome:
 
     kind: succeeded | failed (final) | cancelled (final) | retry (failed, the service will retry)
     | finished (already done) | unknown (no such execution) | busy (another attempt holds the
-    lease) | lost (this attempt's lease was taken over).
+    lease) | not_due (its run_after is still ahead; nothing ran) | lost (this attempt's lease was
+    taken over). `retry_after`: for busy and not_due, the seconds to wait before delivering again.
     """
 
     kind: str
     final: bool
     retry_after: int | None = None
+
+
+@dataclass(frozen=True)
+class _Previous:
+    """The lease a delivery took over, as it read it just before taking it."""
+
+    taking_over: bool
+    owner: str
+    started_at: Any
 
 
 def run_attempt(execution_id: str, *, attempts_made: int | None = None) -> Outcome:
@@ -79,47 +89,19 @@ def run_attempt(execution_id: str, *, attempts_made: int | None = None) -> Outco
         return Outcome("unknown", final=True)
     if row.status in FINISHED:
         return Outcome("finished", final=True)
+    not_due = _not_due(row)
+    if not_due is not None:
+        return not_due
 
+    # Only the execution's own backend is built: another alias's configuration never matters.
     backend = task_backends[row.backend]
     config = backend.config
     lease_timeout = timedelta(seconds=config.heartbeat_timeout_seconds)
     owner = leases.new_lease_owner()
-    # The lease is taken only if it is still the one read here, so `taking_over` is exact even
-    # when the previous attempt records its outcome in between (then the read is renewed).
-    for _ in range(LEASE_TRIES):
-        taking_over = row.status == TaskResultStatus.RUNNING
-        previous_owner = row.lease_owner
-        previous_start = row.last_attempted_at
-        if leases.acquire(row.pk, owner, lease_timeout, previous_owner=previous_owner):
-            break
-        row.refresh_from_db()
-        if row.status in FINISHED:
-            return Outcome("finished", final=True)
-    else:
-        wait = math.ceil(leases.seconds_left(row.lease_expires_at)) or 1
-        logger.info("Execution %s is running elsewhere; asking for a retry in %ss", row.pk, wait)
-        return Outcome("busy", final=False, retry_after=wait)
-
-    row.refresh_from_db()
-    number, now = row.attempt_count, row.last_attempted_at
-    if taking_over:
-        lost = LostAttemptError(
-            f"The attempt holding lease {previous_owner!r} ended without recording an outcome "
-            "(its lease expired); running the task again."
-        )
-        row.errors = with_error(row.errors, lost)
-        row.attempts = attempts.lost(
-            row.attempts,
-            number - 1,
-            now,
-            lost,
-            worker=leases.worker_of(previous_owner),
-            started_at=previous_start,
-        )
-    row.worker_ids = [*row.worker_ids, leases.worker_id()]
-    row.attempts = attempts.started(row.attempts, number, leases.worker_id(), now)
-    row.started_at = row.started_at or now
-    _write(row, owner, ["errors", "worker_ids", "attempts", "started_at"])
+    previous = _take_lease(row, owner, lease_timeout)
+    if isinstance(previous, Outcome):
+        return previous
+    _record_start(row, owner, previous)
     if attempts_made is None:
         attempts_made = row.attempt_count - 1
     if row.cancel_requested_at is not None:
@@ -128,7 +110,10 @@ def run_attempt(execution_id: str, *, attempts_made: int | None = None) -> Outco
             row, started=True, owner=owner, sender=type(backend)
         )
         leases.forget(owner)
-        return Outcome("cancelled", final=True) if cancelled else Outcome("lost", final=False)
+        if cancelled:
+            return Outcome("cancelled", final=True)
+        logger.warning("Execution %s: lease %s was taken over before it started", row.pk, owner)
+        return Outcome("lost", final=False)
 
     attempt = _Attempt(backend, row, owner, attempts_made)
     try:
@@ -143,6 +128,65 @@ def run_attempt(execution_id: str, *, attempts_made: int | None = None) -> Outco
     # clean exit of this process expires it (leases.expire_held_leases).
     leases.forget(owner)
     return outcome
+
+
+def _not_due(row: TaskExecution) -> Outcome | None:
+    """A refusal while `row`'s run_after is still ahead: a delivery before its time runs nothing."""
+    if row.run_after is None:
+        return None
+    wait = (row.run_after - clock.now()).total_seconds()
+    if wait <= 0:
+        return None
+    seconds = max(1, math.ceil(wait))
+    logger.warning(
+        "Execution %s is not due until %s; asking for a retry in %ss",
+        row.pk,
+        row.run_after.isoformat(),
+        seconds,
+    )
+    return Outcome("not_due", final=False, retry_after=seconds)
+
+
+def _take_lease(row: TaskExecution, owner: str, lease_timeout: timedelta) -> _Previous | Outcome:
+    """Take `row`'s lease for `owner`; else the outcome to answer (finished, or busy)."""
+    # The lease is taken only if it is still the one read here, so `taking_over` is exact even
+    # when the previous attempt records its outcome in between (then the read is renewed).
+    for _ in range(LEASE_TRIES):
+        previous = _Previous(
+            row.status == TaskResultStatus.RUNNING, row.lease_owner, row.last_attempted_at
+        )
+        if leases.acquire(row.pk, owner, lease_timeout, previous_owner=previous.owner):
+            return previous
+        row.refresh_from_db()
+        if row.status in FINISHED:
+            return Outcome("finished", final=True)
+    wait = math.ceil(leases.seconds_left(row.lease_expires_at)) or 1
+    logger.warning("Execution %s is running elsewhere; asking for a retry in %ss", row.pk, wait)
+    return Outcome("busy", final=False, retry_after=wait)
+
+
+def _record_start(row: TaskExecution, owner: str, previous: _Previous) -> None:
+    """Write the start of the attempt that took the lease (and the loss of the one it replaced)."""
+    row.refresh_from_db()
+    number, now = row.attempt_count, row.last_attempted_at
+    if previous.taking_over:
+        lost = LostAttemptError(
+            f"The attempt holding lease {previous.owner!r} ended without recording an outcome "
+            "(its lease expired); running the task again."
+        )
+        row.errors = with_error(row.errors, lost)
+        row.attempts = attempts.lost(
+            row.attempts,
+            number - 1,
+            now,
+            lost,
+            worker=leases.worker_of(previous.owner),
+            started_at=previous.started_at,
+        )
+    row.worker_ids = [*row.worker_ids, leases.worker_id()]
+    row.attempts = attempts.started(row.attempts, number, leases.worker_id(), now)
+    row.started_at = row.started_at or now
+    _write(row, owner, ["errors", "worker_ids", "attempts", "started_at"])
 
 
 class _Attempt:
@@ -161,7 +205,6 @@ class _Attempt:
             )
         except Exception as exc:
             # Not importable (e.g. removed by a deploy): a failed attempt, retried as usual.
-            logger.error("Execution %s: %s", row.pk, exc)
             return self._fail(exc, None)
 
         result = to_result(row, task)
@@ -266,7 +309,7 @@ class _Attempt:
             self._sync(result)
             task_finished.send(type(self.backend), task_result=result)
         else:
-            logger.error("Execution %s (%s) failed for good", row.pk, row.task_path)
+            logger.error("Execution %s (%s) failed for good", row.pk, row.task_path, exc_info=exc)
         return Outcome("failed", final=True)
 
     def _gives_up(self, now: Any) -> bool:

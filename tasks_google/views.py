@@ -29,16 +29,25 @@ def _attempts_made(request: HttpRequest) -> int | None:
         return None
 
 
-def _refuse(request: HttpRequest, status: int, reason: str) -> HttpResponse:
+def _refuse(
+    request: HttpRequest, status: int, reason: str, retry_after: int | None = None
+) -> HttpResponse:
+    """A refusal, logged here once as a warning (django.request does not log it again)."""
     logger.warning("%s refused a delivery (%s): %s", request.path, status, reason)
-    return JsonResponse({"error": reason}, status=status)
+    response = JsonResponse({"error": reason}, status=status)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    response._has_been_logged = True  # type: ignore[attr-defined]
+    return response
 
 
 def _authenticate(request: HttpRequest) -> HttpResponse | None:
     """None if the request carries a valid ID token (or no backend verifies); else a refusal.
 
-    Deliveries come from Cloud Tasks and Cloud Scheduler, so the Cloud Tasks backends' OIDC
-    settings decide.
+    Deliveries come from Cloud Tasks and Cloud Scheduler, so the OIDC settings of the Cloud
+    Tasks backends whose configuration is valid decide; a broken alias is left out. When the
+    signing certificates cannot be downloaded, the answer is 503 with Retry-After: the delivery
+    is refused for now, and retried.
     """
     configs = [backend.config for backend in configured_backends(CLOUD_TASKS)]
     if not configs:
@@ -49,6 +58,9 @@ def _authenticate(request: HttpRequest) -> HttpResponse | None:
         )
     except id_tokens.TokenRejected as rejection:
         return _refuse(request, rejection.status, rejection.reason)
+    except id_tokens.CertificatesUnavailable as unavailable:
+        reason = f"{unavailable}; retry in {unavailable.retry_after}s"
+        return _refuse(request, 503, reason, retry_after=unavailable.retry_after)
     return None
 
 
@@ -89,14 +101,24 @@ def execute(request: HttpRequest) -> HttpResponse:
     try:
         execution_id = json.loads(request.body)["execution_id"]
     except (ValueError, KeyError, TypeError):
-        logger.warning("execute/ received a body without an execution id")
-        return JsonResponse({"error": 'expected a JSON body {"execution_id": "..."}'}, status=400)
+        return _refuse(request, 400, 'expected a JSON body {"execution_id": "..."}')
     outcome = runtime.run_attempt(execution_id, attempts_made=_attempts_made(request))
+    return _answer(execution_id, outcome)
+
+
+#: The status asking Cloud Tasks to deliver again, per outcome that is not final (else 500).
+RETRY_STATUS = {"busy": 503, "not_due": 503, "lost": 409}
+
+
+def _answer(execution_id: str, outcome: runtime.Outcome) -> HttpResponse:
+    """What tells Cloud Tasks the fate of a delivery: 2xx final, anything else retried."""
     body = {"execution_id": execution_id, "outcome": outcome.kind}
     if outcome.final:
         return JsonResponse(body, status=200)
-    if outcome.kind == "busy":
-        response = JsonResponse(body, status=503)
+    response = JsonResponse(body, status=RETRY_STATUS.get(outcome.kind, 500))
+    if outcome.retry_after is not None:
         response["Retry-After"] = str(outcome.retry_after)
-        return response
-    return JsonResponse(body, status=409 if outcome.kind == "lost" else 500)
+    # An expected retry, already logged as a warning by the runtime (with the task's traceback
+    # for a failed attempt): django.request must not report it as a server error.
+    response._has_been_logged = True  # type: ignore[attr-defined]
+    return response

@@ -207,13 +207,24 @@ class StoredExecutionBackend(BaseTaskBackend):
 
 
 def configured_backends(kind: BackendKind | None = None) -> list[StoredExecutionBackend]:
-    """The tasks_google backends in TASKS whose OPTIONS are valid (of one kind, if given)."""
+    """The tasks_google backends in TASKS whose OPTIONS are valid (of one kind, if given).
+
+    An alias that cannot even be built (an unknown BACKEND path, parameters its class refuses)
+    is left out like one with invalid OPTIONS: one broken alias never takes the others down.
+    `manage.py check` fails on either.
+    """
     from django.tasks import task_backends
 
-    return [
-        backend
-        for backend in task_backends.all()
-        if isinstance(backend, StoredExecutionBackend)
-        and backend._parsed[0] is not None
-        and (kind is None or backend.kind is kind)
-    ]
+    found = []
+    for alias in task_backends:
+        try:
+            backend = task_backends[alias]
+        except Exception:
+            continue
+        if (
+            isinstance(backend, StoredExecutionBackend)
+            and backend._parsed[0] is not None
+            and (kind is None or backend.kind is kind)
+        ):
+            found.append(backend)
+    return found

@@ -27,3 +27,19 @@ def post_execute(execution_id, retry_count=0, token: str | None = "mint", body=N
         headers=headers,
         HTTP_HOST="app.test",
     )
+
+
+def post_schedule(name: str, slot: str, token: str | None = "mint"):
+    """A Cloud Scheduler fire of schedule `name` for `slot` (RFC 3339)."""
+    headers = {"X-CloudScheduler-JobName": name, "X-CloudScheduler-ScheduleTime": slot}
+    if token == "mint":
+        token = id_token()
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    return Client().post(
+        "/tasks/schedule/",
+        data=json.dumps({"schedule": name}),
+        content_type="application/json",
+        headers=headers,
+        HTTP_HOST="app.test",
+    )

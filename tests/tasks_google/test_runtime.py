@@ -1,6 +1,6 @@
 """The execution runtime: leases, duplicates, recovery, and what the HTTP answer says."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.tasks import TaskResultStatus
@@ -9,6 +9,7 @@ from django.test import Client
 from tasks_google import clock, leases
 from tasks_google.exceptions import LostAttemptError
 from tasks_google.models import TaskExecution
+from tasks_google.testing import emulated
 from tests.tasks_google import tasks
 from tests.tasks_google.attempt_drivers import hold_lease
 from tests.tasks_google.deliveries import post_execute
@@ -63,6 +64,27 @@ def test_duplicate_delivery_while_leased_is_refused_and_not_run(tasks_emulator):
     assert response["Retry-After"] == "42"
     row = TaskExecution.objects.get(pk=result.id)
     assert row.attempt_count == 1 and row.lease_owner == "other-worker:1:abc"
+
+
+def test_delivery_before_run_after_is_refused_until_due():
+    with emulated(start=datetime(2026, 1, 5, 8, 0, tzinfo=UTC)) as cloud:
+        run_after = cloud.now() + timedelta(minutes=10)
+        result = tasks.calculate_meaning_of_life.using(run_after=run_after).enqueue()
+        # A valid token does not make an early delivery run: it is told when to come back.
+        response = deliver(result.id)
+        assert response.status_code == 503
+        assert response.json() == {"execution_id": result.id, "outcome": "not_due"}
+        assert response["Retry-After"] == "600"
+        cloud.advance(minutes=9, seconds=59.5)
+        response = deliver(result.id)
+        assert response.status_code == 503 and response["Retry-After"] == "1"
+        row = TaskExecution.objects.get(pk=result.id)
+        assert row.status == TaskResultStatus.READY
+        assert row.attempt_count == 0 and row.attempts == [] and row.worker_ids == []
+        # Once due, Cloud Tasks' own delivery runs it.
+        cloud.advance(seconds=0.5)
+        result.refresh()
+        assert result.status == TaskResultStatus.SUCCESSFUL and result.attempts == 1
 
 
 def test_dead_attempt_is_recovered_once_its_lease_expires(tasks_emulator):
