@@ -6,10 +6,11 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 default:
     @just --list
 
-# Lint, then run the whole suite in parallel on SQLite, then the Django app's and the
-# dashboard's tests on a throwaway PostgreSQL (row locks, concurrency, the dashboard's
+# Lint, then run the whole suite in parallel on SQLite (the browser tests in tests/browser too:
+# headless Chromium from Debian's chromium and chromium-driver packages), then the Django app's
+# and the dashboard's tests on a throwaway PostgreSQL (row locks, concurrency, the dashboard's
 # aggregate queries). Extra arguments go to pytest.
-[doc("Lint, then every test on SQLite, then the Django app's and dashboard's on PostgreSQL")]
+[doc("Lint, then every test on SQLite (browser tests too), then the app's and dashboard's on PostgreSQL")]
 test *args: lint
     pytest -n auto {{ args }}
     python -m tests.postgres_server pytest -n auto tests/tasks_google tests/tui {{ args }}

@@ -15,6 +15,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.admin",
+    # The browser tests' live server serves the admin's stylesheets through it.
+    "django.contrib.staticfiles",
     "tasks_google",
     "tests.testapp",
 ]

@@ -22,6 +22,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.admin",
+    # runserver serves the admin's and the shop page's stylesheets (DEBUG only).
+    "django.contrib.staticfiles",
     "tasks_google",
     "tui",
     "shop",

@@ -4,13 +4,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from shop.views import DEMOS
+from shop.demos import DEMOS
 
 
 class Command(BaseCommand):
     help = "Enqueue one of each demo task."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        for name, enqueue in DEMOS.items():
-            result = enqueue()
+        for name, demo in DEMOS.items():
+            result = demo.enqueue()
             self.stdout.write(f"enqueued {name}: {result.task.name} {result.id}")
