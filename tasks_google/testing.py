@@ -14,6 +14,9 @@ amount. The pytest plugin offers the same object as the `tasks_emulator` fixture
 
 Inside a test's transaction (pytest-django's `db`, Django's `TestCase`) nothing ever commits, so
 enqueues whose transaction would have committed are sent to the emulator when it next runs.
+
+Times given and returned follow Django's USE_TZ, as `timezone.now()` does: aware under
+`USE_TZ = True`, naive local time under `USE_TZ = False`.
 """
 
 from collections.abc import Iterator
@@ -21,6 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import connections
 from django.tasks import DEFAULT_TASK_BACKEND_ALIAS, DEFAULT_TASK_QUEUE_NAME, task_backends
 from google.api_core import exceptions as api_exceptions
@@ -52,8 +56,8 @@ class EmulatedCloud:
         self.cloud = cloud
 
     def now(self) -> datetime:
-        """The virtual time."""
-        return self.cloud.now()
+        """The virtual time, as `timezone.now()` gives it."""
+        return clock.for_django(self.cloud.now())
 
     def run_until_idle(
         self, *, horizon: timedelta = timedelta(days=31), job_timeout: float = 120
@@ -111,7 +115,7 @@ class EmulatedCloud:
                 PendingTask(
                     name=t.name.rsplit("/", 1)[-1],
                     attempts=t.dispatch_count,
-                    schedule_time=t.schedule_time,
+                    schedule_time=clock.for_django(t.schedule_time),
                 )
                 for t in page.tasks
             )
@@ -171,12 +175,15 @@ def emulated(
 ) -> Iterator[EmulatedCloud]:
     """Run every tasks_google backend on a fresh in-process emulator for the duration.
 
-    The virtual clock starts at `start` and stays there until advanced; without `start` it
-    starts now and never falls behind the wall clock (so `timezone.now() + delta` computed in a
-    test is reached by advancing `delta`). Run Jobs executions are real subprocesses on the wall
-    clock; `job_kill_grace` (seconds, default Cloud Run's 10) is how long a cancelled or timed
-    out attempt gets between SIGTERM and SIGKILL. Leaving the block stops every such process.
+    The virtual clock starts at `start` (aware; under USE_TZ = False a naive `start` is local
+    time) and stays there until advanced; without `start` it starts now and never falls behind
+    the wall clock (so `timezone.now() + delta` computed in a test is reached by advancing
+    `delta`). Run Jobs executions are real subprocesses on the wall clock; `job_kill_grace`
+    (seconds, default Cloud Run's 10) is how long a cancelled or timed out attempt gets between
+    SIGTERM and SIGKILL. Leaving the block stops every such process.
     """
+    if start is not None and start.tzinfo is None and not settings.USE_TZ:
+        start = clock.as_utc(start)
     cloud = inprocess.new_cloud(
         VirtualClock(start), before_step=flush_pending_enqueues, job_kill_grace=job_kill_grace
     )

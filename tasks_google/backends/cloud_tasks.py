@@ -45,8 +45,8 @@ class CloudTasksBackend(StoredExecutionBackend):
     def validate_task(self, task: Task) -> None:
         super().validate_task(task)
         run_after = task.run_after
-        aware = run_after is not None and run_after.tzinfo is not None
-        if aware and run_after > clock.now() + MAX_SCHEDULE_AHEAD:
+        furthest = clock.as_utc(clock.now()) + MAX_SCHEDULE_AHEAD
+        if run_after is not None and clock.as_utc(run_after) > furthest:
             raise InvalidTask(
                 "run_after must be at most 30 days in the future "
                 "(the furthest Cloud Tasks schedules a task)."
@@ -67,7 +67,7 @@ class CloudTasksBackend(StoredExecutionBackend):
             url=config.execute_url,
             body=json.dumps({"execution_id": row.pk}).encode(),
             headers={"Content-Type": "application/json"},
-            schedule_time=row.run_after,
+            schedule_time=clock.as_utc(row.run_after) if row.run_after else None,
             oidc_service_account=config.oidc_service_account,
             oidc_audience=config.audience,
             dispatch_deadline=task_timeout(row, task),
