@@ -28,12 +28,14 @@ from django.conf import settings
 from django.db import connections
 from django.tasks import DEFAULT_TASK_BACKEND_ALIAS, DEFAULT_TASK_QUEUE_NAME, task_backends
 from google.api_core import exceptions as api_exceptions
-from google.cloud import tasks_v2
+from google.cloud import run_v2, tasks_v2
 from google.protobuf import field_mask_pb2
 
 from emulator import LocalCloud, VirtualClock
 from tasks_google import clock
-from tasks_google.transports import RemoteStep, inprocess
+from tasks_google.backends.run_jobs import project_dir
+from tasks_google.transports import JobRunSpec, RemoteStep, inprocess
+from tasks_google.transports.run_messages import create_job_request
 
 __all__ = ["EmulatedCloud", "PendingTask", "emulated"]
 
@@ -155,6 +157,33 @@ class EmulatedCloud:
             update_mask=field_mask_pb2.FieldMask(paths=[f"retry_config.{key}" for key in given]),
         )
         return self.cloud.tasks.update_queue(request)
+
+    def configure_job(
+        self,
+        queue: str = DEFAULT_TASK_QUEUE_NAME,
+        *,
+        backend: str = DEFAULT_TASK_BACKEND_ALIAS,
+        max_retries: int | None = None,
+        timeout: float | timedelta | None = None,
+    ) -> run_v2.Job:
+        """Create or update the emulated Cloud Run job behind a Django queue of a Run Jobs
+        backend: `max_retries` (0 to 10) and the attempt `timeout` (seconds or `timedelta`)."""
+        config = task_backends[backend].config
+        engine = self.cloud.run
+        name = config.job_path(queue)
+        try:
+            job = engine.get_job(run_v2.GetJobRequest(name=name))
+        except api_exceptions.NotFound:
+            spec = JobRunSpec(name, "", command=config.command, working_dir=project_dir())
+            engine.create_job(create_job_request(spec))
+            job = engine.get_job(run_v2.GetJobRequest(name=name))
+        if max_retries is not None:
+            job.template.template.max_retries = max_retries
+        if timeout is not None:
+            duration = timeout if isinstance(timeout, timedelta) else timedelta(seconds=timeout)
+            job.template.template.timeout = duration
+        engine.update_job(run_v2.UpdateJobRequest(job=job))
+        return engine.get_job(run_v2.GetJobRequest(name=name))
 
 
 def flush_pending_enqueues() -> None:

@@ -2,7 +2,8 @@
 
 Each Django queue maps to a Cloud Run job (`queue_aliases` apply); the job's container runs
 `manage.py execute_task`, which reads the execution id from the TASKS_GOOGLE_EXECUTION_ID
-override and the attempt from CLOUD_RUN_TASK_ATTEMPT.
+override, the job's max_retries from TASKS_GOOGLE_MAX_RETRIES and the attempt from
+CLOUD_RUN_TASK_ATTEMPT.
 """
 
 import logging
@@ -41,7 +42,7 @@ class CloudRunJobsBackend(StoredExecutionBackend):
             execution_id=row.pk,
             timeout=task_timeout(row, task),
             command=config.command,
-            working_dir=str(getattr(settings, "BASE_DIR", None) or Path.cwd()),
+            working_dir=project_dir(),
         )
 
     def recreate_remote(self, row: Any) -> str:
@@ -67,3 +68,9 @@ class CloudRunJobsBackend(StoredExecutionBackend):
     def service_gives_up(self, row: Any, attempts_made: int, now: datetime) -> bool:
         """Cloud Run makes 1 + max_retries attempts of a task."""
         return attempts_made >= 1 + self.transport.job_max_retries(self.config.job_path(row.queue))
+
+
+def project_dir() -> str:
+    """Where the jobs tasks_google creates in the emulator run: BASE_DIR (else the current
+    directory), where `manage.py` is."""
+    return str(getattr(settings, "BASE_DIR", None) or Path.cwd())

@@ -36,6 +36,9 @@ class CloudTaskSpec:
 
 #: Environment variable through which a Run Jobs execution learns its execution id.
 EXECUTION_ID_ENV = "TASKS_GOOGLE_EXECUTION_ID"
+#: Environment variable carrying the job's `max_retries`, read from the job when RunJob is
+#: called: with CLOUD_RUN_TASK_ATTEMPT, an attempt knows whether it is the last one.
+MAX_RETRIES_ENV = "TASKS_GOOGLE_MAX_RETRIES"
 
 
 @dataclass(frozen=True)
@@ -140,7 +143,11 @@ class Transport(Protocol):
         """Every Cloud Tasks queue of a location (`tasks_v2.Queue` messages)."""
 
     def run_job(self, spec: "JobRunSpec") -> str:
-        """Start an execution of a Cloud Run job; return the execution's resource name."""
+        """Start an execution of a Cloud Run job; return the execution's resource name.
+
+        The job's `max_retries` (read from the job, cached per job) goes with it as the
+        MAX_RETRIES_ENV override, unless the job cannot be read.
+        """
 
     def list_run_jobs(self, parent: str) -> list:
         """Every Cloud Run job of a location (`run_v2.Job` messages)."""

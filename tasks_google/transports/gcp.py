@@ -32,7 +32,7 @@ from tasks_google.transports.scheduler_messages import job_message, update_reque
 
 logger = logging.getLogger(__name__)
 
-#: How long a queue's retry config is trusted before it is read again.
+#: How long a queue's retry config (or a job's max_retries) is trusted before it is read again.
 RETRY_POLICY_TTL_SECONDS = 60.0
 #: Per-call timeout against the emulator (it answers in milliseconds when it is up).
 EMULATOR_CALL_TIMEOUT_SECONDS = 10.0
@@ -152,17 +152,38 @@ class GcpTransport:
             self._call(self.client.create_queue, parent=parent, queue={"name": queue_path})
 
     def run_job(self, spec: JobRunSpec) -> str:
-        request = run_job_request(spec)
+        request = run_job_request(spec, self._max_retries_to_pass(spec))
         try:
             operation = self._call(self.jobs_client.run_job, request=request)
+        except api_exceptions.NotFound:
+            if not self.emulator_host or not spec.command:
+                raise
+            # The emulator lost the job since it was read (a reset): create it again.
+            self._max_retries.pop(spec.job_path, None)
+            request = run_job_request(spec, self._max_retries_to_pass(spec))
+            operation = self._call(self.jobs_client.run_job, request=request)
+        return operation.metadata.name
+
+    def _max_retries_to_pass(self, spec: JobRunSpec) -> int | None:
+        """The job's max_retries for the attempts to know which one is the last; None (with a
+        warning) if the job cannot be read. A missing emulator job is created first."""
+        try:
+            return self.job_max_retries(spec.job_path)
         except api_exceptions.NotFound:
             if not self.emulator_host or not spec.command:
                 raise  # jobs on Google are infrastructure: never created behind your back
             logger.info("Creating missing emulator job %s running %s", spec.job_path, spec.command)
             with contextlib.suppress(api_exceptions.AlreadyExists):
                 self._call(self.jobs_client.create_job, request=create_job_request(spec))
-            operation = self._call(self.jobs_client.run_job, request=request)
-        return operation.metadata.name
+            return self.job_max_retries(spec.job_path)
+        except api_exceptions.GoogleAPICallError as exc:
+            logger.warning(
+                "Cannot read job %s (%s); its attempts will ask for its max_retries themselves. "
+                "Grant run.jobs.get to the enqueuing service account.",
+                spec.job_path,
+                exc,
+            )
+            return None
 
     def list_run_jobs(self, parent: str) -> list[run_v2.Job]:
         return list(self._call(self.jobs_client.list_jobs, parent=parent))

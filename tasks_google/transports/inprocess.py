@@ -168,16 +168,17 @@ class InProcessTransport:
 
     def run_job(self, spec: JobRunSpec) -> str:
         engine = current_cloud().run
-        request = run_job_request(spec)
         try:
-            operation = engine.run_job(request)
+            job = engine.get_job(run_v2.GetJobRequest(name=spec.job_path))
         except api_exceptions.NotFound:
             if not spec.command:
                 raise
             logger.info("Creating missing emulator job %s running %s", spec.job_path, spec.command)
             with contextlib.suppress(api_exceptions.AlreadyExists):
                 engine.create_job(create_job_request(spec))
-            operation = engine.run_job(request)
+            job = engine.get_job(run_v2.GetJobRequest(name=spec.job_path))
+        request = run_job_request(spec, job.template.template.max_retries)
+        operation = engine.run_job(request)
         return run_v2.Execution.deserialize(operation.metadata.value).name
 
     def list_run_jobs(self, parent: str) -> list[run_v2.Job]:

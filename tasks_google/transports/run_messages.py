@@ -3,15 +3,19 @@
 from google.cloud import run_v2
 from google.protobuf import duration_pb2
 
-from tasks_google.transports import JobRunSpec
+from tasks_google.transports import MAX_RETRIES_ENV, JobRunSpec
 
 
-def run_job_request(spec: JobRunSpec) -> run_v2.RunJobRequest:
-    """RunJob with the execution id as an env override (env merges with the job's own)."""
+def run_job_request(spec: JobRunSpec, max_retries: int | None = None) -> run_v2.RunJobRequest:
+    """RunJob with the execution id, and the job's `max_retries` if known, as env overrides
+    (env merges with the job's own)."""
+    env = spec.env
+    if max_retries is not None:
+        env[MAX_RETRIES_ENV] = str(max_retries)
     overrides = run_v2.RunJobRequest.Overrides(
         container_overrides=[
             run_v2.RunJobRequest.Overrides.ContainerOverride(
-                env=[run_v2.EnvVar(name=k, value=v) for k, v in spec.env.items()]
+                env=[run_v2.EnvVar(name=k, value=v) for k, v in env.items()]
             )
         ]
     )

@@ -127,3 +127,35 @@ def test_timeout_maps_onto_the_attempt_timeout(tasks_emulator):
         run_v2.GetExecutionRequest(name=row.remote_name)
     )
     assert execution.template.timeout == timedelta(hours=2)
+
+
+def test_a_task_failing_on_every_attempt_ends_failed_after_max_retries_plus_one(tasks_emulator):
+    result = tasks.batch_always_fails.enqueue()
+    tasks_emulator.run_until_idle()
+
+    result.refresh()
+    assert result.status == TaskResultStatus.FAILED
+    # Cloud Run's default max_retries is 3: four attempts, each recorded with its error.
+    assert result.attempts == 4 and len(result.errors) == 4
+    assert result.errors[-1].exception_class is ValueError
+    assert "the batch input is malformed" in result.errors[-1].traceback
+    row = TaskExecution.objects.get(pk=result.id)
+    assert [a["outcome"] for a in row.attempts] == ["retry", "retry", "retry", "failed"]
+    # The attempts learnt the job's max_retries from the RunJob call, not from the API.
+    execution = tasks_emulator.cloud.run.get_execution(
+        run_v2.GetExecutionRequest(name=row.remote_name)
+    )
+    env = {e.name: e.value for e in execution.template.containers[0].env}
+    assert env["TASKS_GOOGLE_MAX_RETRIES"] == "3"
+
+
+def test_configure_job_sets_the_retries_of_a_queues_job(tasks_emulator):
+    job = tasks_emulator.configure_job("batch", backend="jobs", max_retries=1, timeout=90)
+    assert job.template.template.max_retries == 1
+    assert job.template.template.timeout == timedelta(seconds=90)
+
+    result = tasks.batch_always_fails.enqueue()
+    tasks_emulator.run_until_idle()
+
+    result.refresh()
+    assert result.status == TaskResultStatus.FAILED and result.attempts == 2
