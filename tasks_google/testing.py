@@ -26,7 +26,12 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connections
-from django.tasks import DEFAULT_TASK_BACKEND_ALIAS, DEFAULT_TASK_QUEUE_NAME, task_backends
+from django.tasks import (
+    DEFAULT_TASK_BACKEND_ALIAS,
+    DEFAULT_TASK_QUEUE_NAME,
+    TaskResultStatus,
+    task_backends,
+)
 from google.api_core import exceptions as api_exceptions
 from google.cloud import run_v2, tasks_v2
 from google.protobuf import field_mask_pb2
@@ -68,26 +73,51 @@ class EmulatedCloud:
         no task is left or only tasks scheduled beyond `horizon` from now remain; and wait (on
         the wall clock, up to `job_timeout` seconds each) for running Run Jobs executions.
 
-        Returns the number of Cloud Tasks deliveries made.
+        An execution whose Run Jobs execution ended without it recording an outcome (its
+        command could not start, or its process died before the runtime ran) is then recorded
+        FAILED, with how it ended. Returns the number of Cloud Tasks deliveries made.
         """
         delivered = 0
         while True:
             delivered += self.cloud.run_until_idle(horizon=horizon)
             running = self.running_job_executions()
             if not running:
+                self._record_ended_job_executions()
                 return delivered
             for name in running:
                 self.cloud.run.wait_for_execution(name, timeout=job_timeout)
 
     def running_job_executions(self) -> list[str]:
         """Names of the Run Jobs executions that have not finished."""
+        return [name for name, ended in self._job_executions() if not ended]
+
+    def _job_executions(self) -> list[tuple[str, bool]]:
+        """Every Run Jobs execution: its name and whether it has ended."""
         engine = self.cloud.run
         return [
-            execution["name"]
+            (execution["name"], execution["completion_time"] is not None)
             for job in engine.describe_jobs()
             for execution in engine.describe_executions(job["name"])
-            if execution["completion_time"] is None
         ]
+
+    def _record_ended_job_executions(self) -> None:
+        """Record FAILED, as `reconcile_tasks` would, the unfinished executions whose Run Jobs
+        execution has ended (cancelled ones are left to the cancellation)."""
+        ended = [name for name, over in self._job_executions() if over]
+        if not ended:
+            return
+        from tasks_google.models import TaskExecution
+        from tasks_google.reconcile import record_abandoned
+
+        unfinished = TaskExecution.objects.filter(
+            remote_name__in=ended,
+            status__in=(TaskResultStatus.READY, TaskResultStatus.RUNNING),
+            cancel_requested_at__isnull=True,
+        )
+        for row in unfinished:
+            how = task_backends[row.backend].remote_work_over(row)
+            if how:
+                record_abandoned(row, how)
 
     def advance(
         self, seconds: float = 0, *, minutes: float = 0, hours: float = 0, days: float = 0

@@ -77,9 +77,15 @@ class CloudTasksBackend(StoredExecutionBackend):
         """Create the Cloud Task of a READY execution that has none; return its name."""
         return self.transport.create_task(self.cloud_task_spec(row))
 
-    def remote_work_over(self, row: Any) -> bool:
-        """Whether the Cloud Task of an unfinished execution is gone (nothing will deliver it)."""
-        return not self.transport.task_exists(row.remote_name)
+    def remote_work_over(self, row: Any) -> str | None:
+        """None while the Cloud Task of an unfinished execution exists; once it is gone (nothing
+        will deliver it), that in words."""
+        if self.transport.task_exists(row.remote_name):
+            return None
+        return (
+            f"its Cloud Task {row.remote_name} no longer exists (purged, deleted, or given up "
+            "on by Cloud Tasks)"
+        )
 
     def cancel_remote(self, row: Any) -> None:
         """Delete the pending Cloud Task of an execution cancelled before it started."""

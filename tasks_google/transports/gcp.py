@@ -25,9 +25,19 @@ from google.cloud.scheduler_v1.services.cloud_scheduler.transports import (
 from google.cloud.tasks_v2.services.cloud_tasks.transports import CloudTasksGrpcTransport
 
 from tasks_google.exceptions import EmulatorUnavailableError
-from tasks_google.transports import CloudTaskSpec, JobRunSpec, RetryPolicy, SchedulerJobSpec
+from tasks_google.transports import (
+    CloudTaskSpec,
+    ExecutionEnd,
+    JobRunSpec,
+    RetryPolicy,
+    SchedulerJobSpec,
+)
 from tasks_google.transports.messages import task_message
-from tasks_google.transports.run_messages import create_job_request, run_job_request
+from tasks_google.transports.run_messages import (
+    create_job_request,
+    execution_end,
+    run_job_request,
+)
 from tasks_google.transports.scheduler_messages import job_message, update_request
 
 logger = logging.getLogger(__name__)
@@ -201,12 +211,12 @@ class GcpTransport:
         with contextlib.suppress(api_exceptions.NotFound, api_exceptions.FailedPrecondition):
             self._call(self.executions_client.cancel_execution, name=name)
 
-    def execution_over(self, name: str) -> bool:
+    def execution_end(self, name: str) -> ExecutionEnd | None:
         try:
             execution = self._call(self.executions_client.get_execution, name=name)
         except api_exceptions.NotFound:
-            return True
-        return bool(execution.completion_time)
+            return ExecutionEnd("GONE")
+        return execution_end(execution)
 
     def job_max_retries(self, job_path: str) -> int:
         cached = self._max_retries.get(job_path)

@@ -17,9 +17,19 @@ from google.api_core import exceptions as api_exceptions
 from google.cloud import run_v2, scheduler_v1, tasks_v2
 
 from emulator import Delivery, DeliveryResult, LocalCloud, VirtualClock
-from tasks_google.transports import CloudTaskSpec, JobRunSpec, RetryPolicy, SchedulerJobSpec
+from tasks_google.transports import (
+    CloudTaskSpec,
+    ExecutionEnd,
+    JobRunSpec,
+    RetryPolicy,
+    SchedulerJobSpec,
+)
 from tasks_google.transports.messages import task_message
-from tasks_google.transports.run_messages import create_job_request, run_job_request
+from tasks_google.transports.run_messages import (
+    create_job_request,
+    execution_end,
+    run_job_request,
+)
 from tasks_google.transports.scheduler_messages import job_message, update_request
 
 logger = logging.getLogger(__name__)
@@ -206,13 +216,13 @@ class InProcessTransport:
         with contextlib.suppress(api_exceptions.NotFound, api_exceptions.FailedPrecondition):
             current_cloud().run.cancel_execution(run_v2.CancelExecutionRequest(name=name))
 
-    def execution_over(self, name: str) -> bool:
+    def execution_end(self, name: str) -> ExecutionEnd | None:
         request = run_v2.GetExecutionRequest(name=name)
         try:
             execution = current_cloud().run.get_execution(request)
         except api_exceptions.NotFound:
-            return True
-        return bool(execution.completion_time)
+            return ExecutionEnd("GONE")
+        return execution_end(execution)
 
     def job_max_retries(self, job_path: str) -> int:
         job = current_cloud().run.get_job(run_v2.GetJobRequest(name=job_path))

@@ -3,7 +3,7 @@
 from google.cloud import run_v2
 from google.protobuf import duration_pb2
 
-from tasks_google.transports import MAX_RETRIES_ENV, JobRunSpec
+from tasks_google.transports import MAX_RETRIES_ENV, ExecutionEnd, JobRunSpec
 
 
 def run_job_request(spec: JobRunSpec, max_retries: int | None = None) -> run_v2.RunJobRequest:
@@ -41,3 +41,18 @@ def create_job_request(spec: JobRunSpec) -> run_v2.CreateJobRequest:
             )
         ),
     )
+
+
+def execution_end(execution: run_v2.Execution) -> ExecutionEnd | None:
+    """How an execution (GetExecution's answer) ended; None while it runs."""
+    if not execution.completion_time:
+        return None
+    if execution.failed_count:
+        outcome = "FAILED"
+    elif execution.cancelled_count:
+        outcome = "CANCELLED"
+    else:
+        outcome = "SUCCEEDED"
+    messages = [c.message for c in execution.conditions if c.type_ == "Completed" and c.message]
+    messages += [c.message for c in execution.conditions if c.message]
+    return ExecutionEnd(outcome, messages[0] if messages else "")

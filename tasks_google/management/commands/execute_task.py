@@ -1,17 +1,19 @@
 """`manage.py execute_task`: the container entry point of Cloud Run Jobs executions."""
 
 import contextlib
+import json
 import os
 import signal
 import time
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
 from tasks_google import runtime
 from tasks_google.exceptions import TaskCancelledError
-from tasks_google.transports import EXECUTION_ID_ENV, MAX_RETRIES_ENV
+from tasks_google.transports import DATABASE_NAMES_ENV, EXECUTION_ID_ENV, MAX_RETRIES_ENV
 
 #: Cloud Run's 0-based attempt number of this task.
 ATTEMPT_ENV = "CLOUD_RUN_TASK_ATTEMPT"
@@ -75,6 +77,7 @@ class Command(BaseCommand):
         max_retries = _whole_number(MAX_RETRIES_ENV, None)
         # Without the job's max_retries, the backend asks Cloud Run for it.
         last_attempt = None if max_retries is None else attempts_made >= max_retries
+        _use_databases_from_env()
         # Only this process (never a web server worker) turns SIGTERM into TaskCancelledError.
         stopper = _StopOnSigterm()
         signal.signal(signal.SIGTERM, stopper.on_signal)
@@ -109,3 +112,24 @@ def _whole_number(name: str, default: str | None) -> int | None:
     if number < 0:
         raise CommandError(f"{name} must be a whole number >= 0, got {value!r}.")
     return number
+
+
+def _use_databases_from_env() -> None:
+    """Use the databases named in DATABASE_NAMES_ENV (set by the in-process emulator: those
+    of the process that enqueued, e.g. its test databases) instead of the settings' NAMEs."""
+    value = os.environ.get(DATABASE_NAMES_ENV)
+    if not value:
+        return
+    try:
+        names = json.loads(value)
+    except ValueError:
+        names = None
+    if not isinstance(names, dict) or not all(isinstance(n, str) for n in names.values()):
+        raise CommandError(f"{DATABASE_NAMES_ENV} must be a JSON object of names, got {value!r}.")
+    for alias, name in names.items():
+        if alias not in settings.DATABASES:
+            continue
+        connections[alias].close()
+        # As Django's test runner does when it switches to a test database.
+        connections[alias].settings_dict["NAME"] = name
+        settings.DATABASES[alias]["NAME"] = name
