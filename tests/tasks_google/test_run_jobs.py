@@ -262,6 +262,8 @@ def test_reconcile_records_why_an_execution_ended_without_running_it(settings, t
 
 
 def test_an_in_memory_test_database_is_refused_with_a_clear_message(monkeypatch, tasks_emulator):
+    if connection.vendor != "sqlite":
+        pytest.skip("only SQLite has in-memory databases")
     in_memory = "file:memorydb_default?mode=memory&cache=shared"
     monkeypatch.setitem(connection.settings_dict, "NAME", in_memory)
     with pytest.raises(ImproperlyConfigured, match=r"DATABASES\['default'\]\['TEST'\]\['NAME'\]"):
