@@ -25,6 +25,7 @@ def fire(name: str, job_name: str, slot: datetime) -> dict[str, Any]:
         return {"outcome": "unknown"}
     if not row.enabled:
         return {"outcome": "disabled"}
+    slot = clock.for_django(slot)
     try:
         with transaction.atomic():
             record = ScheduleFire.objects.create(

@@ -7,6 +7,7 @@ Validation never raises: it returns problems, which `check()` reports as system-
 
 import os
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,8 +34,10 @@ EMULATOR_URL_ENV = "TASKS_GOOGLE_EMULATOR_URL"
 DEMO_PROJECT_PREFIX = "demo-"
 
 JOB_ID_RE = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
-#: The container command of Run Jobs executions: the runtime's entry point.
-DEFAULT_COMMAND = ("python", "manage.py", "execute_task")
+#: The command of the Cloud Run jobs tasks_google creates in the emulator (in the project's
+#: BASE_DIR): the runtime's entry point, run by the interpreter that runs Django (not `python`
+#: from PATH, which may be another one). Jobs on Google run the container command you deployed.
+DEFAULT_COMMAND = (sys.executable, "manage.py", "execute_task")
 RUN_EMULATOR_HOST_ENV = "CLOUD_RUN_EMULATOR_HOST"
 SCHEDULER_EMULATOR_HOST_ENV = "CLOUD_SCHEDULER_EMULATOR_HOST"
 

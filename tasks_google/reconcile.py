@@ -96,16 +96,17 @@ def stale_executions(
     )
 
 
-def record_abandoned(row: TaskExecution) -> bool:
-    """Record `row` FAILED because its remote work is over, if it is still as it was read
-    (same status, lease and attempt count: no delivery came meanwhile). Its running attempt, if
-    any, ends `lost`; `task_finished` is sent. Returns whether it was recorded."""
+def record_abandoned(row: TaskExecution, how: str = "its remote work is over") -> bool:
+    """Record `row` FAILED because its remote work is over (`how`: the backend's
+    `remote_work_over`), if it is still as it was read (same status, lease and attempt count: no
+    delivery came meanwhile). Its running attempt, if any, ends `lost`; `task_finished` is sent.
+    Returns whether it was recorded."""
     now = clock.now()
+    # `how` goes last: it may end with the lines a failed process wrote.
     error = AbandonedExecutionError(
-        f"Its remote work {row.remote_name} is over (a Cloud Task that was purged, deleted or "
-        "given up on; a Run Jobs execution that ended) although the execution had not "
-        f"finished ({row.status} after {row.attempt_count} attempt(s)); nothing would ever run "
-        "it again. Re-enqueue it with tasks_google.retry_task() if it should still run."
+        f"Nothing will run this execution again ({row.status} after {row.attempt_count} "
+        "attempt(s)); re-enqueue it with tasks_google.retry_task() if it should still run. "
+        f"Why: {how}"
     )
     row.errors = with_error(row.errors, error)
     if row.status == TaskResultStatus.RUNNING:
@@ -177,6 +178,6 @@ def reconcile(
             logger.exception("Asking about the remote work of execution %s failed", row.pk)
             report.failed.append(row.pk)
             continue
-        if over and (dry_run or record_abandoned(row)):
+        if over and (dry_run or record_abandoned(row, over)):
             report.abandoned.append(row.pk)
     return report

@@ -73,12 +73,15 @@ class _Previous:
     started_at: Any
 
 
-def run_attempt(execution_id: str, *, attempts_made: int | None = None) -> Outcome:
+def run_attempt(
+    execution_id: str, *, attempts_made: int | None = None, last_attempt: bool | None = None
+) -> Outcome:
     """Run one attempt of an execution.
 
-    `attempts_made` is how many attempts the service made before this one (Cloud Tasks'
-    X-CloudTasks-TaskRetryCount); it decides, with the queue's retry config, whether a failure
-    is final.
+    Whether a failure is final: `last_attempt` if given (the caller knows the service makes no
+    further attempt after this one); otherwise the backend decides from `attempts_made`, how many
+    attempts the service made before this one (Cloud Tasks' X-CloudTasks-TaskRetryCount), and
+    the service's retry settings.
     """
     if not is_valid_execution_id(execution_id):
         logger.warning("Delivery for malformed execution id %r acknowledged", execution_id)
@@ -115,7 +118,7 @@ def run_attempt(execution_id: str, *, attempts_made: int | None = None) -> Outco
         logger.warning("Execution %s: lease %s was taken over before it started", row.pk, owner)
         return Outcome("lost", final=False)
 
-    attempt = _Attempt(backend, row, owner, attempts_made)
+    attempt = _Attempt(backend, row, owner, attempts_made, last_attempt)
     try:
         outcome = attempt.run(
             timedelta(seconds=config.heartbeat_interval_seconds),
@@ -190,11 +193,19 @@ def _record_start(row: TaskExecution, owner: str, previous: _Previous) -> None:
 
 
 class _Attempt:
-    def __init__(self, backend: Any, row: TaskExecution, owner: str, attempts_made: int) -> None:
+    def __init__(
+        self,
+        backend: Any,
+        row: TaskExecution,
+        owner: str,
+        attempts_made: int,
+        last_attempt: bool | None,
+    ) -> None:
         self.backend = backend
         self.row = row
         self.owner = owner
         self.attempts_made = attempts_made
+        self.last_attempt = last_attempt
         self.cancel_flag: threading.Event | None = None  # set once the task is about to run
 
     def run(self, interval: timedelta, lease_timeout: timedelta, cancel_poll: timedelta) -> Outcome:
@@ -313,6 +324,8 @@ class _Attempt:
         return Outcome("failed", final=True)
 
     def _gives_up(self, now: Any) -> bool:
+        if self.last_attempt is not None:
+            return self.last_attempt
         try:
             return self.backend.service_gives_up(self.row, self.attempts_made + 1, now)
         except Exception:

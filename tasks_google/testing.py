@@ -14,6 +14,9 @@ amount. The pytest plugin offers the same object as the `tasks_emulator` fixture
 
 Inside a test's transaction (pytest-django's `db`, Django's `TestCase`) nothing ever commits, so
 enqueues whose transaction would have committed are sent to the emulator when it next runs.
+
+Times given and returned follow Django's USE_TZ, as `timezone.now()` does: aware under
+`USE_TZ = True`, naive local time under `USE_TZ = False`.
 """
 
 from collections.abc import Iterator
@@ -21,15 +24,23 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import connections
-from django.tasks import DEFAULT_TASK_BACKEND_ALIAS, DEFAULT_TASK_QUEUE_NAME, task_backends
+from django.tasks import (
+    DEFAULT_TASK_BACKEND_ALIAS,
+    DEFAULT_TASK_QUEUE_NAME,
+    TaskResultStatus,
+    task_backends,
+)
 from google.api_core import exceptions as api_exceptions
-from google.cloud import tasks_v2
+from google.cloud import run_v2, tasks_v2
 from google.protobuf import field_mask_pb2
 
 from emulator import LocalCloud, VirtualClock
 from tasks_google import clock
-from tasks_google.transports import RemoteStep, inprocess
+from tasks_google.backends.run_jobs import project_dir
+from tasks_google.transports import JobRunSpec, RemoteStep, inprocess
+from tasks_google.transports.run_messages import create_job_request
 
 __all__ = ["EmulatedCloud", "PendingTask", "emulated"]
 
@@ -52,8 +63,8 @@ class EmulatedCloud:
         self.cloud = cloud
 
     def now(self) -> datetime:
-        """The virtual time."""
-        return self.cloud.now()
+        """The virtual time, as `timezone.now()` gives it."""
+        return clock.for_django(self.cloud.now())
 
     def run_until_idle(
         self, *, horizon: timedelta = timedelta(days=31), job_timeout: float = 120
@@ -62,26 +73,51 @@ class EmulatedCloud:
         no task is left or only tasks scheduled beyond `horizon` from now remain; and wait (on
         the wall clock, up to `job_timeout` seconds each) for running Run Jobs executions.
 
-        Returns the number of Cloud Tasks deliveries made.
+        An execution whose Run Jobs execution ended without it recording an outcome (its
+        command could not start, or its process died before the runtime ran) is then recorded
+        FAILED, with how it ended. Returns the number of Cloud Tasks deliveries made.
         """
         delivered = 0
         while True:
             delivered += self.cloud.run_until_idle(horizon=horizon)
             running = self.running_job_executions()
             if not running:
+                self._record_ended_job_executions()
                 return delivered
             for name in running:
                 self.cloud.run.wait_for_execution(name, timeout=job_timeout)
 
     def running_job_executions(self) -> list[str]:
         """Names of the Run Jobs executions that have not finished."""
+        return [name for name, ended in self._job_executions() if not ended]
+
+    def _job_executions(self) -> list[tuple[str, bool]]:
+        """Every Run Jobs execution: its name and whether it has ended."""
         engine = self.cloud.run
         return [
-            execution["name"]
+            (execution["name"], execution["completion_time"] is not None)
             for job in engine.describe_jobs()
             for execution in engine.describe_executions(job["name"])
-            if execution["completion_time"] is None
         ]
+
+    def _record_ended_job_executions(self) -> None:
+        """Record FAILED, as `reconcile_tasks` would, the unfinished executions whose Run Jobs
+        execution has ended (cancelled ones are left to the cancellation)."""
+        ended = [name for name, over in self._job_executions() if over]
+        if not ended:
+            return
+        from tasks_google.models import TaskExecution
+        from tasks_google.reconcile import record_abandoned
+
+        unfinished = TaskExecution.objects.filter(
+            remote_name__in=ended,
+            status__in=(TaskResultStatus.READY, TaskResultStatus.RUNNING),
+            cancel_requested_at__isnull=True,
+        )
+        for row in unfinished:
+            how = task_backends[row.backend].remote_work_over(row)
+            if how:
+                record_abandoned(row, how)
 
     def advance(
         self, seconds: float = 0, *, minutes: float = 0, hours: float = 0, days: float = 0
@@ -111,7 +147,7 @@ class EmulatedCloud:
                 PendingTask(
                     name=t.name.rsplit("/", 1)[-1],
                     attempts=t.dispatch_count,
-                    schedule_time=t.schedule_time,
+                    schedule_time=clock.for_django(t.schedule_time),
                 )
                 for t in page.tasks
             )
@@ -152,6 +188,33 @@ class EmulatedCloud:
         )
         return self.cloud.tasks.update_queue(request)
 
+    def configure_job(
+        self,
+        queue: str = DEFAULT_TASK_QUEUE_NAME,
+        *,
+        backend: str = DEFAULT_TASK_BACKEND_ALIAS,
+        max_retries: int | None = None,
+        timeout: float | timedelta | None = None,
+    ) -> run_v2.Job:
+        """Create or update the emulated Cloud Run job behind a Django queue of a Run Jobs
+        backend: `max_retries` (0 to 10) and the attempt `timeout` (seconds or `timedelta`)."""
+        config = task_backends[backend].config
+        engine = self.cloud.run
+        name = config.job_path(queue)
+        try:
+            job = engine.get_job(run_v2.GetJobRequest(name=name))
+        except api_exceptions.NotFound:
+            spec = JobRunSpec(name, "", command=config.command, working_dir=project_dir())
+            engine.create_job(create_job_request(spec))
+            job = engine.get_job(run_v2.GetJobRequest(name=name))
+        if max_retries is not None:
+            job.template.template.max_retries = max_retries
+        if timeout is not None:
+            duration = timeout if isinstance(timeout, timedelta) else timedelta(seconds=timeout)
+            job.template.template.timeout = duration
+        engine.update_job(run_v2.UpdateJobRequest(job=job))
+        return engine.get_job(run_v2.GetJobRequest(name=name))
+
 
 def flush_pending_enqueues() -> None:
     """Run the remote steps (create, cancel) waiting for a commit a test transaction never makes."""
@@ -171,12 +234,15 @@ def emulated(
 ) -> Iterator[EmulatedCloud]:
     """Run every tasks_google backend on a fresh in-process emulator for the duration.
 
-    The virtual clock starts at `start` and stays there until advanced; without `start` it
-    starts now and never falls behind the wall clock (so `timezone.now() + delta` computed in a
-    test is reached by advancing `delta`). Run Jobs executions are real subprocesses on the wall
-    clock; `job_kill_grace` (seconds, default Cloud Run's 10) is how long a cancelled or timed
-    out attempt gets between SIGTERM and SIGKILL. Leaving the block stops every such process.
+    The virtual clock starts at `start` (aware; under USE_TZ = False a naive `start` is local
+    time) and stays there until advanced; without `start` it starts now and never falls behind
+    the wall clock (so `timezone.now() + delta` computed in a test is reached by advancing
+    `delta`). Run Jobs executions are real subprocesses on the wall clock; `job_kill_grace`
+    (seconds, default Cloud Run's 10) is how long a cancelled or timed out attempt gets between
+    SIGTERM and SIGKILL. Leaving the block stops every such process.
     """
+    if start is not None and start.tzinfo is None and not settings.USE_TZ:
+        start = clock.as_utc(start)
     cloud = inprocess.new_cloud(
         VirtualClock(start), before_step=flush_pending_enqueues, job_kill_grace=job_kill_grace
     )

@@ -20,6 +20,8 @@ from collections.abc import Mapping, Sequence
 
 import psutil
 
+from emulator.run_jobs.output_tail import StderrTail
+
 logger = logging.getLogger(__name__)
 
 DESCENDANT_REFRESH_SECONDS = 1.0
@@ -27,32 +29,45 @@ DESCENDANT_REFRESH_SECONDS = 1.0
 process group, which ``killpg`` reaches, needs no listing)."""
 OUTPUT_FD = 2
 """Attempts write their stdout and stderr to the emulator's stderr (Cloud Run sends both to
-Cloud Logging; the emulator's stdout carries only its ``export`` lines)."""
+Cloud Logging; the emulator's stdout carries only its ``export`` lines). Stderr goes through a
+``StderrTail``, which keeps its last lines."""
 
 
 class AttemptProcess:
     """The process tree of one attempt; every method is safe to call after the tree died."""
 
-    def __init__(self, popen: subprocess.Popen[bytes]) -> None:
+    def __init__(self, popen: subprocess.Popen[bytes], stderr: StderrTail) -> None:
         self._popen = popen
         self.pid = popen.pid
         self.create_time = _create_time(popen.pid)
         self._descendants: dict[int, psutil.Process] = {}
         self._refreshed_at = 0.0
+        self._stderr = stderr
 
     @classmethod
     def start(cls, argv: Sequence[str], env: Mapping[str, str], cwd: str | None) -> AttemptProcess:
         """Start ``argv`` in a new session; OSError if it cannot be executed."""
-        popen = subprocess.Popen(
-            list(argv),
-            env=dict(env),
-            cwd=cwd or None,
-            stdin=subprocess.DEVNULL,
-            stdout=OUTPUT_FD,
-            stderr=OUTPUT_FD,
-            start_new_session=True,
-        )
-        return cls(popen)
+        read_fd, write_fd = os.pipe()
+        try:
+            popen = subprocess.Popen(
+                list(argv),
+                env=dict(env),
+                cwd=cwd or None,
+                stdin=subprocess.DEVNULL,
+                stdout=OUTPUT_FD,
+                stderr=write_fd,
+                start_new_session=True,
+            )
+        except BaseException:
+            os.close(read_fd)
+            raise
+        finally:
+            os.close(write_fd)  # the child holds its own copy
+        return cls(popen, StderrTail(read_fd, OUTPUT_FD))
+
+    def stderr_tail(self) -> str:
+        """The last lines the tree wrote to stderr (call once it exited and was cleaned up)."""
+        return self._stderr.text()
 
     def poll(self) -> int | None:
         """The leader's return code (negative = killed by that signal), or None if it runs."""

@@ -193,9 +193,10 @@ class ExecutionSupervisor:
         code = process.poll()
         if code is not None:
             process.clean_up_after_exit()
+            stderr = process.stderr_tail()
             with self._lock:
                 self._slots.remove(slot)
-                self._settle(slot, code)
+                self._settle(slot, code, stderr)
             return
         process.refresh_descendants()
         if slot.stop_reason is None:
@@ -285,8 +286,9 @@ class ExecutionSupervisor:
 
     # ------------------------------------------------------------- outcomes (under lock)
 
-    def _settle(self, slot: _Slot, code: int) -> None:
-        """Record how the attempt ended and what happens to its task (R3-R5, R9)."""
+    def _settle(self, slot: _Slot, code: int, stderr: str) -> None:
+        """Record how the attempt ended and what happens to its task (R3-R5, R9); a failure's
+        message ends with the last lines of its ``stderr``."""
         record = slot.record
         assert record is not None
         if code < 0:
@@ -314,16 +316,12 @@ class ExecutionSupervisor:
                 self._changed(task)
             case _ if code < 0:
                 name = _signal_name(-code)
-                self._record_end(
-                    record, Outcome.SIGNAL, f"The container was terminated by signal {name}."
-                )
+                message = f"The container was terminated by signal {name}."
+                self._record_end(record, Outcome.SIGNAL, _with_stderr(message, stderr))
                 self._after_failure(task)
             case _:
-                self._record_end(
-                    record,
-                    Outcome.EXIT_CODE,
-                    f"The container exited with an error (exit code {code}).",
-                )
+                message = f"The container exited with an error (exit code {code})."
+                self._record_end(record, Outcome.EXIT_CODE, _with_stderr(message, stderr))
                 self._after_failure(task)
 
     def _record_end(self, record: AttemptRecord, outcome: Outcome, message: str) -> None:
@@ -396,6 +394,11 @@ class ExecutionSupervisor:
     def _changed(self, task: TaskState, now: datetime | None = None) -> None:
         self.execution.update_time = now or self._clock.now()
         self._on_change(self.execution, task)
+
+
+def _with_stderr(message: str, stderr: str) -> str:
+    """``message`` followed by the last lines of the attempt's stderr, if it wrote any."""
+    return f"{message} Last lines of its stderr:\n{stderr}" if stderr else message
 
 
 def _signal_name(number: int) -> str:

@@ -45,8 +45,8 @@ class CloudTasksBackend(StoredExecutionBackend):
     def validate_task(self, task: Task) -> None:
         super().validate_task(task)
         run_after = task.run_after
-        aware = run_after is not None and run_after.tzinfo is not None
-        if aware and run_after > clock.now() + MAX_SCHEDULE_AHEAD:
+        furthest = clock.as_utc(clock.now()) + MAX_SCHEDULE_AHEAD
+        if run_after is not None and clock.as_utc(run_after) > furthest:
             raise InvalidTask(
                 "run_after must be at most 30 days in the future "
                 "(the furthest Cloud Tasks schedules a task)."
@@ -67,7 +67,7 @@ class CloudTasksBackend(StoredExecutionBackend):
             url=config.execute_url,
             body=json.dumps({"execution_id": row.pk}).encode(),
             headers={"Content-Type": "application/json"},
-            schedule_time=row.run_after,
+            schedule_time=clock.as_utc(row.run_after) if row.run_after else None,
             oidc_service_account=config.oidc_service_account,
             oidc_audience=config.audience,
             dispatch_deadline=task_timeout(row, task),
@@ -77,9 +77,15 @@ class CloudTasksBackend(StoredExecutionBackend):
         """Create the Cloud Task of a READY execution that has none; return its name."""
         return self.transport.create_task(self.cloud_task_spec(row))
 
-    def remote_work_over(self, row: Any) -> bool:
-        """Whether the Cloud Task of an unfinished execution is gone (nothing will deliver it)."""
-        return not self.transport.task_exists(row.remote_name)
+    def remote_work_over(self, row: Any) -> str | None:
+        """None while the Cloud Task of an unfinished execution exists; once it is gone (nothing
+        will deliver it), that in words."""
+        if self.transport.task_exists(row.remote_name):
+            return None
+        return (
+            f"its Cloud Task {row.remote_name} no longer exists (purged, deleted, or given up "
+            "on by Cloud Tasks)"
+        )
 
     def cancel_remote(self, row: Any) -> None:
         """Delete the pending Cloud Task of an execution cancelled before it started."""

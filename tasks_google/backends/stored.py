@@ -181,7 +181,7 @@ class StoredExecutionBackend(BaseTaskBackend):
             backend=self.alias,
             queue=task.queue_name,
             priority=task.priority,
-            run_after=task.run_after,
+            run_after=clock.for_django(task.run_after) if task.run_after else None,
             status=TaskResultStatus.READY,
             enqueued_at=clock.now(),
         )

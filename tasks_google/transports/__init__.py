@@ -7,6 +7,7 @@ Transports are created lazily and shared per process.
 
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
@@ -36,6 +37,12 @@ class CloudTaskSpec:
 
 #: Environment variable through which a Run Jobs execution learns its execution id.
 EXECUTION_ID_ENV = "TASKS_GOOGLE_EXECUTION_ID"
+#: Environment variable carrying the job's `max_retries`, read from the job when RunJob is
+#: called: with CLOUD_RUN_TASK_ATTEMPT, an attempt knows whether it is the last one.
+MAX_RETRIES_ENV = "TASKS_GOOGLE_MAX_RETRIES"
+#: Environment variable naming, as JSON {alias: NAME}, the databases a Run Jobs subprocess of
+#: the in-process emulator uses: those of the process that enqueued (e.g. the test databases).
+DATABASE_NAMES_ENV = "TASKS_GOOGLE_DATABASE_NAMES"
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,7 @@ class JobRunSpec:
 
     `command` and `working_dir` are used only against the emulator, to create a job that does
     not exist yet (on Google, jobs are infrastructure and are never created for you).
+    `extra_env` is added to the env overrides.
     """
 
     job_path: str
@@ -51,10 +59,21 @@ class JobRunSpec:
     timeout: timedelta | None = None
     command: tuple[str, ...] = ()
     working_dir: str = ""
+    extra_env: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def env(self) -> dict[str, str]:
-        return {EXECUTION_ID_ENV: self.execution_id}
+        return {**self.extra_env, EXECUTION_ID_ENV: self.execution_id}
+
+
+@dataclass(frozen=True)
+class ExecutionEnd:
+    """How a Run Jobs execution ended."""
+
+    #: SUCCEEDED, FAILED, CANCELLED, or GONE (it no longer exists).
+    outcome: str
+    #: Cloud Run's message (the execution's Completed condition), e.g. why a task failed.
+    message: str = ""
 
 
 @dataclass(frozen=True)
@@ -140,7 +159,11 @@ class Transport(Protocol):
         """Every Cloud Tasks queue of a location (`tasks_v2.Queue` messages)."""
 
     def run_job(self, spec: "JobRunSpec") -> str:
-        """Start an execution of a Cloud Run job; return the execution's resource name."""
+        """Start an execution of a Cloud Run job; return the execution's resource name.
+
+        The job's `max_retries` (read from the job, cached per job) goes with it as the
+        MAX_RETRIES_ENV override, unless the job cannot be read.
+        """
 
     def list_run_jobs(self, parent: str) -> list:
         """Every Cloud Run job of a location (`run_v2.Job` messages)."""
@@ -154,8 +177,8 @@ class Transport(Protocol):
     def cancel_execution(self, name: str) -> None:
         """Cancel a Run Jobs execution (SIGTERM, then SIGKILL); one that is over counts as done."""
 
-    def execution_over(self, name: str) -> bool:
-        """Whether a Run Jobs execution has ended (or no longer exists)."""
+    def execution_end(self, name: str) -> ExecutionEnd | None:
+        """How a Run Jobs execution ended; None while it runs."""
 
     def job_max_retries(self, job_path: str) -> int:
         """How many times Cloud Run retries a failed task of this job."""
@@ -181,6 +204,13 @@ _lock = threading.Lock()
 _shared: dict[tuple, Transport] = {}
 
 
+def uses_in_process_emulator(options: "BackendOptions") -> bool:
+    """Whether a backend with these options talks to the in-process emulator."""
+    from tasks_google.transports import inprocess
+
+    return inprocess.is_emulated() or options.transport == "inprocess"
+
+
 def get_transport(alias: str, options: "BackendOptions") -> Transport:
     """The transport for backend `alias`'s options: the active in-process emulator if there is one.
 
@@ -191,7 +221,7 @@ def get_transport(alias: str, options: "BackendOptions") -> Transport:
     from tasks_google.options import demo_project_problem
     from tasks_google.transports import inprocess
 
-    if inprocess.is_emulated() or options.transport == "inprocess":
+    if uses_in_process_emulator(options):
         return inprocess.transport()
     problem = demo_project_problem(alias, options)
     if problem is not None:

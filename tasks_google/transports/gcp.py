@@ -25,14 +25,24 @@ from google.cloud.scheduler_v1.services.cloud_scheduler.transports import (
 from google.cloud.tasks_v2.services.cloud_tasks.transports import CloudTasksGrpcTransport
 
 from tasks_google.exceptions import EmulatorUnavailableError
-from tasks_google.transports import CloudTaskSpec, JobRunSpec, RetryPolicy, SchedulerJobSpec
+from tasks_google.transports import (
+    CloudTaskSpec,
+    ExecutionEnd,
+    JobRunSpec,
+    RetryPolicy,
+    SchedulerJobSpec,
+)
 from tasks_google.transports.messages import task_message
-from tasks_google.transports.run_messages import create_job_request, run_job_request
+from tasks_google.transports.run_messages import (
+    create_job_request,
+    execution_end,
+    run_job_request,
+)
 from tasks_google.transports.scheduler_messages import job_message, update_request
 
 logger = logging.getLogger(__name__)
 
-#: How long a queue's retry config is trusted before it is read again.
+#: How long a queue's retry config (or a job's max_retries) is trusted before it is read again.
 RETRY_POLICY_TTL_SECONDS = 60.0
 #: Per-call timeout against the emulator (it answers in milliseconds when it is up).
 EMULATOR_CALL_TIMEOUT_SECONDS = 10.0
@@ -152,17 +162,38 @@ class GcpTransport:
             self._call(self.client.create_queue, parent=parent, queue={"name": queue_path})
 
     def run_job(self, spec: JobRunSpec) -> str:
-        request = run_job_request(spec)
+        request = run_job_request(spec, self._max_retries_to_pass(spec))
         try:
             operation = self._call(self.jobs_client.run_job, request=request)
+        except api_exceptions.NotFound:
+            if not self.emulator_host or not spec.command:
+                raise
+            # The emulator lost the job since it was read (a reset): create it again.
+            self._max_retries.pop(spec.job_path, None)
+            request = run_job_request(spec, self._max_retries_to_pass(spec))
+            operation = self._call(self.jobs_client.run_job, request=request)
+        return operation.metadata.name
+
+    def _max_retries_to_pass(self, spec: JobRunSpec) -> int | None:
+        """The job's max_retries for the attempts to know which one is the last; None (with a
+        warning) if the job cannot be read. A missing emulator job is created first."""
+        try:
+            return self.job_max_retries(spec.job_path)
         except api_exceptions.NotFound:
             if not self.emulator_host or not spec.command:
                 raise  # jobs on Google are infrastructure: never created behind your back
             logger.info("Creating missing emulator job %s running %s", spec.job_path, spec.command)
             with contextlib.suppress(api_exceptions.AlreadyExists):
                 self._call(self.jobs_client.create_job, request=create_job_request(spec))
-            operation = self._call(self.jobs_client.run_job, request=request)
-        return operation.metadata.name
+            return self.job_max_retries(spec.job_path)
+        except api_exceptions.GoogleAPICallError as exc:
+            logger.warning(
+                "Cannot read job %s (%s); its attempts will ask for its max_retries themselves. "
+                "Grant run.jobs.get to the enqueuing service account.",
+                spec.job_path,
+                exc,
+            )
+            return None
 
     def list_run_jobs(self, parent: str) -> list[run_v2.Job]:
         return list(self._call(self.jobs_client.list_jobs, parent=parent))
@@ -180,12 +211,12 @@ class GcpTransport:
         with contextlib.suppress(api_exceptions.NotFound, api_exceptions.FailedPrecondition):
             self._call(self.executions_client.cancel_execution, name=name)
 
-    def execution_over(self, name: str) -> bool:
+    def execution_end(self, name: str) -> ExecutionEnd | None:
         try:
             execution = self._call(self.executions_client.get_execution, name=name)
         except api_exceptions.NotFound:
-            return True
-        return bool(execution.completion_time)
+            return ExecutionEnd("GONE")
+        return execution_end(execution)
 
     def job_max_retries(self, job_path: str) -> int:
         cached = self._max_retries.get(job_path)

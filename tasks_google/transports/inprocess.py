@@ -20,9 +20,19 @@ from google.api_core import exceptions as api_exceptions
 from google.cloud import run_v2, scheduler_v1, tasks_v2
 
 from emulator import Delivery, DeliveryResult, LocalCloud, VirtualClock
-from tasks_google.transports import CloudTaskSpec, JobRunSpec, RetryPolicy, SchedulerJobSpec
+from tasks_google.transports import (
+    CloudTaskSpec,
+    ExecutionEnd,
+    JobRunSpec,
+    RetryPolicy,
+    SchedulerJobSpec,
+)
 from tasks_google.transports.messages import task_message
-from tasks_google.transports.run_messages import create_job_request, run_job_request
+from tasks_google.transports.run_messages import (
+    create_job_request,
+    execution_end,
+    run_job_request,
+)
 from tasks_google.transports.scheduler_messages import job_message, update_request
 
 logger = logging.getLogger(__name__)
@@ -205,16 +215,17 @@ class InProcessTransport:
 
     def run_job(self, spec: JobRunSpec) -> str:
         engine = current_cloud().run
-        request = run_job_request(spec)
         try:
-            operation = engine.run_job(request)
+            job = engine.get_job(run_v2.GetJobRequest(name=spec.job_path))
         except api_exceptions.NotFound:
             if not spec.command:
                 raise
             logger.info("Creating missing emulator job %s running %s", spec.job_path, spec.command)
             with contextlib.suppress(api_exceptions.AlreadyExists):
                 engine.create_job(create_job_request(spec))
-            operation = engine.run_job(request)
+            job = engine.get_job(run_v2.GetJobRequest(name=spec.job_path))
+        request = run_job_request(spec, job.template.template.max_retries)
+        operation = engine.run_job(request)
         return run_v2.Execution.deserialize(operation.metadata.value).name
 
     def list_run_jobs(self, parent: str) -> list[run_v2.Job]:
@@ -242,13 +253,13 @@ class InProcessTransport:
         with contextlib.suppress(api_exceptions.NotFound, api_exceptions.FailedPrecondition):
             current_cloud().run.cancel_execution(run_v2.CancelExecutionRequest(name=name))
 
-    def execution_over(self, name: str) -> bool:
+    def execution_end(self, name: str) -> ExecutionEnd | None:
         request = run_v2.GetExecutionRequest(name=name)
         try:
             execution = current_cloud().run.get_execution(request)
         except api_exceptions.NotFound:
-            return True
-        return bool(execution.completion_time)
+            return ExecutionEnd("GONE")
+        return execution_end(execution)
 
     def job_max_retries(self, job_path: str) -> int:
         job = current_cloud().run.get_job(run_v2.GetJobRequest(name=job_path))

@@ -110,6 +110,33 @@ def test_r5_non_zero_exit_fails_the_task_and_records_the_exit_code(engine):
     assert task.name.rsplit("/", 1)[1] in condition.message
 
 
+def test_r5_a_failure_says_what_the_process_last_wrote_to_stderr(engine, capfd):
+    code = (
+        "import sys\n"
+        "print('starting', flush=True)\n"
+        "sys.stderr.write(''.join(f'noise {i}\\n' for i in range(30)))\n"
+        "sys.stderr.write('ImportError: Couldn\\'t import Django.\\n')\n"
+        "sys.exit(1)\n"
+    )
+    job = create_job(engine, "no-django", python(code), max_retries=0)
+
+    execution, _ = run_job(engine, job)
+    result = finished(engine, execution)
+
+    (task,) = tasks_of(engine, execution)
+    message = task.last_attempt_result.status.message
+    assert message.startswith("The container exited with an error (exit code 1).")
+    last_lines = message.split("Last lines of its stderr:\n", 1)[1].splitlines()
+    assert last_lines == [f"noise {i}" for i in range(21, 30)] + [
+        "ImportError: Couldn't import Django."
+    ]
+    assert "starting" not in message  # stdout is not quoted
+    assert "Couldn't import Django" in result.conditions[0].message
+    # Everything still reaches the emulator's stderr, as Cloud Run sends it to Cloud Logging.
+    err = capfd.readouterr().err
+    assert "starting" in err and "noise 0" in err and "Couldn't import Django" in err
+
+
 def test_r5_the_execution_fails_only_after_every_task_was_attempted(engine, tmp_path):
     marker = tmp_path / "slow-done"
     code = (

@@ -206,3 +206,8 @@ def ignores_sigterm(marker: str) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     Path(marker + ".started").write_text(str(__import__("os").getpid()))
     time.sleep(60)
+
+
+@task(backend="jobs", queue_name="batch")
+def batch_always_fails() -> None:
+    raise ValueError("the batch input is malformed")

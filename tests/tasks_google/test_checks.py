@@ -222,7 +222,8 @@ def test_run_jobs_options():
 
     assert run_jobs_errors(RUN_JOBS_VALID) == []
     config = CloudRunJobsBackend("jobs", {"OPTIONS": RUN_JOBS_VALID}).config
-    assert config.command == ("python", "manage.py", "execute_task")
+    # The interpreter running Django, not whichever `python` PATH finds.
+    assert config.command == (sys.executable, "manage.py", "execute_task")
     assert config.job_path("default") == "projects/my-project/locations/us-central1/jobs/default"
     # base_url and the OIDC options belong to Cloud Tasks only.
     [(check_id, msg, _)] = run_jobs_errors({**RUN_JOBS_VALID, "base_url": "https://a.test/"})

@@ -100,3 +100,31 @@ def test_sigterm_without_a_cancel_is_a_failed_attempt(tasks_emulator, tmp_path):
     result.refresh()
     assert result.status == TaskResultStatus.READY
     assert result.errors[-1].exception_class is TaskCancelledError
+
+
+def test_the_last_attempt_given_by_max_retries_records_the_failure_for_good(tasks_emulator):
+    # This subprocess cannot read the job (its own emulator has none, as a service account
+    # without run.jobs.get on Google): TASKS_GOOGLE_MAX_RETRIES tells it which attempt is last.
+    result = tasks.always_fails.enqueue()
+    retried = {"TASKS_GOOGLE_MAX_RETRIES": "1", "CLOUD_RUN_TASK_ATTEMPT": "0"}
+    proc = execute_task(result.id, env_extra=retried)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 1, out
+    result.refresh()
+    assert result.status == TaskResultStatus.READY
+
+    last = {"TASKS_GOOGLE_MAX_RETRIES": "1", "CLOUD_RUN_TASK_ATTEMPT": "1"}
+    proc = execute_task(result.id, env_extra=last)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out  # final: Cloud Run makes no further attempt anyway
+    result.refresh()
+    assert result.status == TaskResultStatus.FAILED and result.attempts == 2
+    assert result.errors[-1].exception_class is RuntimeError
+
+
+@pytest.mark.parametrize("variable", ["TASKS_GOOGLE_MAX_RETRIES", "CLOUD_RUN_TASK_ATTEMPT"])
+def test_a_malformed_count_is_a_clear_error(variable):
+    proc = execute_task("0" * 32, env_extra={variable: "three"})
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    assert f"{variable} must be a whole number >= 0, got 'three'" in out

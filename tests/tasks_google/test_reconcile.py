@@ -117,12 +117,14 @@ def test_a_run_jobs_execution_that_ended_without_its_execution_is_recorded_faile
         )
     )
     result = tasks.batch_job.enqueue(items=3)
-    tasks_emulator.run_until_idle()
     row = TaskExecution.objects.get(pk=result.id)
-    assert row.status == TaskResultStatus.READY and row.remote_name  # ran, but not this
+    tasks_emulator.cloud.run.wait_for_execution(row.remote_name, timeout=60)
+    row.refresh_from_db()
+    assert row.status == TaskResultStatus.READY  # it ran, but not this
     tasks_emulator.advance(minutes=11)
 
     assert reconcile().abandoned == [result.id]
     result.refresh()
     assert result.status == TaskResultStatus.FAILED
     assert result.errors[-1].exception_class is AbandonedExecutionError
+    assert "succeeded without running it" in result.errors[-1].traceback

@@ -1,31 +1,55 @@
 """CloudRunJobsBackend end to end in process: real `execute_task` subprocesses, real signals."""
 
+import sys
 import time
 from datetime import timedelta
 from pathlib import Path
 
 import psutil
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.db import connection
 from django.tasks import TaskResultStatus
 from google.cloud import run_v2
 
 from tasks_google import TaskCancelledError, cancel_task
+from tasks_google.exceptions import AbandonedExecutionError
 from tasks_google.models import TaskExecution
 from tasks_google.testing import emulated
+from tests.settings import TASKS
 from tests.tasks_google import tasks
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 REPO = Path(__file__).resolve().parents[2]
 JOBS = "projects/demo-project/locations/us-central1/jobs"
+# A startproject's manage.py (its settings module comes from DJANGO_SETTINGS_MODULE here).
+MANAGE_PY = """\
+import os
+import sys
+
+if __name__ == "__main__":
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysite.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)
+"""
 
 
 @pytest.fixture(autouse=True)
-def subprocesses_use_the_test_database(monkeypatch):
-    monkeypatch.setenv("TASKS_GOOGLE_TEST_DB_NAME", connection.settings_dict["NAME"])
+def subprocesses_import_the_test_tasks(monkeypatch):
+    # The in-process emulator gives them the test database's name; they must find our tasks.
+    monkeypatch.delenv("TASKS_GOOGLE_TEST_DB_NAME", raising=False)
     monkeypatch.setenv("PYTHONPATH", str(REPO))
+
+
+def jobs_command(settings, command: list[str] | None) -> None:
+    """Give the Run Jobs backend another `command` (None: the default one)."""
+    options = {k: v for k, v in TASKS["jobs"]["OPTIONS"].items() if k != "command"}
+    if command is not None:
+        options["command"] = command
+    settings.TASKS = {**TASKS, "jobs": {**TASKS["jobs"], "OPTIONS": options}}
 
 
 def wait_for_file(path: Path, timeout: float = 60) -> str:
@@ -127,3 +151,132 @@ def test_timeout_maps_onto_the_attempt_timeout(tasks_emulator):
         run_v2.GetExecutionRequest(name=row.remote_name)
     )
     assert execution.template.timeout == timedelta(hours=2)
+
+
+def test_a_task_failing_on_every_attempt_ends_failed_after_max_retries_plus_one(tasks_emulator):
+    result = tasks.batch_always_fails.enqueue()
+    tasks_emulator.run_until_idle()
+
+    result.refresh()
+    assert result.status == TaskResultStatus.FAILED
+    # Cloud Run's default max_retries is 3: four attempts, each recorded with its error.
+    assert result.attempts == 4 and len(result.errors) == 4
+    assert result.errors[-1].exception_class is ValueError
+    assert "the batch input is malformed" in result.errors[-1].traceback
+    row = TaskExecution.objects.get(pk=result.id)
+    assert [a["outcome"] for a in row.attempts] == ["retry", "retry", "retry", "failed"]
+    # The attempts learnt the job's max_retries from the RunJob call, not from the API.
+    execution = tasks_emulator.cloud.run.get_execution(
+        run_v2.GetExecutionRequest(name=row.remote_name)
+    )
+    env = {e.name: e.value for e in execution.template.containers[0].env}
+    assert env["TASKS_GOOGLE_MAX_RETRIES"] == "3"
+
+
+def test_configure_job_sets_the_retries_of_a_queues_job(tasks_emulator):
+    job = tasks_emulator.configure_job("batch", backend="jobs", max_retries=1, timeout=90)
+    assert job.template.template.max_retries == 1
+    assert job.template.template.timeout == timedelta(seconds=90)
+
+    result = tasks.batch_always_fails.enqueue()
+    tasks_emulator.run_until_idle()
+
+    result.refresh()
+    assert result.status == TaskResultStatus.FAILED and result.attempts == 2
+
+
+def test_the_subprocess_uses_the_test_database_without_help_from_the_settings(tasks_emulator):
+    # Nothing points tests.settings at the test database (the fixture removed the variable):
+    # the in-process emulator passes its name to the subprocess.
+    result = tasks.batch_job.enqueue(items=1)
+    tasks_emulator.run_until_idle()
+    result.refresh()
+    assert result.status == TaskResultStatus.SUCCESSFUL, result.errors
+
+
+def test_the_default_command_runs_the_interpreter_running_django(settings, tmp_path, monkeypatch):
+    # A project whose virtualenv is not activated: no `python` on PATH, or another one.
+    (tmp_path / "manage.py").write_text(MANAGE_PY)
+    settings.BASE_DIR = tmp_path
+    jobs_command(settings, None)
+    monkeypatch.setenv("PATH", str(tmp_path / "no-python-here"))
+    with emulated() as cloud:
+        result = tasks.batch_job.enqueue(items=2)
+        cloud.run_until_idle()
+        result.refresh()
+        assert result.status == TaskResultStatus.SUCCESSFUL, result.errors
+        job = cloud.cloud.run.get_job(run_v2.GetJobRequest(name=f"{JOBS}/batch"))
+        container = job.template.template.containers[0]
+        assert list(container.command) == [sys.executable, "manage.py", "execute_task"]
+        assert container.working_dir == str(tmp_path)
+
+
+def test_a_command_that_cannot_start_fails_the_execution_with_the_reason(
+    settings, tmp_path, tasks_emulator
+):
+    missing = tmp_path / "bin" / "python"
+    jobs_command(settings, [str(missing), "manage.py", "execute_task"])
+    tasks_emulator.configure_job("batch", backend="jobs", max_retries=1)
+    result = tasks.batch_job.enqueue(items=1)
+    tasks_emulator.run_until_idle()
+
+    result.refresh()
+    assert result.status == TaskResultStatus.FAILED and result.attempts == 0
+    error = result.errors[-1]
+    assert error.exception_class is AbandonedExecutionError
+    assert "The container could not start" in error.traceback
+    assert f"No such file or directory: '{missing}'" in error.traceback
+
+
+def test_a_process_dying_before_the_runtime_fails_the_execution_with_its_stderr(
+    settings, tasks_emulator
+):
+    # An interpreter that cannot import Django (-S: without its site-packages).
+    jobs_command(settings, [sys.executable, "-S", "-m", "django", "execute_task"])
+    tasks_emulator.configure_job("batch", backend="jobs", max_retries=1)
+    result = tasks.batch_job.enqueue(items=1)
+    tasks_emulator.run_until_idle()
+
+    result.refresh()
+    assert result.status == TaskResultStatus.FAILED and result.attempts == 0
+    error = result.errors[-1]
+    assert error.exception_class is AbandonedExecutionError
+    assert "exit code 1" in error.traceback
+    assert "No module named django" in error.traceback
+
+
+def test_reconcile_records_why_an_execution_ended_without_running_it(settings, tasks_emulator):
+    # What happens on Google, where nothing waits for the execution: reconcile_tasks finds it.
+    jobs_command(settings, [sys.executable, "-S", "-m", "django", "execute_task"])
+    tasks_emulator.configure_job("batch", backend="jobs", max_retries=0)
+    result = tasks.batch_job.enqueue(items=1)
+    row = TaskExecution.objects.get(pk=result.id)
+    tasks_emulator.cloud.run.wait_for_execution(row.remote_name, timeout=60)
+    tasks_emulator.advance(minutes=11)
+
+    call_command("reconcile_tasks")
+
+    result.refresh()
+    assert result.status == TaskResultStatus.FAILED
+    assert "No module named django" in result.errors[-1].traceback
+
+
+def test_an_in_memory_test_database_is_refused_with_a_clear_message(monkeypatch, tasks_emulator):
+    if connection.vendor != "sqlite":
+        pytest.skip("only SQLite has in-memory databases")
+    in_memory = "file:memorydb_default?mode=memory&cache=shared"
+    monkeypatch.setitem(connection.settings_dict, "NAME", in_memory)
+    with pytest.raises(ImproperlyConfigured, match=r"DATABASES\['default'\]\['TEST'\]\['NAME'\]"):
+        tasks.batch_job.enqueue(items=1)
+    monkeypatch.undo()
+    assert not TaskExecution.objects.exists()
+
+
+@pytest.mark.django_db  # the test's transaction hides the row from the subprocess
+def test_a_test_without_transactional_db_is_told_why_nothing_ran(tasks_emulator):
+    result = tasks.batch_job.enqueue(items=1)
+    tasks_emulator.run_until_idle()
+
+    result.refresh()
+    assert result.status == TaskResultStatus.FAILED and result.attempts == 0
+    assert "a test without transactional_db" in result.errors[-1].traceback

@@ -1,17 +1,19 @@
 """`manage.py execute_task`: the container entry point of Cloud Run Jobs executions."""
 
 import contextlib
+import json
 import os
 import signal
 import time
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
 from tasks_google import runtime
 from tasks_google.exceptions import TaskCancelledError
-from tasks_google.transports import EXECUTION_ID_ENV
+from tasks_google.transports import DATABASE_NAMES_ENV, EXECUTION_ID_ENV, MAX_RETRIES_ENV
 
 #: Cloud Run's 0-based attempt number of this task.
 ATTEMPT_ENV = "CLOUD_RUN_TASK_ATTEMPT"
@@ -71,10 +73,11 @@ class Command(BaseCommand):
         execution_id = options["execution_id"] or os.environ.get(EXECUTION_ID_ENV)
         if not execution_id:
             raise CommandError(f"No execution id: pass one or set {EXECUTION_ID_ENV}.")
-        try:
-            attempts_made = int(os.environ.get(ATTEMPT_ENV, "0"))
-        except ValueError:
-            raise CommandError(f"{ATTEMPT_ENV} must be a whole number.") from None
+        attempts_made = _whole_number(ATTEMPT_ENV, "0")
+        max_retries = _whole_number(MAX_RETRIES_ENV, None)
+        # Without the job's max_retries, the backend asks Cloud Run for it.
+        last_attempt = None if max_retries is None else attempts_made >= max_retries
+        _use_databases_from_env()
         # Only this process (never a web server worker) turns SIGTERM into TaskCancelledError.
         stopper = _StopOnSigterm()
         signal.signal(signal.SIGTERM, stopper.on_signal)
@@ -84,7 +87,9 @@ class Command(BaseCommand):
             for alias in connections:
                 stack.enter_context(connections[alias].execute_wrapper(stopper.around_query))
             while True:
-                outcome = runtime.run_attempt(execution_id, attempts_made=attempts_made)
+                outcome = runtime.run_attempt(
+                    execution_id, attempts_made=attempts_made, last_attempt=last_attempt
+                )
                 # A previous attempt died holding the lease: Cloud Run retries at once, so wait
                 # for the lease to expire here rather than burn the retries.
                 if outcome.kind != "busy" or time.monotonic() > deadline:
@@ -93,3 +98,38 @@ class Command(BaseCommand):
         self.stdout.write(f"execution {execution_id}: {outcome.kind}")
         if not outcome.final:
             raise SystemExit(1)
+
+
+def _whole_number(name: str, default: str | None) -> int | None:
+    """The environment variable `name` as a whole number >= 0 (`default` if unset)."""
+    value = os.environ.get(name, default)
+    if value is None:
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise CommandError(f"{name} must be a whole number >= 0, got {value!r}.")
+    return number
+
+
+def _use_databases_from_env() -> None:
+    """Use the databases named in DATABASE_NAMES_ENV (set by the in-process emulator: those
+    of the process that enqueued, e.g. its test databases) instead of the settings' NAMEs."""
+    value = os.environ.get(DATABASE_NAMES_ENV)
+    if not value:
+        return
+    try:
+        names = json.loads(value)
+    except ValueError:
+        names = None
+    if not isinstance(names, dict) or not all(isinstance(n, str) for n in names.values()):
+        raise CommandError(f"{DATABASE_NAMES_ENV} must be a JSON object of names, got {value!r}.")
+    for alias, name in names.items():
+        if alias not in settings.DATABASES:
+            continue
+        connections[alias].close()
+        # As Django's test runner does when it switches to a test database.
+        connections[alias].settings_dict["NAME"] = name
+        settings.DATABASES[alias]["NAME"] = name

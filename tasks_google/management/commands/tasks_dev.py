@@ -33,12 +33,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            import psutil  # noqa: F401
             import watchfiles
         except ImportError as exc:
-            raise CommandError(
-                f"tasks_dev needs {exc.name}: install tasks-google[emulator,dev]."
-            ) from exc
+            raise CommandError(f"tasks_dev needs {exc.name}: install tasks-google[dev].") from exc
 
         host = "127.0.0.1"
         port, http_port = options["emulator_port"], options["emulator_http_port"]
