@@ -10,6 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from django.tasks import Task
+from django.utils.module_loading import autodiscover_modules
+
+#: The task that runs `PeriodicTask` subclasses; its first argument is the class path.
+PERIODIC_RUNNER_PATH = "tasks_google.periodic_runner.run_periodic_task"
+#: The modules of installed apps that declare schedules.
+DECLARING_MODULES = ("tasks", "periodic")
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,7 @@ class DeclaredSchedule:
     attempt_deadline_seconds: float = 180
     headers: Mapping[str, str] = field(default_factory=dict)
     use_oidc: bool = True
+    module: str = ""  # the module that declares it, named in error messages
 
 
 _declared: dict[str, DeclaredSchedule] = {}
@@ -40,6 +47,12 @@ _declared: dict[str, DeclaredSchedule] = {}
 def declared_schedules() -> dict[str, DeclaredSchedule]:
     """Every schedule declared so far, by name."""
     return dict(_declared)
+
+
+def discover_schedules() -> dict[str, DeclaredSchedule]:
+    """Every schedule declared in installed apps' `tasks` and `periodic` modules, by name."""
+    autodiscover_modules(*DECLARING_MODULES)
+    return declared_schedules()
 
 
 def declare(schedule: DeclaredSchedule) -> None:
@@ -83,6 +96,7 @@ def periodic(
                 description=description,
                 retry_count=retry_count,
                 attempt_deadline_seconds=attempt_deadline_seconds,
+                module=task.func.__module__,
             )
         )
         return task
@@ -154,7 +168,7 @@ def declare_class(cls: type[PeriodicTask]) -> None:
     declare(
         DeclaredSchedule(
             name=cls.schedule_name(),
-            task_path="tasks_google.periodic_runner.run_periodic_task",
+            task_path=PERIODIC_RUNNER_PATH,
             backend="",  # the schedules' host backend (see scheduling.host_backend)
             queue="default",
             cron=cls.run_every,
@@ -169,5 +183,6 @@ def declare_class(cls: type[PeriodicTask]) -> None:
             attempt_deadline_seconds=cls.schedule_attempt_deadline(),
             headers=cls.schedule_headers(),
             use_oidc=cls.schedule_use_oidc,
+            module=cls.__module__,
         )
     )

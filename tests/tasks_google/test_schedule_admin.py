@@ -11,6 +11,7 @@ pytestmark = pytest.mark.django_db
 ADD = "/admin/tasks_google/scheduledtask/add/"
 CHANGELIST = "/admin/tasks_google/scheduledtask/"
 NOOP = "tests.tasks_google.tasks.noop_task"
+MEANING = "tests.tasks_google.tasks.calculate_meaning_of_life"
 
 
 def form(**changes):
@@ -39,19 +40,24 @@ def form(**changes):
 def test_task_picker_lists_the_projects_tasks(admin_client):
     page = admin_client.get(ADD).content.decode()
     assert f'value="{NOOP}"' in page
-    assert 'value="tests.tasks_google.tasks.calculate_meaning_of_life"' in page
+    assert f'value="{MEANING}"' in page
 
 
 @pytest.mark.parametrize(
-    ("field", "value", "message"),
+    ("changes", "message"),
     [
-        ("cron", "0 25 * * *", "not a valid cron"),
-        ("time_zone", "Europe/Atlantis", "not a time zone"),
-        ("retry_count", "9", "0 to 5 retries"),
+        ({"cron": "0 25 * * *"}, "the hour value 25 is not between 0 and 23"),
+        ({"time_zone": "Europe/Atlantis"}, "not a time zone"),
+        ({"retry_count": "9"}, "retry_count must be 0 to 5"),
+        ({"min_backoff_seconds": "7200"}, "must not be below min_backoff_seconds"),
+        (
+            {"task_path": MEANING, "args": "[1, 2]"},
+            "calculate_meaning_of_life() does not accept args=[1, 2]",
+        ),
     ],
 )
-def test_invalid_input_is_explained(admin_client, tasks_emulator, field, value, message):
-    response = admin_client.post(ADD, form(**{field: value}))
+def test_invalid_input_is_explained(admin_client, tasks_emulator, changes, message):
+    response = admin_client.post(ADD, form(**changes))
     assert response.status_code == 200
     assert message in response.content.decode()
     assert not ScheduledTask.objects.exists()

@@ -135,12 +135,15 @@ def test_delete_removes_the_job(tasks_emulator):
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        ({"cron": "61 * * * *"}, "not a valid cron"),
-        ({"cron": "0 9 L * *"}, "does not support 'L'"),
+        ({"cron": "61 * * * *"}, "the minute value 61 is not between 0 and 59"),
+        ({"cron": "0 9 L * *"}, "L, W, #, \\? and H are not supported"),
         ({"cron": "* * * *"}, "not a 5-field cron"),
+        ({"cron": "0 0 30 2 *"}, "never fires"),
         ({"time_zone": "Mars/Olympus"}, "not a time zone"),
+        ({"time_zone": "Europe"}, "not a time zone"),
         ({"name": "has space"}, "letters, digits"),
         ({"retry_count": 6}, "retry_count must be 0 to 5"),
+        ({"task": tasks.calculate_meaning_of_life, "args": [1]}, "too many positional"),
     ],
 )
 def test_invalid_schedules_are_refused_with_clear_errors(tasks_emulator, arguments, message):
