@@ -209,6 +209,7 @@ class ScheduledTaskAdmin(admin.ModelAdmin):
         "enabled",
         "sync_status",
         "last_fired_slot",
+        "fire_error",
     )
     list_filter = ("enabled", "declared_in_code")
     search_fields = ("name", "task_path")
@@ -218,6 +219,7 @@ class ScheduledTaskAdmin(admin.ModelAdmin):
         "synced_at",
         "sync_error",
         "last_fired_slot",
+        "fire_error",
     )
     actions = ("run_now", "enable", "disable")
 

@@ -121,6 +121,11 @@ class ScheduledTask(models.Model):
     last_fired_slot = models.DateTimeField(null=True, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
     sync_error = models.TextField(blank=True, default="")
+    fire_error = models.TextField(
+        blank=True,
+        default="",
+        help_text="Why the last fire could not run the task (cleared by a fire that enqueues it).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

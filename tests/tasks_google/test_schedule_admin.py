@@ -1,5 +1,7 @@
 """The ScheduledTask admin: task picker, validation, next fires, sync on save, errors shown."""
 
+import html
+
 import pytest
 from google.cloud import scheduler_v1
 
@@ -93,3 +95,18 @@ def test_run_now_fires_the_schedule(admin_client, tasks_emulator):
     tasks_emulator.run_until_idle()
     [execution] = TaskExecution.objects.all()
     assert execution.task_path == NOOP and execution.status == "SUCCESSFUL"
+
+
+def test_a_fire_that_could_not_run_the_task_is_shown_with_the_row(admin_client, tasks_emulator):
+    from tasks_google import run_schedule
+
+    admin_client.post(ADD, form())
+    row = ScheduledTask.objects.get()
+    ScheduledTask.objects.update(task_path="shop.tasks.removed")
+    run_schedule("nightly")
+    tasks_emulator.run_until_idle()
+    error = "Task 'shop.tasks.removed' cannot be imported: "
+    assert error in html.unescape(admin_client.get(CHANGELIST).content.decode())
+    assert error in html.unescape(
+        admin_client.get(f"{CHANGELIST}{row.pk}/change/").content.decode()
+    )

@@ -233,6 +233,21 @@ def test_a_refused_change_names_the_job_and_what_was_applied(tasks_emulator):
     assert ScheduledTask.objects.get(name="b-second").sync_error.startswith("PermissionDenied")
 
 
+def test_list_names_the_last_result_and_the_fire_error(tasks_emulator):
+    schedule_task("fine", tasks.noop_task, "0 3 * * *")
+    schedule_task("nightly", tasks.noop_task, "0 2 * * *")
+    ScheduledTask.objects.filter(name="nightly").update(task_path="shop.tasks.removed")
+    run("--run", "fine")
+    run("--run", "nightly")
+    tasks_emulator.run_until_idle()
+    listed = {line.split("\t")[0]: line.split("\t") for line in run("--list")}
+    assert listed["fine"][3:4] + listed["fine"][5:] == ["ENABLED", "last result OK"]
+    assert listed["nightly"][5] == "last result NOT_FOUND"
+    assert listed["nightly"][6].startswith(
+        "fire error: Task 'shop.tasks.removed' cannot be imported: "
+    )
+
+
 @pytest.mark.django_db(transaction=True)
 def test_manage_py_schedule_tasks_refuses_bad_schedules_without_a_traceback(tmp_path):
     ScheduledTask.objects.create(name="gone", task_path="shop.tasks.removed", cron="0 1 * * *")

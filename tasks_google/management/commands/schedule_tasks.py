@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from google.rpc import code_pb2
 
 from tasks_google import schedule_sync
 from tasks_google.executions import load_task
@@ -99,11 +100,12 @@ class Command(BaseCommand):
                 following = next_fire_times(row.cron, row.time_zone, count=1)[0].isoformat()
             except ValidationError:
                 following = "never (invalid cron or time zone)"
-            last = f"{job.status.code}" if job and job.last_attempt_time else "-"
-            self.stdout.write(
-                f"{row.name}\t{row.cron}\t{row.time_zone}\t{state}\tnext {following}\t"
-                f"last result {last}"
-            )
+            last = _result_name(job.status.code) if job and job.last_attempt_time else "-"
+            fields = [row.name, row.cron, row.time_zone, state, f"next {following}"]
+            fields.append(f"last result {last}")
+            if row.fire_error:
+                fields.append(f"fire error: {row.fire_error}")
+            self.stdout.write("\t".join(fields))
 
     def _delete_all(self, yes: bool) -> None:
         config = host_backend().config
@@ -130,3 +132,11 @@ class Command(BaseCommand):
             task = load_task(declared.task_path)
             value = task.call(*declared.args, **declared.kwargs)
             self.stdout.write(f"{name}: {value!r}")
+
+
+def _result_name(code: int) -> str:
+    """A job's last result as its google.rpc code name ("OK", "NOT_FOUND", ...)."""
+    try:
+        return code_pb2.Code.Name(code)
+    except ValueError:
+        return f"code {code}"
