@@ -21,7 +21,7 @@ from tasks_google.task_registry import registered_tasks
 class TaskExecutionAdmin(admin.ModelAdmin):
     list_display = (
         "id",
-        "task_path",
+        "task_name",
         "status",
         "cancelled",
         "backend",
@@ -37,6 +37,7 @@ class TaskExecutionAdmin(admin.ModelAdmin):
     actions = ("cancel_selected", "reenqueue_selected")
     fields = (
         "id",
+        "task_name",
         "task_path",
         "status",
         "backend",
@@ -73,6 +74,10 @@ class TaskExecutionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    @admin.display(description="task", ordering="task_path")
+    def task_name(self, obj: TaskExecution) -> str:
+        return obj.task_name
 
     @admin.display(boolean=True)
     def cancelled(self, obj: TaskExecution) -> bool:

@@ -55,12 +55,23 @@ def discover_schedules() -> dict[str, DeclaredSchedule]:
     return declared_schedules()
 
 
+def execution_task_name(task_path: str, args: Sequence[Any]) -> str:
+    """The task an execution is shown under: its task path, or for a `PeriodicTask` the class
+    path rather than the runner's. Only `args[0]` is read (a list query may fetch just that)."""
+    if task_path == PERIODIC_RUNNER_PATH and args and isinstance(args[0], str):
+        return args[0]
+    return task_path
+
+
 def declare(schedule: DeclaredSchedule) -> None:
     previous = _declared.get(schedule.name)
-    if previous is not None and previous.task_path != schedule.task_path:
+    before, now = (
+        execution_task_name(s.task_path, s.args) for s in (previous or schedule, schedule)
+    )
+    if before != now:
         raise ValueError(
-            f"Two schedules are named {schedule.name!r} ({previous.task_path} and "
-            f"{schedule.task_path}); give one of them another name."
+            f"Two schedules are named {schedule.name!r} ({before} and {now}); give one of them "
+            "another name."
         )
     _declared[schedule.name] = schedule
 

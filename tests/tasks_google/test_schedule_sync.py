@@ -272,3 +272,23 @@ def test_manage_py_schedule_tasks_refuses_bad_schedules_without_a_traceback(tmp_
         assert lines[1].startswith("[!] Schedule 'gone' (a ScheduledTask in the database)")
         assert lines[2] == f"[!] {bad_schedules_project.MONTH_END_PROBLEM} (tasks_google.E101)"
         assert lines[3:] == ["CommandError: 3 problem(s) above; nothing applied."]
+
+
+def test_two_periodic_task_classes_cannot_share_a_schedule_name():
+    from tasks_google import PeriodicTask
+
+    class Cleanup(PeriodicTask):
+        run_every = "@daily"
+
+        def run(self) -> None: ...
+
+    with pytest.raises(ValueError, match="Two schedules are named 'Cleanup'"):
+
+        class Purge(PeriodicTask):
+            run_every = "@hourly"
+
+            @classmethod
+            def schedule_name(cls) -> str:
+                return "Cleanup"
+
+            def run(self) -> None: ...
