@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
-from tasks_google import scheduling
+from tasks_google import schedule_rules, scheduling
 from tasks_google.cancellation import cancel_task
 from tasks_google.models import ScheduledTask, TaskExecution
 from tasks_google.retrying import retry_task
@@ -21,7 +21,7 @@ from tasks_google.task_registry import registered_tasks
 class TaskExecutionAdmin(admin.ModelAdmin):
     list_display = (
         "id",
-        "task_path",
+        "task_name",
         "status",
         "cancelled",
         "backend",
@@ -37,6 +37,7 @@ class TaskExecutionAdmin(admin.ModelAdmin):
     actions = ("cancel_selected", "reenqueue_selected")
     fields = (
         "id",
+        "task_name",
         "task_path",
         "status",
         "backend",
@@ -73,6 +74,10 @@ class TaskExecutionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    @admin.display(description="task", ordering="task_path")
+    def task_name(self, obj: TaskExecution) -> str:
+        return obj.task_name
 
     @admin.display(boolean=True)
     def cancelled(self, obj: TaskExecution) -> bool:
@@ -175,30 +180,27 @@ class ScheduledTaskForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["task_path"].choices = [(path, path) for path in registered_tasks()]
 
-    def clean_name(self) -> str:
-        name = self.cleaned_data["name"]
-        if not scheduling.SCHEDULE_NAME_RE.match(name):
-            raise ValidationError(
-                "1 to 200 letters, digits, '-' or '_' (it is part of the job id)."
-            )
-        return name
-
     def clean_cron(self) -> str:
-        scheduling.normalize_cron(self.cleaned_data["cron"])
+        schedule_rules.normalize_cron(self.cleaned_data["cron"])
         return self.cleaned_data["cron"]
 
     def clean_time_zone(self) -> str:
-        return scheduling.validate_time_zone(self.cleaned_data["time_zone"])
+        return schedule_rules.validate_time_zone(self.cleaned_data["time_zone"])
 
-    def clean_retry_count(self) -> int:
-        if not 0 <= self.cleaned_data["retry_count"] <= 5:
-            raise ValidationError("Cloud Scheduler allows 0 to 5 retries.")
-        return self.cleaned_data["retry_count"]
-
-    def clean_attempt_deadline_seconds(self) -> float:
-        if not 15 <= self.cleaned_data["attempt_deadline_seconds"] <= 1800:
-            raise ValidationError("Cloud Scheduler allows 15 to 1800 seconds.")
-        return self.cleaned_data["attempt_deadline_seconds"]
+    def clean(self) -> dict[str, Any]:
+        """Cloud Scheduler's limits, and whether the task accepts the arguments."""
+        cleaned = super().clean()
+        for field, message in schedule_rules.limit_problems(cleaned).items():
+            self.add_error(field, message)
+        if {"task_path", "args", "kwargs"} <= cleaned.keys():
+            args, kwargs = cleaned["args"], cleaned["kwargs"]
+            if not isinstance(args, list) or not isinstance(kwargs, dict):
+                self.add_error(None, "args must be a JSON list and kwargs a JSON object.")
+                return cleaned
+            problem = schedule_rules.task_problem(cleaned["task_path"], args, kwargs)
+            if problem is not None:
+                self.add_error(None, problem.msg)
+        return cleaned
 
 
 @admin.register(ScheduledTask)
@@ -212,6 +214,7 @@ class ScheduledTaskAdmin(admin.ModelAdmin):
         "enabled",
         "sync_status",
         "last_fired_slot",
+        "fire_error",
     )
     list_filter = ("enabled", "declared_in_code")
     search_fields = ("name", "task_path")
@@ -221,6 +224,7 @@ class ScheduledTaskAdmin(admin.ModelAdmin):
         "synced_at",
         "sync_error",
         "last_fired_slot",
+        "fire_error",
     )
     actions = ("run_now", "enable", "disable")
 

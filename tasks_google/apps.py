@@ -12,7 +12,10 @@ class TasksGoogleConfig(AppConfig):
     def ready(self) -> None:
         # django.tasks registers its system checks (which call our backends' check()) on import.
         import django.tasks  # noqa: F401
+        from django.core import checks
 
-        from tasks_google import sqlite
+        from tasks_google import schedule_checks, sqlite
+
+        checks.register(schedule_checks.check_declared_schedules, schedule_checks.TAG)
 
         sqlite.configure_new_connections()

@@ -9,15 +9,21 @@ from django.db import IntegrityError, transaction
 from tasks_google import clock
 from tasks_google.executions import load_task
 from tasks_google.models import ScheduledTask, ScheduleFire, TaskExecution
+from tasks_google.schedule_rules import TASK_NOT_FOUND, task_problem
 
 logger = logging.getLogger(__name__)
+
+#: Outcomes of a fire whose task cannot run: the task is missing, or refuses the arguments.
+TASK_NOT_FOUND_OUTCOME = "task_not_found"
+ARGUMENTS_REJECTED_OUTCOME = "arguments_rejected"
 
 
 def fire(name: str, job_name: str, slot: datetime) -> dict[str, Any]:
     """Enqueue the task of schedule `name` for `slot`, unless that slot was already enqueued.
 
-    Always acknowledged (the caller answers 2xx): an unknown or disabled schedule and a
-    duplicate fire are final outcomes, not errors worth Cloud Scheduler's retries.
+    An unknown or disabled schedule and a duplicate fire are final outcomes, acknowledged. A
+    task that cannot run (gone, or refusing the schedule's arguments) enqueues nothing: the
+    reason is logged, recorded on the schedule (`fire_error`) and returned as `error`.
     """
     row = ScheduledTask.objects.filter(name=name).first()
     if row is None:
@@ -25,6 +31,14 @@ def fire(name: str, job_name: str, slot: datetime) -> dict[str, Any]:
         return {"outcome": "unknown"}
     if not row.enabled:
         return {"outcome": "disabled"}
+    problem = task_problem(row.task_path, row.args, row.kwargs)
+    if problem is not None:
+        logger.warning("Schedule %r cannot run its task: %s", name, problem.msg)
+        ScheduledTask.objects.filter(pk=row.pk).update(fire_error=problem.msg)
+        outcome = (
+            TASK_NOT_FOUND_OUTCOME if problem.id == TASK_NOT_FOUND else ARGUMENTS_REJECTED_OUTCOME
+        )
+        return {"outcome": outcome, "error": problem.msg}
     slot = clock.for_django(slot)
     try:
         with transaction.atomic():
@@ -38,5 +52,5 @@ def fire(name: str, job_name: str, slot: datetime) -> dict[str, Any]:
     except IntegrityError:
         logger.info("Duplicate fire of %s for %s ignored", name, slot.isoformat())
         return {"outcome": "duplicate"}
-    ScheduledTask.objects.filter(pk=row.pk).update(last_fired_slot=slot)
+    ScheduledTask.objects.filter(pk=row.pk).update(last_fired_slot=slot, fire_error="")
     return {"outcome": "enqueued", "execution_id": result.id}

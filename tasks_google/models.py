@@ -5,6 +5,8 @@ import uuid
 from django.db import models
 from django.tasks import TaskResultStatus
 
+from tasks_google.schedule_declarations import execution_task_name
+
 #: Longest id Django allows for a TaskResult ("shorter than 64 characters").
 EXECUTION_ID_MAX_LENGTH = 63
 #: How many errors an execution keeps (the most recent ones); each traceback is capped too.
@@ -88,6 +90,11 @@ class TaskExecution(models.Model):
     def __str__(self) -> str:
         return f"{self.task_path} [{self.status}] {self.id}"
 
+    @property
+    def task_name(self) -> str:
+        """The task it is shown under (a `PeriodicTask`'s class, not its runner)."""
+        return execution_task_name(self.task_path, self.args)
+
 
 class ScheduledTask(models.Model):
     """A recurring task: a Cloud Scheduler job that fires `schedule/`, which enqueues the task."""
@@ -121,6 +128,11 @@ class ScheduledTask(models.Model):
     last_fired_slot = models.DateTimeField(null=True, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
     sync_error = models.TextField(blank=True, default="")
+    fire_error = models.TextField(
+        blank=True,
+        default="",
+        help_text="Why the last fire could not run the task (cleared by a fire that enqueues it).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

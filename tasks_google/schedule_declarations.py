@@ -10,6 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from django.tasks import Task
+from django.utils.module_loading import autodiscover_modules
+
+#: The task that runs `PeriodicTask` subclasses; its first argument is the class path.
+PERIODIC_RUNNER_PATH = "tasks_google.periodic_runner.run_periodic_task"
+#: The modules of installed apps that declare schedules.
+DECLARING_MODULES = ("tasks", "periodic")
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,7 @@ class DeclaredSchedule:
     attempt_deadline_seconds: float = 180
     headers: Mapping[str, str] = field(default_factory=dict)
     use_oidc: bool = True
+    module: str = ""  # the module that declares it, named in error messages
 
 
 _declared: dict[str, DeclaredSchedule] = {}
@@ -42,12 +49,29 @@ def declared_schedules() -> dict[str, DeclaredSchedule]:
     return dict(_declared)
 
 
+def discover_schedules() -> dict[str, DeclaredSchedule]:
+    """Every schedule declared in installed apps' `tasks` and `periodic` modules, by name."""
+    autodiscover_modules(*DECLARING_MODULES)
+    return declared_schedules()
+
+
+def execution_task_name(task_path: str, args: Sequence[Any]) -> str:
+    """The task an execution is shown under: its task path, or for a `PeriodicTask` the class
+    path rather than the runner's. Only `args[0]` is read (a list query may fetch just that)."""
+    if task_path == PERIODIC_RUNNER_PATH and args and isinstance(args[0], str):
+        return args[0]
+    return task_path
+
+
 def declare(schedule: DeclaredSchedule) -> None:
     previous = _declared.get(schedule.name)
-    if previous is not None and previous.task_path != schedule.task_path:
+    before, now = (
+        execution_task_name(s.task_path, s.args) for s in (previous or schedule, schedule)
+    )
+    if before != now:
         raise ValueError(
-            f"Two schedules are named {schedule.name!r} ({previous.task_path} and "
-            f"{schedule.task_path}); give one of them another name."
+            f"Two schedules are named {schedule.name!r} ({before} and {now}); give one of them "
+            "another name."
         )
     _declared[schedule.name] = schedule
 
@@ -83,6 +107,7 @@ def periodic(
                 description=description,
                 retry_count=retry_count,
                 attempt_deadline_seconds=attempt_deadline_seconds,
+                module=task.func.__module__,
             )
         )
         return task
@@ -154,7 +179,7 @@ def declare_class(cls: type[PeriodicTask]) -> None:
     declare(
         DeclaredSchedule(
             name=cls.schedule_name(),
-            task_path="tasks_google.periodic_runner.run_periodic_task",
+            task_path=PERIODIC_RUNNER_PATH,
             backend="",  # the schedules' host backend (see scheduling.host_backend)
             queue="default",
             cron=cls.run_every,
@@ -169,5 +194,6 @@ def declare_class(cls: type[PeriodicTask]) -> None:
             attempt_deadline_seconds=cls.schedule_attempt_deadline(),
             headers=cls.schedule_headers(),
             use_oidc=cls.schedule_use_oidc,
+            module=cls.__module__,
         )
     )

@@ -8,11 +8,14 @@ are empty, only jobs that target this project's `schedule/` endpoint.
 
 from dataclasses import dataclass, field
 
+from google.api_core.exceptions import GoogleAPICallError
 from google.cloud import scheduler_v1
 
 from tasks_google import clock
 from tasks_google.models import ScheduledTask
+from tasks_google.options import Problem
 from tasks_google.schedule_declarations import DeclaredSchedule, declared_schedules
+from tasks_google.schedule_rules import schedule_problems
 from tasks_google.scheduling import host_backend, job_name, job_spec, scheduler_transport
 from tasks_google.transports.scheduler_messages import job_message
 
@@ -46,12 +49,27 @@ class PlanLine:
     action: str  # "+" create, "~" update, "-" delete, "=" unchanged
     job: str  # full job name
     schedule: str = ""  # the schedule's name ("" for a job no schedule claims)
+    cron: str = ""  # as Cloud Scheduler gets it (for "-", as it has it)
+    time_zone: str = ""
     changes: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         job_id = self.job.rsplit("/", 1)[-1]
-        detail = f" ({', '.join(self.changes)})" if self.changes else ""
-        return f"[{self.action}] {job_id}{detail}"
+        detail = f": {', '.join(self.changes)}" if self.changes else ""
+        return f"[{self.action}] {job_id} ({self.cron}, {self.time_zone or 'UTC'}){detail}"
+
+
+@dataclass
+class Plan:
+    """What to change, the rows to save by job name, and the problems that forbid applying it."""
+
+    lines: list[PlanLine]
+    wanted: dict[str, ScheduledTask]
+    problems: list[Problem]
+
+
+class SyncFailed(Exception):
+    """Cloud Scheduler refused a change of a plan that passed validation."""
 
 
 def _row_for(declared: DeclaredSchedule, existing: ScheduledTask | None) -> ScheduledTask:
@@ -80,9 +98,17 @@ def desired_rows() -> list[ScheduledTask]:
     """Every schedule that should exist: rows from the admin/API, and code declarations."""
     rows = {row.name: row for row in ScheduledTask.objects.all()}
     declared = declared_schedules()
-    desired = [row for row in rows.values() if not row.declared_in_code]
+    desired = [r for r in rows.values() if not r.declared_in_code and r.name not in declared]
     desired += [_row_for(d, rows.get(name)) for name, d in sorted(declared.items())]
     return sorted(desired, key=lambda row: row.name)
+
+
+def _where(row: ScheduledTask) -> str:
+    """Where a schedule is defined, for error messages."""
+    declared = declared_schedules().get(row.name)
+    if row.declared_in_code and declared is not None:
+        return f"declared in {declared.module}"
+    return "a ScheduledTask in the database"
 
 
 def owns(job: scheduler_v1.Job) -> bool:
@@ -113,40 +139,69 @@ def differences(current: scheduler_v1.Job, wanted: scheduler_v1.Job, enabled: bo
     return changed
 
 
-def plan() -> tuple[list[PlanLine], dict[str, ScheduledTask]]:
-    """The plan, and the desired rows by job name."""
+def plan() -> Plan:
+    """Validate every desired schedule, then compare the valid ones with Cloud Scheduler."""
     config = host_backend().config
     remote = {
         job.name: job
         for job in scheduler_transport().list_scheduler_jobs(config.location_path)
         if owns(job)
     }
-    wanted = {job_name(row): row for row in desired_rows()}
+    wanted, problems, blocked = {}, [], set()
+    for row in desired_rows():
+        found = schedule_problems(row, _where(row))
+        problems += found
+        if found:
+            blocked.add(job_name(row))  # neither created nor deleted
+        else:
+            wanted[job_name(row)] = row
     lines = []
-    for name in sorted(set(remote) | set(wanted)):
+    for name in sorted((set(remote) | set(wanted)) - blocked):
         row = wanted.get(name)
         if row is None:
-            lines.append(PlanLine("-", name))
-        elif name not in remote:
-            lines.append(PlanLine("+", name, row.name))
-        else:
-            changes = differences(remote[name], job_message(job_spec(row)), row.enabled)
-            lines.append(PlanLine("~" if changes else "=", name, row.name, changes))
-    return lines, wanted
-
-
-def apply(lines: list[PlanLine], wanted: dict[str, ScheduledTask]) -> None:
-    """Carry out a plan: create and update jobs (saving their rows), delete the others, and drop
-    rows of schedules no longer declared in code."""
-    transport = scheduler_transport()
-    declared = set(declared_schedules())
-    for line in lines:
-        if line.action == "-":
-            transport.delete_scheduler_job(line.job)
+            job = remote[name]
+            lines.append(PlanLine("-", name, cron=job.schedule, time_zone=job.time_zone))
             continue
-        row = wanted[line.job]
-        if line.action in "+~":
-            transport.upsert_scheduler_job(job_spec(row))
-        row.remote_job_name, row.synced_at, row.sync_error = line.job, clock.now(), ""
-        row.save()
+        spec = job_spec(row)
+        changes = []
+        if name in remote:
+            changes = differences(remote[name], job_message(spec), row.enabled)
+        action = "+" if name not in remote else "~" if changes else "="
+        lines.append(PlanLine(action, name, row.name, spec.schedule, spec.time_zone, changes))
+    return Plan(lines, wanted, problems)
+
+
+_VERBS = {"+": "create", "~": "update", "-": "delete"}
+
+
+def apply(plan: Plan) -> None:
+    """Carry out a plan that has no problems: create and update jobs (saving their rows), delete
+    the others, and drop rows of schedules no longer declared in code.
+
+    Raises SyncFailed, naming the job and how much was applied before, if Cloud Scheduler
+    refuses a change; the refused row keeps the error in `sync_error`.
+    """
+    transport = scheduler_transport()
+    applied = 0
+    for line in plan.lines:
+        row = plan.wanted.get(line.job)
+        try:
+            if line.action == "-":
+                transport.delete_scheduler_job(line.job)
+            elif line.action in "+~":
+                transport.upsert_scheduler_job(job_spec(row))
+        except (GoogleAPICallError, ConnectionError) as exc:
+            if row is not None:
+                row.sync_error = f"{type(exc).__name__}: {exc}"
+                row.save()
+            job_id = line.job.rsplit("/", 1)[-1]
+            raise SyncFailed(
+                f"Cloud Scheduler refused to {_VERBS[line.action]} job {job_id}: {exc} "
+                f"({applied} change(s) applied before it, none after)."
+            ) from exc
+        applied += line.action != "="
+        if row is not None:
+            row.remote_job_name, row.synced_at, row.sync_error = line.job, clock.now(), ""
+            row.save()
+    declared = set(declared_schedules())
     ScheduledTask.objects.filter(declared_in_code=True).exclude(name__in=declared).delete()

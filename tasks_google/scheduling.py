@@ -7,73 +7,33 @@ its own backend. Every fire is an ordinary execution.
 """
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.tasks import Task, task_backends
 
-from tasks_google import clock
+from tasks_google import clock, schedule_rules
 from tasks_google.backends.stored import configured_backends
 from tasks_google.executions import as_json
 from tasks_google.models import ScheduledTask
 from tasks_google.options import CLOUD_TASKS
 from tasks_google.transports import SchedulerJobSpec, Transport
 
-#: Shorthands expanded here, so Cloud Scheduler always receives 5-field cron.
-CRON_MACROS = {
-    "@yearly": "0 0 1 1 *",
-    "@annually": "0 0 1 1 *",
-    "@monthly": "0 0 1 * *",
-    "@weekly": "0 0 * * 0",
-    "@daily": "0 0 * * *",
-    "@midnight": "0 0 * * *",
-    "@hourly": "0 * * * *",
-}
-SCHEDULE_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
 #: Setting naming the Cloud Tasks backend whose `schedule/` endpoint receives the fires.
 HOST_SETTING = "TASKS_GOOGLE_SCHEDULER_BACKEND"
-
-
-def normalize_cron(expression: str) -> str:
-    """5-field cron for `expression` (macros expanded); ValidationError if it is not valid."""
-    cron = CRON_MACROS.get(expression.strip().lower(), expression.strip())
-    fields = cron.split()
-    if len(fields) != 5:
-        raise ValidationError(
-            f"{expression!r} is not a 5-field cron expression (minute hour day month weekday) "
-            "nor one of " + ", ".join(sorted(CRON_MACROS)) + "."
-        )
-    # JUL is the only month or day name containing an L.
-    if "L" in cron.upper().replace("JUL", ""):
-        raise ValidationError(f"{expression!r}: Cloud Scheduler does not support 'L'.")
-    if not croniter.is_valid(cron):
-        raise ValidationError(f"{expression!r} is not a valid cron expression.")
-    return cron
-
-
-def validate_time_zone(name: str) -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(
-            f"{name!r} is not a time zone of the tz database (e.g. 'UTC', 'Europe/Paris')."
-        ) from None
-    return name
 
 
 def next_fire_times(
     cron: str, time_zone: str, count: int = 5, after: datetime | None = None
 ) -> list[datetime]:
     """The next `count` fire times of a schedule, in its time zone."""
-    zone = ZoneInfo(validate_time_zone(time_zone))
+    zone = schedule_rules.time_zone(time_zone)
     start = (after or clock.now()).astimezone(zone)
-    times = croniter(normalize_cron(cron), start)
+    times = croniter(schedule_rules.normalize_cron(cron), start)
     return [times.get_next(datetime) for _ in range(count)]
 
 
@@ -101,7 +61,7 @@ def job_spec(row: ScheduledTask) -> SchedulerJobSpec:
     config = host_backend().config
     return SchedulerJobSpec(
         name=job_name(row),
-        schedule=normalize_cron(row.cron),
+        schedule=schedule_rules.normalize_cron(row.cron),
         time_zone=row.time_zone,
         uri=config.base_url + "schedule/",
         body=json.dumps({"schedule": row.name}).encode(),
@@ -151,18 +111,25 @@ def schedule_task(
 ) -> ScheduledTask:
     """Create or update the schedule `name` running `task` on `cron`, and its Cloud Scheduler job.
 
-    Raises ValidationError for a bad name, cron or time zone (nothing is saved then).
+    Raises ValidationError for a bad name, cron, time zone or limit, or arguments `task` does
+    not accept (nothing is saved then).
     """
-    if not SCHEDULE_NAME_RE.match(name):
-        raise ValidationError(f"Schedule name {name!r}: 1 to 200 letters, digits, '-' or '_'.")
     if not isinstance(task, Task):
         raise ValidationError(f"{task!r} is not a django.tasks.Task (decorate it with @task).")
-    normalize_cron(cron)
-    validate_time_zone(time_zone)
-    if not 0 <= retry_count <= 5:
-        raise ValidationError(f"retry_count must be 0 to 5 (Cloud Scheduler), got {retry_count}.")
-    if not 15 <= attempt_deadline_seconds <= 1800:
-        raise ValidationError("attempt_deadline_seconds must be 15 to 1800 (Cloud Scheduler).")
+    schedule_rules.normalize_cron(cron)
+    schedule_rules.validate_time_zone(time_zone)
+    limits = {
+        "name": name,
+        "description": description,
+        "retry_count": retry_count,
+        "attempt_deadline_seconds": attempt_deadline_seconds,
+    }
+    problems = list(schedule_rules.limit_problems(limits).values())
+    rejected = schedule_rules.task_problem(task.module_path, list(args), dict(kwargs or {}))
+    if rejected is not None:
+        problems.append(rejected.msg)
+    if problems:
+        raise ValidationError(problems)
     row, _ = ScheduledTask.objects.update_or_create(
         name=name,
         defaults={

@@ -64,13 +64,26 @@ def _authenticate(request: HttpRequest) -> HttpResponse | None:
     return None
 
 
+#: Status of a fire whose task cannot run, which no retry will fix. Cloud Scheduler retries any
+#: non-2xx answer up to the job's retry_count (at most 5, and never past the next slot), so no
+#: status stops those few retries; a 2xx would, but would also hide the failure from the job's
+#: status. A 4xx keeps the failure visible (NOT_FOUND / INVALID_ARGUMENT in the job's last
+#: result), is not read as "try later" as 429 and 503 are (App Engine targets even retry 503
+#: outside the retry count), and is not a 5xx, which Django reports as a server error.
+_FIRE_STATUS = {
+    fires.TASK_NOT_FOUND_OUTCOME: 404,
+    fires.ARGUMENTS_REJECTED_OUTCOME: 400,
+}
+
+
 @csrf_exempt
 @require_POST
 def schedule(request: HttpRequest) -> HttpResponse:
     """Enqueue the task of the schedule named in the body (`{"schedule": "..."}`), once per slot.
 
     Cloud Scheduler's de-duplication key, job name + schedule time, is a unique row: a duplicate
-    fire of the same slot enqueues nothing, even when both arrive at once.
+    fire of the same slot enqueues nothing, even when both arrive at once. A schedule whose task
+    cannot run is answered 404 (task gone) or 400 (arguments refused) with a short JSON error.
     """
     refusal = _authenticate(request)
     if refusal is not None:
@@ -84,7 +97,12 @@ def schedule(request: HttpRequest) -> HttpResponse:
             status=400,
         )
     outcome = fires.fire(name, request.headers.get(JOB_NAME_HEADER, ""), slot)
-    return JsonResponse({"schedule": name, **outcome}, status=200)
+    status = _FIRE_STATUS.get(outcome["outcome"], 200)
+    response = JsonResponse({"schedule": name, **outcome}, status=status)
+    if status != 200:
+        # fires.fire logged the refusal once; Django would log the 4xx again.
+        response._has_been_logged = True  # type: ignore[attr-defined]
+    return response
 
 
 @csrf_exempt

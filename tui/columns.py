@@ -99,7 +99,7 @@ def _cells(row: ExecutionRow, now: datetime) -> list[tuple[str, Style]]:
     label = label_for(row.status, row.cancelled)
     return [
         (label.text, Style.parse(label.style) if label.style else _PLAIN),
-        (row.task_path, _PLAIN),
+        (row.task_name, _PLAIN),
         (row.backend, _DIM),
         (row.queue, _DIM),
         (str(row.attempt_count), _PLAIN),

@@ -10,8 +10,10 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, Q
+from django.db.models.fields.json import KeyTextTransform
 
 from tasks_google import TaskExecution
+from tasks_google.schedule_declarations import execution_task_name
 from tui.execution_filter import ExecutionFilter
 from tui.status_labels import CANCELLED, DISPLAY_ORDER
 from tui.throughput import Throughput, read_throughput
@@ -51,6 +53,12 @@ class ExecutionRow:
     finished_at: datetime | None
     progress_done: int | None
     progress_total: int | None
+    first_arg: str | None = None  # for a PeriodicTask, its class path
+
+    @property
+    def task_name(self) -> str:
+        """The task the row is shown under (a PeriodicTask's class, not its runner)."""
+        return execution_task_name(self.task_path, [self.first_arg])
 
 
 @dataclass(frozen=True)
@@ -72,7 +80,9 @@ def fetch_window(flt: ExecutionFilter, start: int, limit: int) -> tuple[list[Exe
     rows = flt.apply(TaskExecution.objects.all())
     total = rows.count()
     start = max(0, min(start, max(0, total - 1)))
-    values = rows.order_by(*ORDERING).values(*_LIST_FIELDS)[start : start + limit]
+    # Only the first argument: the others may be large, and the list never shows them.
+    values = rows.order_by(*ORDERING).values(*_LIST_FIELDS, first_arg=KeyTextTransform("0", "args"))
+    values = values[start : start + limit]
     return [_row(v) for v in values], total
 
 
@@ -90,6 +100,7 @@ def _row(v: dict[str, Any]) -> ExecutionRow:
         finished_at=v["finished_at"],
         progress_done=v["progress_done"],
         progress_total=v["progress_total"],
+        first_arg=v["first_arg"],
     )
 
 

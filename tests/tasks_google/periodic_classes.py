@@ -1,4 +1,4 @@
-"""A PeriodicTask declared at import, as a project would in its tasks module."""
+"""PeriodicTasks declared at import, as a project would in its tasks module."""
 
 from tasks_google.schedule_declarations import PeriodicTask
 
@@ -21,3 +21,19 @@ class CleanupSessions(PeriodicTask):
     def run(self, older_than_days: int) -> str:
         RUNS.append({"older_than_days": older_than_days})
         return f"cleaned sessions older than {older_than_days} days"
+
+
+class PublicPing(PeriodicTask):
+    run_every = "*/15 * * * *"
+    schedule_use_oidc = False
+
+    @classmethod
+    def schedule_headers(cls) -> dict:
+        return {"X-Purpose": "ping"}
+
+    @classmethod
+    def schedule_retries(cls) -> int:
+        return 2
+
+    def run(self) -> str:
+        return "pong"

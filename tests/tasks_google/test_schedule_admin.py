@@ -1,5 +1,7 @@
 """The ScheduledTask admin: task picker, validation, next fires, sync on save, errors shown."""
 
+import html
+
 import pytest
 from google.cloud import scheduler_v1
 
@@ -11,6 +13,7 @@ pytestmark = pytest.mark.django_db
 ADD = "/admin/tasks_google/scheduledtask/add/"
 CHANGELIST = "/admin/tasks_google/scheduledtask/"
 NOOP = "tests.tasks_google.tasks.noop_task"
+MEANING = "tests.tasks_google.tasks.calculate_meaning_of_life"
 
 
 def form(**changes):
@@ -39,19 +42,24 @@ def form(**changes):
 def test_task_picker_lists_the_projects_tasks(admin_client):
     page = admin_client.get(ADD).content.decode()
     assert f'value="{NOOP}"' in page
-    assert 'value="tests.tasks_google.tasks.calculate_meaning_of_life"' in page
+    assert f'value="{MEANING}"' in page
 
 
 @pytest.mark.parametrize(
-    ("field", "value", "message"),
+    ("changes", "message"),
     [
-        ("cron", "0 25 * * *", "not a valid cron"),
-        ("time_zone", "Europe/Atlantis", "not a time zone"),
-        ("retry_count", "9", "0 to 5 retries"),
+        ({"cron": "0 25 * * *"}, "the hour value 25 is not between 0 and 23"),
+        ({"time_zone": "Europe/Atlantis"}, "not a time zone"),
+        ({"retry_count": "9"}, "retry_count must be 0 to 5"),
+        ({"min_backoff_seconds": "7200"}, "must not be below min_backoff_seconds"),
+        (
+            {"task_path": MEANING, "args": "[1, 2]"},
+            "calculate_meaning_of_life() does not accept args=[1, 2]",
+        ),
     ],
 )
-def test_invalid_input_is_explained(admin_client, tasks_emulator, field, value, message):
-    response = admin_client.post(ADD, form(**{field: value}))
+def test_invalid_input_is_explained(admin_client, tasks_emulator, changes, message):
+    response = admin_client.post(ADD, form(**changes))
     assert response.status_code == 200
     assert message in response.content.decode()
     assert not ScheduledTask.objects.exists()
@@ -87,3 +95,18 @@ def test_run_now_fires_the_schedule(admin_client, tasks_emulator):
     tasks_emulator.run_until_idle()
     [execution] = TaskExecution.objects.all()
     assert execution.task_path == NOOP and execution.status == "SUCCESSFUL"
+
+
+def test_a_fire_that_could_not_run_the_task_is_shown_with_the_row(admin_client, tasks_emulator):
+    from tasks_google import run_schedule
+
+    admin_client.post(ADD, form())
+    row = ScheduledTask.objects.get()
+    ScheduledTask.objects.update(task_path="shop.tasks.removed")
+    run_schedule("nightly")
+    tasks_emulator.run_until_idle()
+    error = "Task 'shop.tasks.removed' cannot be imported: "
+    assert error in html.unescape(admin_client.get(CHANGELIST).content.decode())
+    assert error in html.unescape(
+        admin_client.get(f"{CHANGELIST}{row.pk}/change/").content.decode()
+    )

@@ -1,6 +1,7 @@
 """Schedules: schedule_task() makes a Cloud Scheduler job; each slot enqueues the task once."""
 
 import json
+import logging
 import threading
 from datetime import UTC, datetime
 
@@ -11,8 +12,9 @@ from django.tasks import TaskResultStatus
 from django.test import Client
 from google.api_core import exceptions as api_exceptions
 from google.cloud import scheduler_v1
+from google.rpc import code_pb2
 
-from tasks_google import delete_scheduled_task, schedule_task
+from tasks_google import delete_scheduled_task, run_schedule, schedule_task
 from tasks_google.models import ScheduledTask, ScheduleFire, TaskExecution
 from tasks_google.scheduling import next_fire_times
 from tasks_google.testing import emulated
@@ -20,6 +22,8 @@ from tests.tasks_google import tasks
 from tests.tasks_google.deliveries import id_token
 
 JOBS = "projects/demo-project/locations/us-central1/jobs"
+NOOP = "tests.tasks_google.tasks.noop_task"
+RUNNER = "tasks_google.periodic_runner.run_periodic_task"
 
 
 def post_fire(name, slot, token="mint"):
@@ -135,12 +139,15 @@ def test_delete_removes_the_job(tasks_emulator):
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        ({"cron": "61 * * * *"}, "not a valid cron"),
-        ({"cron": "0 9 L * *"}, "does not support 'L'"),
+        ({"cron": "61 * * * *"}, "the minute value 61 is not between 0 and 59"),
+        ({"cron": "0 9 L * *"}, "L, W, #, \\? and H are not supported"),
         ({"cron": "* * * *"}, "not a 5-field cron"),
+        ({"cron": "0 0 30 2 *"}, "never fires"),
         ({"time_zone": "Mars/Olympus"}, "not a time zone"),
+        ({"time_zone": "Europe"}, "not a time zone"),
         ({"name": "has space"}, "letters, digits"),
         ({"retry_count": 6}, "retry_count must be 0 to 5"),
+        ({"task": tasks.calculate_meaning_of_life, "args": [1]}, "too many positional"),
     ],
 )
 def test_invalid_schedules_are_refused_with_clear_errors(tasks_emulator, arguments, message):
@@ -155,3 +162,70 @@ def test_next_fire_times_follow_the_time_zone():
     times = next_fire_times("0 9 * * *", "Europe/Paris", count=3, after=after)
     # Paris moves to summer time on 29 March 2026: 09:00 local is 08:00 then 07:00 UTC.
     assert [t.astimezone(UTC).hour for t in times] == [8, 7, 7]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("broken", "error"),
+    [
+        (
+            {"task_path": "shop.tasks.removed_in_a_deploy"},
+            "Task 'shop.tasks.removed_in_a_deploy' cannot be imported: ",
+        ),
+        (
+            {"task_path": RUNNER, "args": ["shop.periodic.RemovedJob"]},
+            "PeriodicTask 'shop.periodic.RemovedJob' cannot be imported: ",
+        ),
+    ],
+)
+def test_a_fire_whose_task_is_gone_is_a_short_404_logged_once_and_recorded(
+    tasks_emulator, caplog, broken, error
+):
+    schedule_task("nightly", tasks.noop_task, "0 2 * * *")
+    ScheduledTask.objects.filter(name="nightly").update(**broken)
+    caplog.set_level(logging.INFO)
+    response = post_fire("nightly", "2026-01-05T02:00:00Z")
+    assert response.status_code == 404 and response["Content-Type"] == "application/json"
+    body = response.json()
+    assert (body["schedule"], body["outcome"]) == ("nightly", "task_not_found")
+    assert body["error"].startswith(error) and len(response.content) < 500
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [r.getMessage() for r in warnings] == [
+        f"Schedule 'nightly' cannot run its task: {body['error']}"
+    ]
+    assert ScheduledTask.objects.get(name="nightly").fire_error == body["error"]
+    assert not TaskExecution.objects.exists() and not ScheduleFire.objects.exists()
+    # Once the task is back, the next fire enqueues it and the recorded error is cleared.
+    ScheduledTask.objects.filter(name="nightly").update(task_path=NOOP, args=[])
+    assert post_fire("nightly", "2026-01-06T02:00:00Z").json()["outcome"] == "enqueued"
+    assert ScheduledTask.objects.get(name="nightly").fire_error == ""
+
+
+@pytest.mark.django_db
+def test_a_fire_with_arguments_the_task_refuses_is_a_400(tasks_emulator):
+    schedule_task("meaning", tasks.calculate_meaning_of_life, "0 2 * * *")
+    ScheduledTask.objects.filter(name="meaning").update(kwargs={"precision": 2})
+    response = post_fire("meaning", "2026-01-05T02:00:00Z")
+    assert response.status_code == 400
+    assert response.json() == {
+        "schedule": "meaning",
+        "outcome": "arguments_rejected",
+        "error": "calculate_meaning_of_life() does not accept args=[], kwargs={'precision': 2}: "
+        "got an unexpected keyword argument 'precision'.",
+    }
+    assert not TaskExecution.objects.exists()
+
+
+@pytest.mark.django_db
+def test_cloud_scheduler_records_the_refusal_as_the_jobs_last_result(tasks_emulator):
+    row = schedule_task("nightly", tasks.noop_task, "0 2 * * *")
+    ScheduledTask.objects.filter(name="nightly").update(task_path="shop.tasks.removed")
+    run_schedule("nightly")
+    tasks_emulator.run_until_idle()
+    job = tasks_emulator.cloud.scheduler.get_job(
+        scheduler_v1.GetJobRequest(name=row.remote_job_name)
+    )
+    assert job.status.code == code_pb2.NOT_FOUND
+    assert ScheduledTask.objects.get(name="nightly").fire_error.startswith(
+        "Task 'shop.tasks.removed' cannot be imported"
+    )

@@ -135,7 +135,7 @@ def describe(row: TaskExecution, now: datetime, wide: bool = True) -> Renderable
     label = label_for(row.status, row.cancelled_at is not None)
     what = _facts()  # what and when, on the left
     what.add_row("Execution", row.id)
-    what.add_row("Task", row.task_path)
+    what.add_row("Task", row.task_name)
     what.add_row("Status", Text(label.text, style=label.style))
     what.add_row("Backend / queue", f"{row.backend} / {row.queue}  (priority {row.priority})")
     what.add_row("Enqueued", f"{_when(row.enqueued_at)}  ({_age(row.enqueued_at, now)})")

@@ -1,19 +1,23 @@
 """`manage.py schedule_tasks`: make Cloud Scheduler match the schedules in code and the database.
 
-Prints the plan first ([+] create, [~] update with the fields that differ, [-] delete,
-[=] unchanged), then applies it unless --dry-run. Also the runbook operations: --list, --run,
---pause, --resume, --delete-all, and --eager to run each declared task once, locally.
+Checks every schedule first: a cron, time zone or limit Cloud Scheduler would refuse, or a task
+that cannot run with the schedule's arguments, is a [!] line on stderr, and then nothing is
+applied (exit status 1). Prints the plan ([+] create, [~] update with the fields that differ,
+[-] delete, [=] unchanged; each with its cron and time zone), then applies it unless --dry-run.
+Also the runbook operations: --list, --run, --pause, --resume, --delete-all, and --eager to run
+each declared task once, locally.
 """
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils.module_loading import autodiscover_modules
+from google.rpc import code_pb2
 
 from tasks_google import schedule_sync
 from tasks_google.executions import load_task
 from tasks_google.models import ScheduledTask
-from tasks_google.schedule_declarations import declared_schedules
+from tasks_google.schedule_declarations import declared_schedules, discover_schedules
 from tasks_google.scheduling import (
     host_backend,
     job_name,
@@ -44,7 +48,7 @@ class Command(BaseCommand):
         parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        autodiscover_modules("tasks", "periodic")
+        discover_schedules()
         if options["list"]:
             return self._list()
         for action in ("run", "pause", "resume"):
@@ -54,14 +58,24 @@ class Command(BaseCommand):
             return self._delete_all(options["yes"])
         if options["eager"]:
             return self._eager()
-        lines, wanted = schedule_sync.plan()
-        for line in lines:
+        self._sync(options["dry_run"])
+
+    def _sync(self, dry_run: bool) -> None:
+        plan = schedule_sync.plan()
+        for line in plan.lines:
             self.stdout.write(str(line))
-        pending = [line for line in lines if line.action != "="]
-        if options["dry_run"]:
+        for problem in plan.problems:
+            self.stderr.write(f"[!] {problem.msg} ({problem.id})")
+        if plan.problems:
+            raise CommandError(f"{len(plan.problems)} problem(s) above; nothing applied.")
+        pending = [line for line in plan.lines if line.action != "="]
+        if dry_run:
             self.stdout.write(f"{len(pending)} change(s) planned; nothing applied (--dry-run).")
             return
-        schedule_sync.apply(lines, wanted)
+        try:
+            schedule_sync.apply(plan)
+        except schedule_sync.SyncFailed as exc:
+            raise CommandError(str(exc)) from None
         self.stdout.write(f"{len(pending)} change(s) applied.")
 
     def _operate(self, action: str, name: str) -> None:
@@ -82,12 +96,16 @@ class Command(BaseCommand):
         for row in schedule_sync.desired_rows():
             job = jobs.get(job_name(row))
             state = job.state.name if job else "NOT SYNCED"
-            following = next_fire_times(row.cron, row.time_zone, count=1)[0].isoformat()
-            last = f"{job.status.code}" if job and job.last_attempt_time else "-"
-            self.stdout.write(
-                f"{row.name}\t{row.cron}\t{row.time_zone}\t{state}\tnext {following}\t"
-                f"last result {last}"
-            )
+            try:
+                following = next_fire_times(row.cron, row.time_zone, count=1)[0].isoformat()
+            except ValidationError:
+                following = "never (invalid cron or time zone)"
+            last = _result_name(job.status.code) if job and job.last_attempt_time else "-"
+            fields = [row.name, row.cron, row.time_zone, state, f"next {following}"]
+            fields.append(f"last result {last}")
+            if row.fire_error:
+                fields.append(f"fire error: {row.fire_error}")
+            self.stdout.write("\t".join(fields))
 
     def _delete_all(self, yes: bool) -> None:
         config = host_backend().config
@@ -114,3 +132,11 @@ class Command(BaseCommand):
             task = load_task(declared.task_path)
             value = task.call(*declared.args, **declared.kwargs)
             self.stdout.write(f"{name}: {value!r}")
+
+
+def _result_name(code: int) -> str:
+    """A job's last result as its google.rpc code name ("OK", "NOT_FOUND", ...)."""
+    try:
+        return code_pb2.Code.Name(code)
+    except ValueError:
+        return f"code {code}"
