@@ -11,11 +11,12 @@ each declared task once, locally.
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from google.rpc import code_pb2
 
 from tasks_google import schedule_sync
 from tasks_google.executions import load_task
+from tasks_google.management.command_errors import TasksCommand
 from tasks_google.models import ScheduledTask
 from tasks_google.schedule_declarations import declared_schedules, discover_schedules
 from tasks_google.scheduling import (
@@ -29,7 +30,7 @@ from tasks_google.scheduling import (
 )
 
 
-class Command(BaseCommand):
+class Command(TasksCommand):
     help = __doc__
 
     def add_arguments(self, parser: CommandParser) -> None:
