@@ -9,10 +9,12 @@ default:
 # Lint, then run the whole suite in parallel on SQLite (the browser tests in tests/browser too:
 # headless Chromium from Debian's chromium and chromium-driver packages), then the Django app's
 # and the dashboard's tests on a throwaway PostgreSQL (row locks, concurrency, the dashboard's
-# aggregate queries). Extra arguments go to pytest.
+# aggregate queries); between the two, the wheel as a user installs it (test-installed).
+# Extra arguments go to pytest.
 [doc("Lint, then every test on SQLite (browser tests too), then the app's and dashboard's on PostgreSQL")]
 test *args: lint
     pytest -n auto {{ args }}
+    python -m tests.installed
     python -m tests.postgres_server pytest -n auto tests/tasks_google tests/tui {{ args }}
 
 # The wheel installed in a new `django-admin startproject`, with the code the README and docs

@@ -27,7 +27,7 @@ EXTRAS = "dashboard"
 #: What README.md tells a user to install to run the documented tests.
 USER_REQUIREMENTS = ["pytest", "pytest-django"]
 #: The user's own app, created with `manage.py startapp`.
-USER_APP = "shop"
+USER_APP = "myapp"
 #: Variables of this repository's own runs that a user's shell would not have.
 FOREIGN_ENV_PREFIXES = ("CLOUD_TASKS_", "CLOUD_RUN_", "CLOUD_SCHEDULER_", "TASKS_GOOGLE_")
 FOREIGN_ENV = {"DJANGO_SETTINGS_MODULE", "PYTHONPATH", "VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT"}

@@ -3,7 +3,7 @@
 Every ```python block must be preceded by one of two HTML comments (invisible once rendered):
 
 - `<!-- as-installed: PATH -->`: the block is code a user pastes into PATH of a new project
-  (`mysite/settings.py`, `shop/tasks.py`, `tests/test_x.py`...); the "as installed" stage appends
+  (`mysite/settings.py`, `myapp/tasks.py`, `tests/test_x.py`...); the "as installed" stage appends
   it there, in document order, and runs the result;
 - `<!-- fragment -->`: the block shows a call or a shape, not code to paste as it is.
 

@@ -10,7 +10,7 @@ from tests.installed.__main__ import REPO
 
 def test_every_python_snippet_is_marked():
     files = doc_snippets.project_files(REPO)
-    assert {"mysite/settings.py", "mysite/urls.py", "shop/tasks.py", "pytest.ini"} <= set(files)
+    assert {"mysite/settings.py", "mysite/urls.py", "myapp/tasks.py", "pytest.ini"} <= set(files)
     assert 'INSTALLED_APPS = [*INSTALLED_APPS, "tasks_google"]' in files["mysite/settings.py"]
 
 

@@ -9,7 +9,14 @@ from django.tasks import TaskResultStatus
 from django.tasks.exceptions import InvalidTask
 from django.utils import timezone
 
-from shop.tasks import charge_card, flaky, remember, send_welcome_email
+from myapp.tasks import (
+    charge_card,
+    flaky,
+    import_catalogue,
+    rebuild_catalogue,
+    remember,
+    send_welcome_email,
+)
 from tasks_google import TaskExecution, cancel_task
 
 pytestmark = pytest.mark.django_db
@@ -70,11 +77,33 @@ def test_periodic_schedules_fire_when_the_clock_passes_their_slots(tasks_emulato
     call_command("schedule_tasks", verbosity=0)
     tasks_emulator.advance(hours=24)
     runs = TaskExecution.objects.filter(status=TaskResultStatus.SUCCESSFUL)
-    assert runs.filter(task_path="shop.tasks.sync_stock").count() >= 95  # every 15 minutes
-    nightly = [e for e in runs if e.args and e.args[0] == "shop.tasks.NightlyCleanup"]
+    assert runs.filter(task_path="myapp.tasks.sync_stock").count() >= 95  # every 15 minutes
+    nightly = [e for e in runs if e.args and e.args[0] == "myapp.tasks.NightlyCleanup"]
     assert len(nightly) == 1
 
 
 def test_an_unknown_queue_is_refused_with_the_allowed_ones():
     with pytest.raises(InvalidTask, match="allows 'default', 'emails'"):
         send_welcome_email.using(queue_name="sms")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_jobs_task_runs_in_its_own_process_and_reports_progress(tasks_emulator):
+    result = rebuild_catalogue.enqueue(items=3)
+    tasks_emulator.run_until_idle()
+    result.refresh()
+    assert result.status == TaskResultStatus.SUCCESSFUL, result.errors
+    assert result.return_value == {"rebuilt": 3}
+    execution = TaskExecution.objects.get(pk=result.id)
+    assert (execution.progress_done, execution.progress_total) == (3, 3)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_jobs_task_that_always_fails_ends_failed_after_its_retries(tasks_emulator):
+    tasks_emulator.configure_job("batch", backend="jobs", max_retries=1)
+    result = import_catalogue.enqueue("ftp://nowhere")
+    tasks_emulator.run_until_idle()
+    result.refresh()
+    assert result.status == TaskResultStatus.FAILED
+    assert result.attempts == 2
+    assert result.errors[-1].exception_class is ValueError

@@ -1,6 +1,6 @@
 
 
-# --- the user's own tasks (tests/installed/project/shop/tasks.py)
+# --- the user's own tasks (tests/installed/project/myapp/tasks.py)
 from django.core.cache import cache
 from django.tasks import TaskContext
 
@@ -36,3 +36,8 @@ class NightlyCleanup(PeriodicTask):
 
     def run(self) -> str:
         return "cleaned"
+
+
+@task(backend="jobs", queue_name="batch")
+def import_catalogue(url: str) -> int:
+    raise ValueError(f"{url} is not a catalogue")
