@@ -111,7 +111,7 @@ def test_run_a_schedule_now_from_the_admin(admin_page, tasks_emulator):
     browser.get(base + EXECUTIONS)
     [fired] = listed_keys(browser)
     row = result_row(browser, fired)
-    assert row.find_element(By.CSS_SELECTOR, ".field-task_path").text == (
+    assert row.find_element(By.CSS_SELECTOR, ".field-task_name").text == (
         "tests.tasks_google.tasks.calculate_meaning_of_life"
     )
     assert status_of(browser, fired) == "Successful"

@@ -103,7 +103,10 @@ def test_t4_t13_t14_t17_t20_retries_with_backoff_in_real_time(client, app):
     assert [r.header("X-CloudTasks-TaskExecutionCount") for r in requests] == ["0", "0", "1"]
     assert [r.header("X-CloudTasks-TaskPreviousResponse") for r in requests] == [None, "500", "404"]
     gaps = [b.received_at - a.received_at for a, b in itertools.pairwise(requests)]
-    assert gaps[0] >= 0.19 and gaps[1] >= 0.39  # 0.2 s, then doubled (lower bounds only)
+    # 0.2 s, then doubled (lower bounds only), counted from each dispatch: a receipt delayed
+    # more than the next one (a busy machine) shortens the gap between receipts a little.
+    latency = 0.03
+    assert gaps[0] >= 0.2 - latency and gaps[1] >= 0.4 - latency
 
 
 def test_http_status_fault_over_the_control_api(server, client, app):
