@@ -52,7 +52,7 @@ dev:
     deadline = time.monotonic() + 60
     while True:
         try:
-            urllib.request.urlopen(sys.argv[1], timeout=1)
+            urllib.request.urlopen(sys.argv[1], timeout=5)
             break
         except OSError:
             if time.monotonic() > deadline:
