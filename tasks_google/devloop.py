@@ -26,16 +26,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
-
+from tasks_google import dev_emulator
 from tasks_google.backends.stored import configured_backends
-from tasks_google.options import (
-    CLOUD_TASKS,
-    EMULATOR_HOST_ENV,
-    EMULATOR_URL_ENV,
-    RUN_EMULATOR_HOST_ENV,
-    SCHEDULER_EMULATOR_HOST_ENV,
-)
+from tasks_google.options import CLOUD_TASKS
 
 logger = logging.getLogger(__name__)
 
@@ -87,19 +80,7 @@ def emulator_argv(
 
 def default_data_dir() -> str:
     """`.emulator-data` beside the project (BASE_DIR if the settings have one)."""
-    base = getattr(settings, "BASE_DIR", None) or Path.cwd()
-    return str(Path(base) / ".emulator-data")
-
-
-def emulator_env(host: str, port: int, http_port: int | None) -> dict[str, str]:
-    """The environment variables that point the `gcp` transport at the emulator (one gRPC port
-    serves every service)."""
-    return {
-        EMULATOR_HOST_ENV: f"{host}:{port}",
-        RUN_EMULATOR_HOST_ENV: f"{host}:{port}",
-        SCHEDULER_EMULATOR_HOST_ENV: f"{host}:{port}",
-        EMULATOR_URL_ENV: f"http://{host}:{http_port if http_port is not None else port + 1}",
-    }
+    return str(dev_emulator.default_data_dir())
 
 
 def package_dir(name: str) -> Path | None:
@@ -271,15 +252,16 @@ def runserver_address(addrport: str) -> tuple[str, int] | None:
     return (match["addr"] or Runserver.default_addr).strip("[]"), int(match["port"])
 
 
-def port_taken(addrport: str, host: str, port: int, http_port: int | None) -> str | None:
+def port_taken(addrport: str | None, host: str, port: int, http_port: int | None) -> str | None:
     """`port N (what) is in use (another tasks_dev?)` for the first port tasks_dev needs that
-    another process listens on: runserver's, the emulator's gRPC port or its control API's."""
+    another process listens on: runserver's (for `addrport`), the emulator's gRPC port or its
+    control API's."""
     control_port = port + 1 if http_port is None else http_port
     wanted = [
         ("the emulator's gRPC API", host, port),
         ("the emulator's control API", host, control_port),
     ]
-    server = runserver_address(addrport)
+    server = runserver_address(addrport) if addrport is not None else None
     if server is not None:
         wanted.insert(0, ("runserver", *server))
     for what, where, number in wanted:

@@ -2,17 +2,15 @@
 one on the same ports stops at once, and Ctrl-C leaves no process behind."""
 
 import os
-import shutil
 import signal
 import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 
 import psutil
 import pytest
 
-from tasks_google.devloop import emulator_env
+from tasks_google.dev_emulator import emulator_env
 from tests.integration.dev_processes import (
     ExampleApp,
     free_port,
@@ -20,76 +18,12 @@ from tests.integration.dev_processes import (
     processes_using,
     wait_until,
 )
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.integration.dev_project import TasksDev, example_project, manage, project_env
 
 
 @pytest.fixture
 def project(tmp_path) -> Path:
-    """A copy of the example project laid out as `startproject` makes one: its SQLite database
-    and the emulator's data directory beside manage.py."""
-    project = tmp_path / "example"
-    shutil.copytree(
-        REPO / "example", project, ignore=shutil.ignore_patterns("*.sqlite3", "__pycache__")
-    )
-    subprocess.run(
-        [*manage(project), "migrate", "-v", "0", "--skip-checks"], env=project_env(), check=True
-    )
-    return project
-
-
-def manage(project: Path) -> list[str]:
-    return [sys.executable, str(project / "manage.py")]
-
-
-def project_env(**extra: str) -> dict[str, str]:
-    """The environment of a shell in the project's virtualenv (`python` is its Python, as Run
-    Jobs executions need), with nothing pointing at an emulator yet."""
-    env = {**os.environ, **extra}
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    for name in ("DJANGO_SETTINGS_MODULE", "EXAMPLE_DB", *emulator_env("h", 1, None)):
-        env.pop(name, None)
-    return env
-
-
-class TasksDev:
-    """`manage.py tasks_dev` running in its own session, its output in a log file."""
-
-    def __init__(self, project: Path, log_path: Path, port: int, *args: str) -> None:
-        self.log_path = log_path
-        self.port = port
-        self._log = log_path.open("w")
-        self.proc = subprocess.Popen(
-            [*manage(project), "tasks_dev", f"127.0.0.1:{port}", *args],
-            cwd=project,
-            env=project_env(DEV_PORT=str(port)),
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.base = f"http://127.0.0.1:{port}"
-
-    def log(self) -> str:
-        return self.log_path.read_text()
-
-    def wait_for_runserver(self) -> None:
-        wait_until(lambda: urllib.request.urlopen(self.base + "/", timeout=5), 90, "runserver")
-
-    def emulator_pid(self) -> int | None:
-        """The pid of its emulator (None while there is none)."""
-        for child in psutil.Process(self.proc.pid).children():
-            if "emulator" in child.cmdline()[1:3]:
-                return child.pid
-        return None
-
-    def interrupt(self) -> int:
-        """Ctrl-C; the exit status."""
-        os.killpg(self.proc.pid, signal.SIGINT)
-        try:
-            return self.proc.wait(30)
-        finally:
-            self._log.close()
-            print(self.log()[-5000:])
+    return example_project(tmp_path)
 
 
 def test_code_change_restarts_runserver_and_ctrl_c_stops_everything(project, tmp_path):

@@ -10,8 +10,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from tasks_google import devloop
+from tasks_google import dev_emulator, devloop
 from tasks_google.management.commands.tasks_emulator import add_emulator_arguments
+from tasks_google.options import EMULATOR_URL_ENV
 
 
 class Command(BaseCommand):
@@ -48,21 +49,24 @@ class Command(BaseCommand):
             signal.signal(signum, lambda *_: stop.set())
         try:
             loop.start()
+            # Where tools like tasks_tui find it, whatever this shell exports.
+            running = dev_emulator.record_dev_emulator(host, port, http_port)
             self.stdout.write(
-                f"Emulator at {loop.emulator.env[devloop.EMULATOR_URL_ENV]}, app at "
-                f"http://{options['addrport']}/ - Ctrl-C stops both."
+                f"Emulator at {running.url}, app at http://{options['addrport']}/ - Ctrl-C "
+                "stops both."
             )
             loop.supervise(stop)
         except RuntimeError as exc:
             raise CommandError(str(exc)) from exc
         finally:
+            dev_emulator.forget_dev_emulator()
             loop.stop()
 
     def _dev_loop(
         self, host: str, port: int, http_port: int | None, options: dict[str, Any]
     ) -> devloop.DevLoop:
         data_dir = None if options["memory"] else options["data_dir"] or devloop.default_data_dir()
-        env = {**os.environ, **devloop.emulator_env(host, port, http_port)}
+        env = {**os.environ, **dev_emulator.emulator_env(host, port, http_port)}
         emulator = devloop.Child(
             "emulator",
             devloop.emulator_argv(
@@ -88,7 +92,7 @@ class Command(BaseCommand):
         return devloop.DevLoop(
             emulator,
             server,
-            health_url=env[devloop.EMULATOR_URL_ENV] + "/health",
+            health_url=env[EMULATOR_URL_ENV] + "/health",
             watched=[path for path in watched if path],
             emulator_dir=emulator_dir,
             say=self.stdout.write,

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from tasks_google.dev_emulator import follow_dev_emulator
 from tui.app import DEFAULT_POLL_INTERVAL, TasksDashboard
 
 #: The shortest refresh interval the command accepts: faster would only load the database.
@@ -29,4 +30,7 @@ class Command(BaseCommand):
             raise CommandError(
                 f"--interval must be at least {MIN_INTERVAL} seconds (got {interval:g})."
             )
+        # Next to a running `tasks_dev` (or `tasks_emulator`), watch its emulator even though
+        # this shell exports nothing.
+        follow_dev_emulator()
         TasksDashboard(poll_interval=interval).run()
