@@ -223,7 +223,8 @@ def get_transport(options: "BackendOptions") -> Transport:
 
 def _emulated_in_process() -> bool:
     """Whether an in-process emulator is active. Only the in-process transport's module can
-    activate one, so when it was never imported none is (and importing it would load the whole
-    emulator, seconds before the first call)."""
-    inprocess = sys.modules.get("tasks_google.transports.inprocess")
-    return inprocess is not None and inprocess.is_emulated()
+    activate one, once imported: while it is not (or another thread is still importing it),
+    none is, and importing it here would load the whole emulator, seconds before the first
+    call."""
+    is_emulated = getattr(sys.modules.get("tasks_google.transports.inprocess"), "is_emulated", None)
+    return is_emulated is not None and is_emulated()
