@@ -55,18 +55,41 @@ dev:
     python example/manage.py tasks_dev "127.0.0.1:${port}" --emulator-port "${grpc}" \
         --data-dir "${data}" --queue default:max_attempts=5,min_backoff=1,max_backoff=10 &
     dev_pid=$!
-    trap 'kill -INT "${dev_pid}" 2>/dev/null; wait "${dev_pid}"' EXIT INT TERM
-    python - "http://127.0.0.1:${port}/" <<'PY'
-    import sys, time, urllib.request
-    deadline = time.monotonic() + 60
-    while True:
+    # Ctrl-C (or an error here) stops tasks_dev and everything it started; Ctrl-C exits with
+    # tasks_dev's own status, 0 when it stopped cleanly.
+    stop() {
+        trap - EXIT INT TERM
+        kill -INT "${dev_pid}" 2>/dev/null || true
+        wait "${dev_pid}" 2>/dev/null
+    }
+    trap 'stop; exit' INT TERM
+    trap 'status=$?; stop || true; exit "${status}"' EXIT
+    # Wait for this tasks_dev's own app: once it has recorded its emulator (its ports were free),
+    # the app on the port is its runserver, not another instance's. If it stops, it said why.
+    python - "http://127.0.0.1:${port}/" "${dev_pid}" <<'PY'
+    import json, sys, time, urllib.request
+    from pathlib import Path
+    import psutil
+    from tasks_google.dev_emulator import DATA_DIR_NAME, RECORD_NAME
+    url, pid = sys.argv[1], int(sys.argv[2])
+    record = Path("example") / DATA_DIR_NAME / RECORD_NAME
+    def running():
         try:
-            urllib.request.urlopen(sys.argv[1], timeout=1)
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                sys.exit(f"the example app did not answer at {sys.argv[1]} within 60 s")
-            time.sleep(0.2)
+            return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+    deadline = time.monotonic() + 60
+    while running():
+        try:
+            if json.loads(record.read_text())["pid"] == pid:
+                urllib.request.urlopen(url, timeout=5)
+                sys.exit(0)
+        except (OSError, ValueError, KeyError):
+            pass
+        if time.monotonic() > deadline:
+            sys.exit(f"the example app did not answer at {url} within 60 s")
+        time.sleep(0.2)
+    sys.exit(1)
     PY
     python example/manage.py enqueue_demo
     python example/manage.py schedule_tasks

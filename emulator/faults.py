@@ -108,16 +108,25 @@ class Latency:
     seconds: float
 
 
+INJECTED_FAULT_MARKER = "Injected fault"
+"""Every injected RPC error's message holds this, so a client can tell it from a real outage (an
+``UNAVAILABLE`` the emulator injects from an emulator that is not running)."""
+
+
 @dataclass(frozen=True)
 class RpcError:
-    """RPC: fail with this gRPC status code name (e.g. ``"UNAVAILABLE"``) and message."""
+    """RPC: fail with this gRPC status code name (e.g. ``"UNAVAILABLE"``) and message (prefixed
+    with ``INJECTED_FAULT_MARKER`` unless it holds it already)."""
 
     code: str
-    message: str = "Injected fault."
+    message: str = f"{INJECTED_FAULT_MARKER}."
 
     def exception(self) -> api_exceptions.GoogleAPICallError:
         """The ``google.api_core`` exception the official client raises for this status."""
-        return api_exceptions.from_grpc_status(grpc.StatusCode[self.code], self.message)
+        message = self.message
+        if INJECTED_FAULT_MARKER not in message:
+            message = f"{INJECTED_FAULT_MARKER}: {message}"
+        return api_exceptions.from_grpc_status(grpc.StatusCode[self.code], message)
 
 
 @dataclass(frozen=True)
@@ -469,7 +478,8 @@ def effect_from_json(data: object) -> Effect:
         return Latency(seconds=float(_typed(data, "seconds", (int, float))))
     if kind == "rpc_error":
         return RpcError(
-            code=_typed(data, "code", str), message=_typed(data, "message", str, "Injected fault.")
+            code=_typed(data, "code", str),
+            message=_typed(data, "message", str, RpcError.message),
         )
     if kind == "fire_late":
         return FireLate(seconds=float(_typed(data, "seconds", (int, float))))

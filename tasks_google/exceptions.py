@@ -21,7 +21,8 @@ class NonJSONReturnValueError(TypeError):
 
 
 class EmulatorUnavailableError(ConnectionError):
-    """The configured emulator does not answer (it is not running, or on another port)."""
+    """The configured emulator does not answer (it is not running, or on another port). The
+    message names the host tried and how to start the emulator."""
 
 
 class TaskCancelledError(Exception):

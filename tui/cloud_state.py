@@ -37,6 +37,7 @@ class CloudState:
     run_jobs: list[RunJobState] = field(default_factory=list)
     faults: list[JSON] = field(default_factory=list)
     error: str | None = None
+    hint: str | None = None  # what to do about `error`, when the source knows better than the view
 
 
 class CloudSource(Protocol):

@@ -9,6 +9,7 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import quote
 from urllib.request import Request, urlopen
 
+from tasks_google.dev_emulator import START_HINT
 from tui.cloud_state import EXECUTIONS_PER_JOB, JSON, CloudState, RunJobState
 
 #: Seconds an HTTP control API call may take before the emulator counts as unreachable.
@@ -46,7 +47,9 @@ class HttpEmulatorSource:
             raise EmulatorUnreachable(f"{method} {path}: HTTP {error.code}: {message}") from None
         except (URLError, OSError, ValueError) as error:
             reason = getattr(error, "reason", error)
-            raise EmulatorUnreachable(f"control API {self.url} unreachable: {reason}") from None
+            raise EmulatorUnreachable(
+                f"control API {self.url} unreachable: {reason}. Is the emulator running?"
+            ) from None
 
     def read(self) -> CloudState:
         try:
@@ -71,6 +74,27 @@ class HttpEmulatorSource:
 
     def set_fault_enabled(self, fault_id: str, enabled: bool) -> JSON:
         return self._call("PATCH", f"/v1/faults/{fault_id}", {"enabled": enabled})
+
+
+class MissingEmulatorSource:
+    """No emulator is configured or running, for projects that exist only in one (`demo-`
+    projects never reach Google): nothing to read, and the reason is no Google permission."""
+
+    emulated = True
+    refresh_seconds = None
+    where = "not running"
+
+    def __init__(self, projects: list[str]) -> None:
+        self.projects = projects
+
+    def read(self) -> CloudState:
+        return CloudState(
+            where=self.where,
+            error=f"No emulator is configured or running for {', '.join(self.projects)}, "
+            "which exists only in an emulator.",
+            hint=f"{START_HINT} Then open the dashboard again: it finds the emulator that "
+            "tasks_dev or tasks_emulator runs for this project.",
+        )
 
 
 class InProcessEmulatorSource:

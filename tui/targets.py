@@ -5,8 +5,13 @@ from dataclasses import dataclass
 
 from django.tasks import task_backends
 
+from tasks_google.options import demo_project_problem
 from tui.cloud_state import CloudSource
-from tui.emulator_sources import HttpEmulatorSource, InProcessEmulatorSource
+from tui.emulator_sources import (
+    HttpEmulatorSource,
+    InProcessEmulatorSource,
+    MissingEmulatorSource,
+)
 from tui.google_cloud_source import GoogleCloudSource
 
 
@@ -35,6 +40,9 @@ def backend_targets() -> list[Target]:
             target = Target(backend.alias, "EMULATOR", "in-process")
         elif config.emulator_host:
             target = Target(backend.alias, "EMULATOR", config.emulator_host)
+        elif demo_project_problem(config) is not None:
+            # A demo project never reaches Google: what it lacks is an emulator.
+            target = Target(backend.alias, "EMULATOR", "not running")
         else:
             target = Target(backend.alias, "GCP", f"{config.project_id}, {config.location}")
         targets.append(target)
@@ -57,8 +65,10 @@ def describe_targets(targets: list[Target] | None = None) -> str:
 def cloud_source() -> CloudSource:
     """Where the cloud view reads: the in-process emulator, else the first backend's emulator
     control API (`emulator_url`, `TASKS_GOOGLE_EMULATOR_URL`, or derived from the emulator
-    host), else Google Cloud through the backends' transports."""
+    host), else nothing when a `demo-` project has no emulator, else Google Cloud through the
+    backends' transports."""
     url = None
+    missing: list[str] = []
     for backend in task_backends.all():
         try:
             config = backend.config
@@ -68,4 +78,8 @@ def cloud_source() -> CloudSource:
             return InProcessEmulatorSource()
         if url is None and config.emulator_host and config.emulator_url:
             url = config.emulator_url
-    return HttpEmulatorSource(url) if url else GoogleCloudSource()
+        if demo_project_problem(config) is not None and config.project_id not in missing:
+            missing.append(config.project_id)
+    if url:
+        return HttpEmulatorSource(url)
+    return MissingEmulatorSource(missing) if missing else GoogleCloudSource()

@@ -51,15 +51,30 @@ class ApiError(Exception):
 
 
 class ControlApiServer(ThreadingHTTPServer):
-    """A threaded HTTP server answering the control API for ``target``."""
+    """A threaded HTTP server answering the control API for ``target``.
+
+    With ``listen=False`` it only binds its address (so the port is known and held) and accepts
+    no connection until ``server_activate()``: a client that comes before the server can answer
+    is refused at once, instead of waiting in the backlog, giving up, and being answered on a
+    closed connection (a BrokenPipeError traceback on stderr).
+    """
 
     daemon_threads = True
     request_queue_size = 64
 
-    def __init__(self, address: tuple[str, int], target: ControlTarget | None = None) -> None:
+    def __init__(
+        self, address: tuple[str, int], target: ControlTarget | None = None, *, listen: bool = True
+    ) -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
-        super().__init__(address, _Handler)
+        super().__init__(address, _Handler, bind_and_activate=False)
+        try:
+            self.server_bind()
+            if listen:
+                self.server_activate()
+        except BaseException:
+            self.server_close()
+            raise
         self.target = target
 
 

@@ -118,6 +118,7 @@ class EmulatorServer:
 
     def _start(self) -> None:
         self._http_server.target = self
+        self._http_server.server_activate()  # only now: it can answer from here on
         self._http_thread = threading.Thread(
             target=self._http_server.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -197,7 +198,7 @@ def start_server(
             directory = DataDirectory(Path(data_dir))
             opened.append(directory)
         try:
-            http_server = ControlApiServer((host, http_port))
+            http_server = ControlApiServer((host, http_port), listen=False)
         except OSError as error:
             if error.errno in (errno.EADDRINUSE, errno.EACCES):
                 raise StartupError(

@@ -2,7 +2,9 @@
 
 With an emulator host (OPTIONS["emulator_host"] or CLOUD_TASKS_EMULATOR_HOST) the client talks
 to it over an insecure gRPC channel, without credentials or retries: an emulator that is down is
-reported at once, naming its host, instead of hanging in the client's retry loop.
+reported at once (EmulatorUnavailableError, naming its host) instead of hanging in the client's
+retry loop. An UNAVAILABLE or DEADLINE_EXCEEDED that an emulator fault rule injects is not an
+emulator that is down: the caller gets Google's error, as it would from Google.
 """
 
 import contextlib
@@ -24,7 +26,6 @@ from google.cloud.scheduler_v1.services.cloud_scheduler.transports import (
 )
 from google.cloud.tasks_v2.services.cloud_tasks.transports import CloudTasksGrpcTransport
 
-from tasks_google.exceptions import EmulatorUnavailableError
 from tasks_google.transports import (
     CloudTaskSpec,
     ExecutionEnd,
@@ -39,6 +40,7 @@ from tasks_google.transports.run_messages import (
     run_job_request,
 )
 from tasks_google.transports.scheduler_messages import job_message, update_request
+from tasks_google.transports.unreachable_emulator import emulator_unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +48,9 @@ logger = logging.getLogger(__name__)
 RETRY_POLICY_TTL_SECONDS = 60.0
 #: Per-call timeout against the emulator (it answers in milliseconds when it is up).
 EMULATOR_CALL_TIMEOUT_SECONDS = 10.0
+#: What the message of every error an emulator fault rule injects holds (the emulator's
+#: `emulator.faults.INJECTED_FAULT_MARKER`, not imported: that would load the whole emulator).
+INJECTED_FAULT_MARKER = "Injected fault"
 
 
 class GcpTransport:
@@ -99,11 +104,12 @@ class GcpTransport:
         try:
             return method(**kwargs, retry=None, timeout=EMULATOR_CALL_TIMEOUT_SECONDS)
         except (api_exceptions.ServiceUnavailable, api_exceptions.DeadlineExceeded) as exc:
-            raise EmulatorUnavailableError(
-                f"The emulator at {self.emulator_host} does not answer ({exc}). "
-                "Start it (`uv run just dev`, `manage.py tasks_dev` or `python -m emulator`), or "
-                "unset the *_EMULATOR_HOST variable / OPTIONS['emulator_host'] to use Google."
-            ) from exc
+            if INJECTED_FAULT_MARKER in exc.message:
+                # The emulator answered, with what Google would answer: the caller gets
+                # Google's error, which says where it comes from.
+                exc.message += f" (a fault rule of the emulator at {self.emulator_host})"
+                raise
+            raise emulator_unavailable(self.emulator_host, str(exc)) from exc
 
     def create_task(self, spec: CloudTaskSpec) -> str:
         request = tasks_v2.CreateTaskRequest(parent=spec.queue_path, task=task_message(spec))

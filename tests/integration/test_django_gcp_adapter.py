@@ -2,14 +2,16 @@
 
 import socket
 import time
+import traceback
 from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
 from django.tasks import TaskResultStatus, task_backends
+from google.api_core.exceptions import ServiceUnavailable
 from google.cloud import tasks_v2
 
-from emulator.faults import Duplicate, FaultRule, RpcError
+from emulator.faults import INJECTED_FAULT_MARKER, Duplicate, FaultRule, RpcError
 from emulator.server.emulator_server import start_server
 from tasks_google import (
     QueueDoesNotExist,
@@ -21,7 +23,7 @@ from tasks_google import (
 )
 from tasks_google.exceptions import EmulatorUnavailableError
 from tasks_google.models import TaskExecution
-from tasks_google.transports import CloudTaskSpec
+from tasks_google.transports import CloudTaskSpec, gcp
 from tests.settings import SERVICE_ACCOUNT
 from tests.tasks_google import tasks
 
@@ -173,9 +175,42 @@ def test_unreachable_emulator_is_a_clear_error_not_a_hang(settings, live_server)
         queue_path=f"{PARENT}/queues/default", task_id="b" * 32, url="http://x.test/", body=b""
     )
     started = time.monotonic()
-    with pytest.raises(EmulatorUnavailableError, match=host):
+    with pytest.raises(EmulatorUnavailableError) as raised:
         task_backends["default"].transport.create_task(spec)
     assert time.monotonic() - started < 10
+    message = str(raised.value)
+    assert f"The emulator at {host} does not answer" in message
+    assert "Start it with `python manage.py tasks_dev`" in message
+    assert "`python manage.py tasks_emulator`" in message
+    assert "just dev" not in message
+
+
+def test_an_injected_unavailable_is_google_s_error_saying_it_was_injected(
+    backend, emulator, caplog
+):
+    emulator.cloud.faults.add(
+        FaultRule(operation="CreateTask", count=2, effect=RpcError("UNAVAILABLE", "try later"))
+    )
+    spec = CloudTaskSpec(
+        queue_path=f"{PARENT}/queues/default", task_id="c" * 32, url="http://x.test/", body=b""
+    )
+    with pytest.raises(ServiceUnavailable) as raised:
+        backend.transport.create_task(spec)
+    assert not isinstance(raised.value, EmulatorUnavailableError)
+    assert str(raised.value) == (
+        f"503 Injected fault: try later (a fault rule of the emulator at {emulator.grpc_target})"
+    )
+
+    result = tasks.calculate_meaning_of_life.enqueue()  # its CreateTask meets the second fault
+
+    [record] = [r for r in caplog.records if result.id in r.getMessage()]
+    logged = record.getMessage() + "".join(traceback.format_exception(*record.exc_info))
+    assert "Injected fault: try later" in logged
+    assert "does not answer" not in logged
+
+
+def test_the_marker_of_injected_faults_is_the_emulator_s():
+    assert gcp.INJECTED_FAULT_MARKER == INJECTED_FAULT_MARKER
 
 
 def test_a_schedule_fires_over_http_and_enqueues_once(backend, emulator):

@@ -322,16 +322,65 @@ def test_every_backend_on_google_reads_google_and_says_why_it_cannot(
     asyncio.run(drive())
 
 
-def test_unreachable_control_api_says_so(transactional_db):
-    app = TasksDashboard(
-        poll_interval=0.05, cloud=HttpEmulatorSource("http://127.0.0.1:9", timeout=0.5)
-    )
+def test_an_emulator_that_does_not_answer_is_said_to_be_not_running_with_how_to_start_it(
+    transactional_db, settings
+):
+    settings.TASKS = {
+        "default": {
+            "BACKEND": "tasks_google.backends.CloudTasksBackend",
+            "OPTIONS": {
+                "project_id": "acme-prod",
+                "location": "europe-west1",
+                "base_url": "https://shop.example.com/tasks/",
+                "transport": "gcp",
+                "oidc_service_account": SERVICE_ACCOUNT,
+                "emulator_host": "127.0.0.1:9",  # nothing listens on the discard port
+            },
+        }
+    }
+    app = TasksDashboard(poll_interval=0.05)
+    assert isinstance(app.cloud, HttpEmulatorSource)
 
     async def drive() -> None:
         async with app.run_test(size=SIZE) as pilot:
+            assert "EMULATOR (127.0.0.1:9)" in screen_text(pilot).splitlines()[0]
             await pilot.press("2")
             await until(pilot, lambda: "EMULATOR UNREACHABLE" in screen_text(pilot))
-            assert "http://127.0.0.1:9 unreachable" in screen_text(pilot)
+            text = screen_text(pilot)
+            assert "http://127.0.0.1:10 unreachable" in text
+            assert "Is the emulator running?" in text
+            assert "Start it with `python manage.py tasks_dev`" in text
+            assert "IAM" not in text
+
+    asyncio.run(drive())
+
+
+def test_a_demo_project_without_an_emulator_says_to_start_one_not_to_fix_permissions(
+    transactional_db, settings
+):
+    settings.TASKS = {
+        "default": {
+            "BACKEND": "tasks_google.backends.CloudTasksBackend",
+            "OPTIONS": {
+                "project_id": "demo-shop",
+                "location": "europe-west1",
+                "base_url": "http://127.0.0.1:8000/tasks/",
+                "transport": "gcp",
+                "oidc_service_account": SERVICE_ACCOUNT,
+            },
+        }
+    }
+    app = TasksDashboard(poll_interval=0.05)
+
+    async def drive() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            assert "EMULATOR (not running)" in screen_text(pilot).splitlines()[0]
+            await pilot.press("2")
+            await until(pilot, lambda: "EMULATOR UNREACHABLE" in screen_text(pilot))
+            text = screen_text(pilot)
+            assert "No emulator is configured or running for demo-shop" in text
+            assert "Start it with `python manage.py tasks_dev`" in text
+            assert "IAM" not in text and "GOOGLE" not in text
 
     asyncio.run(drive())
 

@@ -19,6 +19,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from tasks_google.dev_emulator import START_HINT
 from tui.cloud_state import JSON, CloudState
 from tui.columns import format_duration
 
@@ -204,10 +205,11 @@ class CloudView(VerticalScroll, can_focus=True):
             self._row_at_line = {}
             if state.emulated:
                 title = f"⚠ EMULATOR UNREACHABLE ({state.where})"
-                hint = "Retrying at every refresh; start it with `just dev`."
+                hint = f"{START_HINT} Retrying at every refresh."
             else:
                 title = f"⚠ GOOGLE CLOUD UNREADABLE ({state.where})"
                 hint = "Retrying at every refresh; check credentials and the project's IAM roles."
+            hint = state.hint or hint
             return Group(
                 Text(title, style="bold red"),
                 Text(state.error, style="red"),

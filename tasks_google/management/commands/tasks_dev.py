@@ -1,6 +1,5 @@
 """`manage.py tasks_dev`: the emulator and runserver together, restarted on code changes."""
 
-import logging
 import os
 import signal
 import sys
@@ -9,19 +8,19 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
-from tasks_google import devloop
+from tasks_google import dev_emulator, devloop
+from tasks_google.management.command_errors import TasksCommand
 from tasks_google.management.commands.tasks_emulator import add_emulator_arguments
+from tasks_google.options import EMULATOR_URL_ENV
 
-logger = logging.getLogger(__name__)
 
-
-class Command(BaseCommand):
+class Command(TasksCommand):
     help = (
         "Run the Cloud Tasks emulator and runserver together, pointed at each other. A change "
-        "to your code restarts runserver, a change to the emulator restarts the emulator; "
-        "Ctrl-C stops both and everything they started."
+        "to your code restarts runserver, a change to the emulator restarts the emulator, an "
+        "emulator that dies is restarted; Ctrl-C stops both and everything they started."
     )
     requires_system_checks = []
 
@@ -33,14 +32,39 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            import watchfiles
+            import watchfiles  # noqa: F401
         except ImportError as exc:
             raise CommandError(f"tasks_dev needs {exc.name}: install tasks-google[dev].") from exc
 
         host = "127.0.0.1"
         port, http_port = options["emulator_port"], options["emulator_http_port"]
+        taken = devloop.port_taken(options["addrport"], host, port, http_port)
+        if taken:
+            raise CommandError(taken)
+        loop = self._dev_loop(host, port, http_port, options)
+        stop = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+        try:
+            loop.start()
+            # Where tools like tasks_tui find it, whatever this shell exports.
+            running = dev_emulator.record_dev_emulator(host, port, http_port)
+            self.stdout.write(
+                f"Emulator at {running.url}, app at http://{options['addrport']}/ - Ctrl-C "
+                "stops both."
+            )
+            loop.supervise(stop)
+        except RuntimeError as exc:
+            raise CommandError(str(exc)) from exc
+        finally:
+            dev_emulator.forget_dev_emulator()
+            loop.stop()
+
+    def _dev_loop(
+        self, host: str, port: int, http_port: int | None, options: dict[str, Any]
+    ) -> devloop.DevLoop:
         data_dir = None if options["memory"] else options["data_dir"] or devloop.default_data_dir()
-        env = {**os.environ, **devloop.emulator_env(host, port, http_port)}
+        env = {**os.environ, **dev_emulator.emulator_env(host, port, http_port)}
         emulator = devloop.Child(
             "emulator",
             devloop.emulator_argv(
@@ -57,55 +81,18 @@ class Command(BaseCommand):
             # at once and are redelivered to the restarted server without waiting for expiry.
             stop_signal=signal.SIGINT,
         )
-        health = env[devloop.EMULATOR_URL_ENV] + "/health"
         emulator_dir = devloop.package_dir("emulator")
-        watched = [
-            p
-            for p in {
-                Path(getattr(settings, "BASE_DIR", Path.cwd())),
-                emulator_dir,
-                devloop.package_dir("tasks_google"),
-            }
-            if p
-        ]
-
-        stop = threading.Event()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: stop.set())
-        try:
-            self._start(emulator, health)
-            server.start()
-            self.stdout.write(
-                f"Emulator at {env[devloop.EMULATOR_URL_ENV]}, app at http://{options['addrport']}/"
-                " - Ctrl-C stops both."
-            )
-            for changes in watchfiles.watch(
-                *watched,
-                watch_filter=watchfiles.PythonFilter(),
-                stop_event=stop,
-                yield_on_timeout=True,
-                rust_timeout=1000,
-            ):
-                changed = [Path(path) for _, path in changes]
-                if emulator_dir and any(emulator_dir in p.parents for p in changed):
-                    self.stdout.write("Emulator code changed: restarting the emulator.")
-                    emulator.stop()
-                    self._start(emulator, health)
-                elif changed:
-                    self.stdout.write(f"{changed[0].name} changed: restarting runserver.")
-                    server.stop()
-                    server.start()
-                elif not emulator.running:
-                    self.stderr.write("The emulator stopped unexpectedly: restarting it.")
-                    self._start(emulator, health)
-        finally:
-            server.stop()
-            emulator.stop()
-
-    def _start(self, emulator: devloop.Child, health: str) -> None:
-        emulator.start()
-        try:
-            devloop.wait_until_healthy(health, emulator)
-        except RuntimeError as exc:
-            emulator.stop()
-            raise CommandError(str(exc)) from exc
+        watched = {
+            Path(getattr(settings, "BASE_DIR", None) or Path.cwd()),
+            emulator_dir,
+            devloop.package_dir("tasks_google"),
+        }
+        return devloop.DevLoop(
+            emulator,
+            server,
+            health_url=env[EMULATOR_URL_ENV] + "/health",
+            watched=[path for path in watched if path],
+            emulator_dir=emulator_dir,
+            say=self.stdout.write,
+            warn=self.stderr.write,
+        )

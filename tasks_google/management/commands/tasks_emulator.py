@@ -3,12 +3,13 @@
 import os
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
-from tasks_google import devloop
+from tasks_google import dev_emulator, devloop
+from tasks_google.management.command_errors import TasksCommand
 
 
-class Command(BaseCommand):
+class Command(TasksCommand):
     help = (
         "Run the Cloud Tasks emulator with this project's project, location and queues (from "
         "TASKS). It prints the export lines that point the app at it."
@@ -19,14 +20,23 @@ class Command(BaseCommand):
         add_emulator_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        host = "127.0.0.1"
+        port, http_port = options["emulator_port"], options["emulator_http_port"]
         argv = devloop.emulator_argv(
-            port=options["emulator_port"],
-            http_port=options["emulator_http_port"],
+            port=port,
+            http_port=http_port,
             data_dir=None
             if options["memory"]
             else options["data_dir"] or devloop.default_data_dir(),
             queue_specs=options["queue"],
         )
+        if port and http_port != 0:
+            taken = devloop.port_taken(None, host, port, http_port)
+            if taken:
+                raise CommandError(taken)
+            # Where tools like tasks_tui find it; this process becomes the emulator, so the
+            # record names the emulator's own pid.
+            dev_emulator.record_dev_emulator(host, port, http_port)
         # Become the emulator: signals and the exit status are its own.
         os.execv(argv[0], argv)
 

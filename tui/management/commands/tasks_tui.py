@@ -2,15 +2,17 @@
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from tasks_google.dev_emulator import follow_dev_emulator
+from tasks_google.management.command_errors import TasksCommand
 from tui.app import DEFAULT_POLL_INTERVAL, TasksDashboard
 
 #: The shortest refresh interval the command accepts: faster would only load the database.
 MIN_INTERVAL = 0.2
 
 
-class Command(BaseCommand):
+class Command(TasksCommand):
     help = "Watch and steer tasks_google executions in a terminal dashboard (q quits, ? helps)."
     requires_system_checks: list[str] = []
 
@@ -29,4 +31,7 @@ class Command(BaseCommand):
             raise CommandError(
                 f"--interval must be at least {MIN_INTERVAL} seconds (got {interval:g})."
             )
+        # Next to a running `tasks_dev` (or `tasks_emulator`), watch its emulator even though
+        # this shell exports nothing.
+        follow_dev_emulator()
         TasksDashboard(poll_interval=interval).run()
