@@ -40,7 +40,7 @@ def backend_targets() -> list[Target]:
             target = Target(backend.alias, "EMULATOR", "in-process")
         elif config.emulator_host:
             target = Target(backend.alias, "EMULATOR", config.emulator_host)
-        elif demo_project_problem(config) is not None:
+        elif demo_project_problem(backend.alias, config) is not None:
             # A demo project never reaches Google: what it lacks is an emulator.
             target = Target(backend.alias, "EMULATOR", "not running")
         else:
@@ -78,7 +78,10 @@ def cloud_source() -> CloudSource:
             return InProcessEmulatorSource()
         if url is None and config.emulator_host and config.emulator_url:
             url = config.emulator_url
-        if demo_project_problem(config) is not None and config.project_id not in missing:
+        if (
+            demo_project_problem(backend.alias, config) is not None
+            and config.project_id not in missing
+        ):
             missing.append(config.project_id)
     if url:
         return HttpEmulatorSource(url)
