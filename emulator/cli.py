@@ -16,6 +16,7 @@ import threading
 from collections.abc import Sequence
 
 from emulator.cloud_tasks.queue_specs import SPEC_KEYS, parse_queue_spec
+from emulator.http_delivery import parse_route
 from emulator.realtime import DEFAULT_MAX_PARALLEL
 from emulator.run_jobs.engine import DEFAULT_KILL_GRACE_SECONDS
 from emulator.run_jobs.job_specs import SPEC_KEYS as JOB_SPEC_KEYS
@@ -45,6 +46,13 @@ def _port(text: str) -> int:
 def _queue_spec(text: str) -> object:
     try:
         return parse_queue_spec(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _route(text: str) -> tuple[str, str]:
+    try:
+        return parse_route(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
 
@@ -158,6 +166,16 @@ def build_parser() -> argparse.ArgumentParser:
         "out (%(default)s)",
     )
     parser.add_argument(
+        "--route",
+        dest="routes",
+        action="append",
+        type=_route,
+        default=[],
+        metavar="FROM=TO",
+        help="send deliveries whose URL starts with FROM to TO instead, with the rest of the URL "
+        "(headers and ID token keep the task's own URL); repeatable",
+    )
+    parser.add_argument(
         "--max-parallel",
         type=_positive,
         default=DEFAULT_MAX_PARALLEL,
@@ -202,6 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             job_kill_grace=args.job_kill_grace,
             default_job_command=args.job_command,
             default_job_workdir=args.job_workdir,
+            routes=dict(args.routes),
         )
     except StartupError as error:
         print(f"python -m emulator: error: {error}", file=sys.stderr)

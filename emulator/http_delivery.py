@@ -13,6 +13,7 @@ import http.client
 import logging
 import ssl
 import time
+from collections.abc import Mapping
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -24,14 +25,46 @@ MAX_RESPONSE_BYTES = 1_000_000
 """At most this much of a response body is read (and discarded); Cloud Tasks ignores bodies."""
 
 
-class HttpDispatcher:
-    """A ``Dispatcher`` that sends each delivery over the network and reports what came back."""
+def parse_route(text: str) -> tuple[str, str]:
+    """``FROM=TO``, two absolute http(s) URL prefixes; ValueError saying what is wrong."""
+    source, sep, target = text.partition("=")
+    if not sep:
+        raise ValueError(f"a route is FROM=TO (two URL prefixes), not {text!r}")
+    for url in (source, target):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{url!r} in route {text!r} is not an absolute http(s) URL")
+    return source, target
 
-    def __init__(self, *, ssl_context: ssl.SSLContext | None = None) -> None:
+
+class HttpDispatcher:
+    """A ``Dispatcher`` that sends each delivery over the network and reports what came back.
+
+    ``routes`` maps URL prefixes to others: a delivery whose URL starts with a key is sent to
+    the value instead, with the rest of its URL (the longest key wins). Only where the request
+    goes changes: its headers and ID token still name the task's own URL, as a DNS override
+    would leave them. ``tasks_dev`` uses it to bring a project's production ``base_url`` to
+    its local runserver.
+    """
+
+    def __init__(
+        self,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        routes: Mapping[str, str] | None = None,
+    ) -> None:
         self._ssl_context = ssl_context or ssl.create_default_context()
+        self._routes = sorted((routes or {}).items(), key=lambda item: -len(item[0]))
+
+    def destination(self, url: str) -> str:
+        """Where a delivery to ``url`` is sent."""
+        for source, target in self._routes:
+            if url.startswith(source):
+                return target + url[len(source) :]
+        return url
 
     def __call__(self, delivery: Delivery) -> DeliveryResult:
-        parts = urlsplit(delivery.url)
+        parts = urlsplit(self.destination(delivery.url))
         timeout = delivery.deadline.total_seconds()
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         body = (

@@ -25,6 +25,7 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from tasks_google import dev_emulator
 from tasks_google.backends.stored import configured_backends
@@ -50,12 +51,14 @@ def emulator_argv(
     data_dir: str | None,
     queue_specs: Sequence[str] = (),
     host: str = "127.0.0.1",
+    app_url: str | None = None,
 ) -> list[str]:
     """`python -m emulator` for this project: its project, location and queues from TASKS.
 
     Queues named in `queue_specs` (`QUEUE_ID[:key=value,...]`) replace the plain ones from TASKS.
     With several projects, the first backend's project and location are used; queues elsewhere
-    are created on first use, with defaults.
+    are created on first use, with defaults. With `app_url` (the local runserver's origin),
+    deliveries to a `base_url` elsewhere (the production one, say) are routed to it.
     """
     argv = [sys.executable, "-m", "emulator", "--host", host, "--port", str(port)]
     if http_port is not None:
@@ -75,7 +78,34 @@ def emulator_argv(
                 specs.setdefault(config.queue_id(queue), config.queue_id(queue))
     for spec in specs.values():
         argv += ["--queue", spec]
+    if app_url is not None:
+        for route in local_routes([b.config.base_url for b in backends], app_url):
+            argv += ["--route", route]
     return argv
+
+
+def local_routes(base_urls: Sequence[str], app_url: str) -> list[str]:
+    """`FROM=TO` routes that bring each `base_url` not already on `app_url` to the same path there.
+
+    The project's settings keep their production `base_url` (and with it the ID token's
+    audience); only where the emulator sends the requests changes.
+    """
+    routes = []
+    for base_url in dict.fromkeys(base_urls):
+        if base_url and not base_url.startswith(app_url + "/"):
+            routes.append(f"{base_url}={app_url}{urlsplit(base_url).path}")
+    return routes
+
+
+def app_url(addrport: str) -> str | None:
+    """The origin where the emulator reaches runserver for its `addrport` argument."""
+    address = runserver_address(addrport)
+    if address is None:
+        return None
+    host, port = address
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
 
 
 def default_data_dir() -> str:

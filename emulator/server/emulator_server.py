@@ -13,7 +13,7 @@ import importlib.metadata
 import logging
 import os
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -178,12 +178,14 @@ def start_server(
     job_kill_grace: float = DEFAULT_KILL_GRACE_SECONDS,
     default_job_command: Sequence[str] | None = None,
     default_job_workdir: str | os.PathLike[str] | None = None,
+    routes: Mapping[str, str] | None = None,
 ) -> EmulatorServer:
     """Start an emulator server and return it once it accepts RPCs and control requests.
 
     Ports 0 pick free ports (read them back from the result). ``data_dir`` persists the state
     in SQLite; without it the state lives in memory. ``dispatcher`` replaces real HTTP delivery
-    (tests). Raises StartupError for a port or data directory in use or an invalid queue spec.
+    (tests); ``routes`` sends deliveries for some URL prefixes elsewhere (see HttpDispatcher).
+    Raises StartupError for a port or data directory in use or an invalid queue spec.
 
     Cloud Run Jobs: ``default_job_command`` (with ``default_job_workdir``) is what jobs run
     when their container names no command, and what RunJob registers unknown jobs of
@@ -210,7 +212,7 @@ def start_server(
         bound_http = http_server.server_address[1]
         cloud = LocalCloud(
             WallClock(),
-            dispatcher or HttpDispatcher(),
+            dispatcher or HttpDispatcher(routes=routes),
             oidc_issuer=f"http://{bracketed(host)}:{bound_http}",
             fault_seed=fault_seed,
             store=directory.store if directory is not None else None,

@@ -86,3 +86,32 @@ def test_t11_deadline_is_the_timeout(target):
 
     assert result.status is None
     assert result.elapsed >= timedelta(seconds=0.2)
+
+
+def test_a_route_sends_a_production_url_to_a_local_server_keeping_path_and_headers(target):
+    dispatcher = HttpDispatcher(
+        routes={
+            "https://app.example.com/tasks/": target.url("/local/"),
+            "https://app.example.com/": target.url("/other/"),
+        }
+    )
+    result = dispatcher(delivery("https://app.example.com/tasks/execute/?x=1"))
+
+    (request,) = target.requests
+    assert result.status == 200
+    assert request.path == "/local/execute/?x=1"  # the longest prefix wins
+    assert request.header("Host") == f"127.0.0.1:{target.port}"
+    assert request.header("X-CloudTasks-QueueName") == "jobs"
+
+
+def test_urls_outside_every_route_go_where_they_say(target):
+    dispatcher = HttpDispatcher(routes={"https://app.example.com/tasks/": "http://127.0.0.1:9/"})
+    assert dispatcher(delivery(target.url("/run"))).status == 200
+
+
+@pytest.mark.parametrize("bad", ["https://a.test/", "a.test=http://b.test/", "https://a.test/=/x"])
+def test_a_malformed_route_is_refused_naming_it(bad):
+    from emulator.http_delivery import parse_route
+
+    with pytest.raises(ValueError, match="route|URL"):
+        parse_route(bad)

@@ -2,9 +2,11 @@
 
 import http.cookiejar
 import json
+import re
 import socket
 import time
 import urllib.request
+from pathlib import Path
 
 import psutil
 
@@ -45,12 +47,15 @@ def wait_until(check, timeout: float, what: str):
 
 
 def processes_using(*ports: int) -> list[dict]:
-    """Live processes whose command line names one of `ports`."""
-    needles = [str(port) for port in ports]
+    """Live Python processes whose command line names one of `ports` (as a whole number: other
+    programs' arguments, a browser's say, are full of digits)."""
+    needles = [re.compile(rf"(?<!\d){port}(?!\d)") for port in ports]
     return [
         p.info
         for p in psutil.process_iter(["pid", "cmdline"])
-        if any(n in arg for n in needles for arg in p.info["cmdline"] or [])
+        if (cmdline := p.info["cmdline"] or [])
+        and "python" in Path(cmdline[0]).name
+        and any(n.search(arg) for n in needles for arg in cmdline)
     ]
 
 

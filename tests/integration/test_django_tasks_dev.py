@@ -152,3 +152,24 @@ def test_a_killed_emulator_is_reported_and_restarted_while_a_job_runs(project, t
         assert dev.interrupt() == 0
     assert processes_using(port, grpc) == []
     assert job_processes(project) == []
+
+
+def test_deliveries_for_a_production_base_url_reach_the_local_runserver(project, tmp_path):
+    """A project whose settings name its production `base_url` works under tasks_dev unchanged:
+    the emulator routes those deliveries (schedule fires too) to runserver."""
+    settings_py = project / "exampleproject" / "settings.py"
+    local = '"base_url": f"http://127.0.0.1:{PORT}/tasks/"'
+    assert local in settings_py.read_text()
+    settings_py.write_text(
+        settings_py.read_text().replace(local, '"base_url": "https://app.example.com/tasks/"')
+    )
+    port, grpc = free_port(), free_port_pair()
+    dev = TasksDev(project, tmp_path / "tasks_dev.log", port, "--emulator-port", str(grpc))
+    try:
+        dev.wait_for_runserver()
+        app = ExampleApp(dev.base)
+        done = app.wait_for(app.enqueue("welcome"), "SUCCESSFUL")
+        assert done["return_value"] == "welcome email sent to user 42"
+    finally:
+        assert dev.interrupt() == 0
+    assert "No response from https://app.example.com" not in dev.log()

@@ -29,6 +29,7 @@ def test_a_periodic_task_execution_is_listed_and_detailed_under_its_class(
             assert "periodic_classes.CleanupSessions" in line
             assert "run_periodic_task" not in line
             await until(pilot, lambda: result.id in screen_text(pilot))
-            assert re.search(rf"Task +{re.escape(CLASS)}", screen_text(pilot))
+            # The detail pane fills in on its own read, after the list.
+            await until(pilot, lambda: re.search(rf"Task +{re.escape(CLASS)}", screen_text(pilot)))
 
     asyncio.run(drive())

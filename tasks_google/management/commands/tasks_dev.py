@@ -68,7 +68,11 @@ class Command(TasksCommand):
         emulator = devloop.Child(
             "emulator",
             devloop.emulator_argv(
-                port=port, http_port=http_port, data_dir=data_dir, queue_specs=options["queue"]
+                port=port,
+                http_port=http_port,
+                data_dir=data_dir,
+                queue_specs=options["queue"],
+                app_url=devloop.app_url(options["addrport"]),
             ),
             env,
         )
