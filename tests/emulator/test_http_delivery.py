@@ -113,5 +113,5 @@ def test_urls_outside_every_route_go_where_they_say(target):
 def test_a_malformed_route_is_refused_naming_it(bad):
     from emulator.http_delivery import parse_route
 
-    with pytest.raises(ValueError, match="route|URL"):
+    with pytest.raises(ValueError, match=r"route|URL"):
         parse_route(bad)
