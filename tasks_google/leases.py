@@ -17,8 +17,6 @@ from datetime import datetime, timedelta
 from types import TracebackType
 
 from django.db import connections
-from django.db.models import F, Q
-from django.tasks import TaskResultStatus
 
 from tasks_google import clock
 from tasks_google.models import TaskExecution
@@ -55,21 +53,10 @@ def acquire(
     then the caller knows for sure whether it took over an expired lease or a free one.
     """
     now = clock.now()
-    rows = TaskExecution.objects.filter(
-        pk=execution_id, status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING]
-    )
+    rows = TaskExecution.objects.filter(pk=execution_id)
     if previous_owner is not None:
-        rows = rows.filter(lease_owner=previous_owner)
-    taken = retry_if_locked(
-        lambda: rows.filter(Q(lease_owner="") | Q(lease_expires_at__lt=now)).update(
-            status=TaskResultStatus.RUNNING,
-            lease_owner=owner,
-            lease_expires_at=now + timeout,
-            heartbeat_at=now,
-            last_attempted_at=now,
-            attempt_count=F("attempt_count") + 1,
-        )
-    )
+        rows = rows.held_by(previous_owner)
+    taken = retry_if_locked(lambda: rows.take_lease(owner, now, timeout))
     if taken == 1:
         with _held_lock:
             _held[owner] = execution_id
@@ -98,9 +85,7 @@ def expire_held_leases() -> None:
     expired_at = clock.now() - timedelta(microseconds=1)
     for owner, execution_id in held.items():
         try:
-            TaskExecution.objects.filter(pk=execution_id, lease_owner=owner).update(
-                lease_expires_at=expired_at
-            )
+            TaskExecution.objects.filter(pk=execution_id).expire_lease(owner, expired_at)
         except Exception:
             logger.exception("Could not expire the lease of execution %s at exit", execution_id)
 
@@ -108,11 +93,8 @@ def expire_held_leases() -> None:
 def renew(execution_id: str, owner: str, timeout: timedelta) -> bool:
     """Extend a held lease; False if it was lost (taken over after it expired)."""
     now = clock.now()
-    renewed = retry_if_locked(
-        lambda: TaskExecution.objects.filter(pk=execution_id, lease_owner=owner).update(
-            heartbeat_at=now, lease_expires_at=now + timeout
-        )
-    )
+    rows = TaskExecution.objects.filter(pk=execution_id)
+    renewed = retry_if_locked(lambda: rows.renew_lease(owner, now, timeout))
     return renewed == 1
 
 
@@ -198,9 +180,9 @@ class Heartbeat:
 
     def _poll_cancellation(self) -> None:
         try:
-            requested = TaskExecution.objects.filter(
-                pk=self.execution_id, cancel_requested_at__isnull=False
-            ).exists()
+            requested = (
+                TaskExecution.objects.filter(pk=self.execution_id).cancel_requested().exists()
+            )
         except Exception:
             logger.exception("Execution %s: checking for cancellation failed", self.execution_id)
             return

@@ -1,11 +1,17 @@
 """The TaskExecution row: the source of truth for every execution of a task."""
 
 import uuid
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.tasks import TaskResultStatus
 
 from tasks_google.schedule_declarations import execution_task_name
+from tasks_google.sqlite import retry_if_locked
 
 #: Longest id Django allows for a TaskResult ("shorter than 64 characters").
 EXECUTION_ID_MAX_LENGTH = 63
@@ -14,6 +20,9 @@ MAX_RECORDED_ERRORS = 100
 MAX_TRACEBACK_CHARS = 20_000
 #: How many attempts an execution keeps in `attempts` (the most recent ones).
 MAX_RECORDED_ATTEMPTS = 100
+#: The statuses an execution ends in (a cancelled one is FAILED: Django has no CANCELLED).
+FINISHED_STATUSES = (TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED)
+UNFINISHED_STATUSES = (TaskResultStatus.READY, TaskResultStatus.RUNNING)
 
 
 def new_execution_id() -> str:
@@ -21,8 +30,68 @@ def new_execution_id() -> str:
     return uuid.uuid4().hex
 
 
+class TaskExecutionQuerySet(models.QuerySet):
+    """The executions the code asks for, and the lease changes made to the ones selected.
+
+    Each change is one conditional UPDATE and returns how many rows it changed.
+    """
+
+    def finished(self) -> "TaskExecutionQuerySet":
+        return self.filter(status__in=FINISHED_STATUSES)
+
+    def unfinished(self) -> "TaskExecutionQuerySet":
+        return self.filter(status__in=UNFINISHED_STATUSES)
+
+    def waiting(self) -> "TaskExecutionQuerySet":
+        """READY and unleased: no attempt has it."""
+        return self.filter(status=TaskResultStatus.READY, lease_owner="")
+
+    def held_by(self, owner: str) -> "TaskExecutionQuerySet":
+        """Those whose lease is `owner`'s ("": unleased)."""
+        return self.filter(lease_owner=owner)
+
+    def with_expired_lease(self, now: datetime) -> "TaskExecutionQuerySet":
+        return self.filter(lease_expires_at__lt=now)
+
+    def cancel_requested(self) -> "TaskExecutionQuerySet":
+        return self.filter(cancel_requested_at__isnull=False)
+
+    def take_lease(self, owner: str, now: datetime, timeout: timedelta) -> int:
+        """Give `owner` the lease of those unfinished and not held by a live lease; each
+        becomes RUNNING with one more attempt."""
+        return (
+            self.unfinished()
+            .filter(Q(lease_owner="") | Q(lease_expires_at__lt=now))
+            .update(
+                status=TaskResultStatus.RUNNING,
+                lease_owner=owner,
+                lease_expires_at=now + timeout,
+                heartbeat_at=now,
+                last_attempted_at=now,
+                attempt_count=F("attempt_count") + 1,
+            )
+        )
+
+    def renew_lease(self, owner: str, now: datetime, timeout: timedelta) -> int:
+        """Extend `owner`'s lease to `now + timeout` (a heartbeat)."""
+        return self.held_by(owner).update(heartbeat_at=now, lease_expires_at=now + timeout)
+
+    def expire_lease(self, owner: str, at: datetime) -> int:
+        """End `owner`'s lease at `at`, so that the next delivery may take it over."""
+        return self.held_by(owner).update(lease_expires_at=at)
+
+    def request_cancellation(self, now: datetime) -> int:
+        """Mark the unfinished ones as asked to cancel (the first request's time is kept)."""
+        return self.unfinished().update(cancel_requested_at=Coalesce("cancel_requested_at", now))
+
+
 class TaskExecution(models.Model):
-    """One enqueued run of a task, across all its attempts."""
+    """One enqueued run of a task, across all its attempts.
+
+    Its state changes are conditional writes: an attempt writes only while it holds the lease
+    (`record_start`, `record_outcome`, `record_cancellation`), so an attempt whose lease was
+    taken over cannot overwrite its successor's record.
+    """
 
     id = models.CharField(
         primary_key=True,
@@ -87,8 +156,76 @@ class TaskExecution(models.Model):
             models.Index(fields=["-finished_at"], name="tg_exec_finished"),
         ]
 
+    objects = TaskExecutionQuerySet.as_manager()
+
     def __str__(self) -> str:
         return f"{self.task_path} [{self.status}] {self.id}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_STATUSES
+
+    def record_start(self, owner: str) -> bool:
+        """Write the start of `owner`'s attempt (errors, worker ids, attempts, started_at) set
+        on this row, if `owner` still holds the lease."""
+        return self._save_held(owner, ["errors", "worker_ids", "attempts", "started_at"])
+
+    def record_outcome(self, owner: str, fields: Iterable[str]) -> bool:
+        """Write the outcome in `fields` and drop the lease, if `owner` still holds it."""
+        self.lease_owner, self.lease_expires_at = "", None
+        return self._save_held(owner, [*fields, "lease_owner", "lease_expires_at"])
+
+    def record_cancellation(self, now: datetime, *, owner: str | None = None) -> bool:
+        """Write this row FAILED and cancelled at `now` with the errors (and, for a started
+        attempt, the attempts) set on it, dropping any lease: while `owner` holds the lease,
+        or without an owner (not started) while it is READY and unleased."""
+        self.status = TaskResultStatus.FAILED
+        self.finished_at = self.cancelled_at = now
+        self.lease_owner, self.lease_expires_at = "", None
+        rows = TaskExecution.objects.filter(pk=self.pk)
+        rows = rows.waiting() if owner is None else rows.held_by(owner)
+        # A started execution's lease holder is the only writer of its attempts.
+        timeline: dict[str, Any] = {} if owner is None else {"attempts": self.attempts}
+        updated = rows.update(
+            status=self.status,
+            errors=self.errors,
+            finished_at=now,
+            cancelled_at=now,
+            cancel_requested_at=Coalesce("cancel_requested_at", now),
+            lease_owner="",
+            lease_expires_at=None,
+            **timeline,
+        )
+        return updated == 1
+
+    def record_abandoned(self, now: datetime) -> bool:
+        """Write this row FAILED at `now` with the errors and attempts set on it, dropping any
+        lease, if its status, lease and attempt count are still as read (no delivery came)."""
+        updated = (
+            TaskExecution.objects.filter(
+                pk=self.pk, status=self.status, attempt_count=self.attempt_count
+            )
+            .held_by(self.lease_owner)
+            .update(
+                status=TaskResultStatus.FAILED,
+                finished_at=now,
+                errors=self.errors,
+                attempts=self.attempts,
+                lease_owner="",
+                lease_expires_at=None,
+            )
+        )
+        if updated != 1:
+            return False
+        self.status, self.finished_at = TaskResultStatus.FAILED, now
+        self.lease_owner, self.lease_expires_at = "", None
+        return True
+
+    def _save_held(self, owner: str, fields: list[str]) -> bool:
+        """Save `fields` of this row only while `owner` holds its lease."""
+        values = {name: getattr(self, name) for name in fields}
+        rows = TaskExecution.objects.filter(pk=self.pk).held_by(owner)
+        return retry_if_locked(lambda: rows.update(**values)) == 1
 
     @property
     def task_name(self) -> str:
