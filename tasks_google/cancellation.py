@@ -19,18 +19,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import router, transaction
-from django.db.models.functions import Coalesce
 from django.tasks import TaskContext, TaskResult, TaskResultStatus, task_backends
 from django.tasks.exceptions import TaskResultDoesNotExist
 
 from tasks_google import attempts, clock
 from tasks_google.exceptions import CancellationNotSupported, TaskCancelledError
-from tasks_google.executions import (
-    FINISHED,
-    announce_failure,
-    is_valid_execution_id,
-    with_error,
-)
+from tasks_google.executions import announce_failure, is_valid_execution_id, with_error
 from tasks_google.models import TaskExecution
 from tasks_google.transports import RemoteStep
 
@@ -62,7 +56,7 @@ def unwatch(execution_id: str) -> None:
 
 def cancel_requested(execution_id: str) -> bool:
     """Ask the database whether cancelling this execution was requested."""
-    return TaskExecution.objects.filter(pk=execution_id, cancel_requested_at__isnull=False).exists()
+    return TaskExecution.objects.filter(pk=execution_id).cancel_requested().exists()
 
 
 def is_task_cancelled(context: TaskContext, refresh: bool = False) -> bool:
@@ -109,12 +103,9 @@ def cancel_task(result_or_id: TaskResult | str, force: bool = False) -> CancelRe
             "request, which cannot be killed. Use cancel_task(result) for a graceful cancel "
             "(the task sees is_task_cancelled(context) turn true)."
         )
-    if row.status in FINISHED:
+    if row.is_finished:
         return _finished(row)
-    now = clock.now()
-    TaskExecution.objects.filter(
-        pk=execution_id, status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING]
-    ).update(cancel_requested_at=Coalesce("cancel_requested_at", now))
+    TaskExecution.objects.filter(pk=execution_id).request_cancellation(clock.now())
     if row.status == TaskResultStatus.READY and finish_cancelled(row, started=False):
         if hasattr(backend, "cancel_remote"):
             transaction.on_commit(
@@ -122,7 +113,7 @@ def cancel_task(result_or_id: TaskResult | str, force: bool = False) -> CancelRe
             )
         return CancelResult("cancelled", "Cancelled before it started; it will not run.")
     row.refresh_from_db()
-    if row.status in FINISHED:
+    if row.is_finished:
         return _finished(row)
     if force:
         backend.force_cancel(row)
@@ -170,33 +161,12 @@ def finish_cancelled(
     now = clock.now()
     if error is None:
         error = TaskCancelledError("Cancelled on request.")
-    rows = TaskExecution.objects.filter(pk=row.pk)
-    if started:
-        rows = rows.filter(lease_owner=owner)
-    else:
-        rows = rows.filter(status=TaskResultStatus.READY, lease_owner="")
     row.errors = with_error(row.errors, error)
-    # A started execution's lease holder is the only writer of its attempts.
-    timeline: dict[str, Any] = {}
     if started:
         row.attempts = attempts.ended(
             row.attempts, row.attempt_count, attempts.CANCELLED, now, error
         )
-        timeline["attempts"] = row.attempts
-    row.status = TaskResultStatus.FAILED
-    row.finished_at = row.cancelled_at = now
-    row.lease_owner, row.lease_expires_at = "", None
-    updated = rows.update(
-        status=row.status,
-        errors=row.errors,
-        finished_at=now,
-        cancelled_at=now,
-        cancel_requested_at=Coalesce("cancel_requested_at", now),
-        lease_owner="",
-        lease_expires_at=None,
-        **timeline,
-    )
-    if updated != 1:
+    if not row.record_cancellation(now, owner=owner if started else None):
         return False
     announce_failure(row, error, result, sender)
     return True

@@ -23,7 +23,6 @@ from tasks_google.models import (
 logger = logging.getLogger(__name__)
 
 _EXECUTION_ID_RE = re.compile(r"^[A-Za-z0-9_-]+$")
-FINISHED = (TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED)
 
 
 class TaskNotFound(Exception):
@@ -119,6 +118,17 @@ def to_result(row: TaskExecution, task: Task | None = None) -> TaskResult:
     return result
 
 
+#: What an attempt's own TaskResult learns from its row once the outcome is written.
+_REFRESHED = ("status", "finished_at", "errors", "_return_value", "worker_ids")
+
+
+def refresh_result(result: TaskResult, row: TaskExecution) -> None:
+    """Bring `result` (an attempt's own TaskResult of `row`) up to date with `row`."""
+    fresh = to_result(row, result.task)
+    for attr in _REFRESHED:
+        object.__setattr__(result, attr, getattr(fresh, attr))
+
+
 def exception_class_path(exc: BaseException) -> str:
     """The dotted path of an exception's class, as `errors` and `attempts` record it."""
     kind = type(exc)
@@ -155,9 +165,7 @@ def announce_failure(
         if result is None:
             result = to_result(row)
         else:
-            fresh = to_result(row, result.task)
-            for attr in ("status", "finished_at", "errors", "worker_ids"):
-                object.__setattr__(result, attr, getattr(fresh, attr))
+            refresh_result(result, row)
     except Exception:
         logger.warning("Execution %s failed; its task cannot be loaded to report it", row.pk)
         return

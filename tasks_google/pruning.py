@@ -11,7 +11,6 @@ from datetime import timedelta
 from django.db.models import QuerySet
 
 from tasks_google import clock
-from tasks_google.executions import FINISHED
 from tasks_google.models import ScheduleFire, TaskExecution
 
 #: Rows deleted per statement: bounded transactions and locks on a large table.
@@ -41,7 +40,7 @@ def prune_executions(
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, not {batch_size}.")
     cutoff = clock.now() - older_than
-    finished = TaskExecution.objects.filter(status__in=FINISHED, finished_at__lt=cutoff)
+    finished = TaskExecution.objects.finished().filter(finished_at__lt=cutoff)
     fires = ScheduleFire.objects.filter(received_at__lt=cutoff)
     if dry_run:
         return PruneReport(executions=finished.count(), fires=fires.count())

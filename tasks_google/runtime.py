@@ -25,10 +25,10 @@ from tasks_google.exceptions import (
     TaskCancelledError,
 )
 from tasks_google.executions import (
-    FINISHED,
     as_json,
     is_valid_execution_id,
     load_task,
+    refresh_result,
     to_result,
     with_error,
 )
@@ -90,7 +90,7 @@ def run_attempt(
     if row is None:
         logger.warning("Delivery for unknown execution %s acknowledged", execution_id)
         return Outcome("unknown", final=True)
-    if row.status in FINISHED:
+    if row.is_finished:
         return Outcome("finished", final=True)
     not_due = _not_due(row)
     if not_due is not None:
@@ -161,7 +161,7 @@ def _take_lease(row: TaskExecution, owner: str, lease_timeout: timedelta) -> _Pr
         if leases.acquire(row.pk, owner, lease_timeout, previous_owner=previous.owner):
             return previous
         row.refresh_from_db()
-        if row.status in FINISHED:
+        if row.is_finished:
             return Outcome("finished", final=True)
     wait = math.ceil(leases.seconds_left(row.lease_expires_at)) or 1
     logger.warning("Execution %s is running elsewhere; asking for a retry in %ss", row.pk, wait)
@@ -189,7 +189,7 @@ def _record_start(row: TaskExecution, owner: str, previous: _Previous) -> None:
     row.worker_ids = [*row.worker_ids, leases.worker_id()]
     row.attempts = attempts.started(row.attempts, number, leases.worker_id(), now)
     row.started_at = row.started_at or now
-    _write(row, owner, ["errors", "worker_ids", "attempts", "started_at"])
+    row.record_start(owner)
 
 
 class _Attempt:
@@ -285,9 +285,11 @@ class _Attempt:
         row.attempts = attempts.ended(
             row.attempts, row.attempt_count, attempts.SUCCEEDED, row.finished_at
         )
-        if lease_lost or not self._release(["status", "return_value", "attempts", "finished_at"]):
+        if lease_lost or not row.record_outcome(
+            self.owner, ["status", "return_value", "attempts", "finished_at"]
+        ):
             return self._lost()
-        self._sync(result)
+        refresh_result(result, row)
         task_finished.send(type(self.backend), task_result=result)
         return Outcome("succeeded", final=True)
 
@@ -305,7 +307,9 @@ class _Attempt:
         row.finished_at = now if final else None
         ending = attempts.FAILED if final else attempts.RETRY
         row.attempts = attempts.ended(row.attempts, row.attempt_count, ending, now, exc)
-        if lease_lost or not self._release(["status", "errors", "attempts", "finished_at"]):
+        if lease_lost or not row.record_outcome(
+            self.owner, ["status", "errors", "attempts", "finished_at"]
+        ):
             return self._lost()
         if not final:
             logger.warning(
@@ -317,7 +321,7 @@ class _Attempt:
             )
             return Outcome("retry", final=False)
         if result is not None:
-            self._sync(result)
+            refresh_result(result, row)
             task_finished.send(type(self.backend), task_result=result)
         else:
             logger.error("Execution %s (%s) failed for good", row.pk, row.task_path, exc_info=exc)
@@ -334,13 +338,6 @@ class _Attempt:
             )
             return False
 
-    def _release(self, fields: list[str]) -> bool:
-        """Write the outcome and drop the lease, if this attempt still holds it."""
-        row = self.row
-        row.lease_owner = ""
-        row.lease_expires_at = None
-        return _write(row, self.owner, [*fields, "lease_owner", "lease_expires_at"])
-
     def _lost(self) -> Outcome:
         logger.warning(
             "Execution %s: lease %s was taken over; this attempt's outcome is discarded",
@@ -348,17 +345,3 @@ class _Attempt:
             self.owner,
         )
         return Outcome("lost", final=False)
-
-    def _sync(self, result: TaskResult) -> None:
-        fresh = to_result(self.row, result.task)
-        for attr in ("status", "finished_at", "errors", "_return_value", "worker_ids"):
-            object.__setattr__(result, attr, getattr(fresh, attr))
-
-
-def _write(row: TaskExecution, owner: str, fields: list[str]) -> bool:
-    """Save `fields` of `row` only while `owner` holds its lease."""
-    values = {name: getattr(row, name) for name in fields}
-    updated = retry_if_locked(
-        lambda: TaskExecution.objects.filter(pk=row.pk, lease_owner=owner).update(**values)
-    )
-    return updated == 1
