@@ -14,7 +14,6 @@ from django.db import router, transaction
 from django.tasks import (
     DEFAULT_TASK_BACKEND_ALIAS,
     DEFAULT_TASK_QUEUE_NAME,
-    TaskResultStatus,
     task_backends,
 )
 from django.tasks.exceptions import InvalidTaskBackend
@@ -198,11 +197,8 @@ def _waiting_executions(path: str, enqueued_by: datetime) -> Iterator[TaskExecut
     """The READY, unleased executions enqueued by `enqueued_by` whose Cloud Task lives in the
     queue `path`, in batches (each batch is read after the previous one was recorded)."""
     for backend in configured_backends(CLOUD_TASKS):
-        ready = TaskExecution.objects.filter(
-            backend=backend.alias,
-            status=TaskResultStatus.READY,
-            lease_owner="",
-            enqueued_at__lte=enqueued_by,
+        ready = TaskExecution.objects.waiting().filter(
+            backend=backend.alias, enqueued_at__lte=enqueued_by
         )
         queues = ready.order_by().values_list("queue", flat=True).distinct()
         names = [name for name in queues if backend.config.queue_path(name) == path]

@@ -64,11 +64,10 @@ def killed_while_cancelling(limit: int = DEFAULT_LIMIT) -> list[TaskExecution]:
     attempt was stopped (e.g. SIGKILL after ignoring SIGTERM) before it could record anything,
     and no further attempt will come."""
     return list(
-        TaskExecution.objects.filter(
-            status=TaskResultStatus.RUNNING,
-            cancel_requested_at__isnull=False,
-            lease_expires_at__lt=clock.now(),
-        ).order_by("enqueued_at")[:limit]
+        TaskExecution.objects.filter(status=TaskResultStatus.RUNNING)
+        .cancel_requested()
+        .with_expired_lease(clock.now())
+        .order_by("enqueued_at")[:limit]
     )
 
 
@@ -111,23 +110,8 @@ def record_abandoned(row: TaskExecution, how: str = "its remote work is over") -
     row.errors = with_error(row.errors, error)
     if row.status == TaskResultStatus.RUNNING:
         row.attempts = attempts.ended(row.attempts, row.attempt_count, attempts.LOST, now, error)
-    updated = TaskExecution.objects.filter(
-        pk=row.pk,
-        status=row.status,
-        lease_owner=row.lease_owner,
-        attempt_count=row.attempt_count,
-    ).update(
-        status=TaskResultStatus.FAILED,
-        finished_at=now,
-        errors=row.errors,
-        attempts=row.attempts,
-        lease_owner="",
-        lease_expires_at=None,
-    )
-    if updated != 1:
+    if not row.record_abandoned(now):
         return False
-    row.status, row.finished_at = TaskResultStatus.FAILED, now
-    row.lease_owner, row.lease_expires_at = "", None
     announce_failure(row, error)
     return True
 

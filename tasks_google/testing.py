@@ -29,7 +29,6 @@ from django.db import connections
 from django.tasks import (
     DEFAULT_TASK_BACKEND_ALIAS,
     DEFAULT_TASK_QUEUE_NAME,
-    TaskResultStatus,
     task_backends,
 )
 from google.api_core import exceptions as api_exceptions
@@ -109,10 +108,8 @@ class EmulatedCloud:
         from tasks_google.models import TaskExecution
         from tasks_google.reconcile import record_abandoned
 
-        unfinished = TaskExecution.objects.filter(
-            remote_name__in=ended,
-            status__in=(TaskResultStatus.READY, TaskResultStatus.RUNNING),
-            cancel_requested_at__isnull=True,
+        unfinished = TaskExecution.objects.unfinished().filter(
+            remote_name__in=ended, cancel_requested_at__isnull=True
         )
         for row in unfinished:
             how = task_backends[row.backend].remote_work_over(row)
