@@ -20,11 +20,10 @@ from typing import Any
 
 from django.db import router, transaction
 from django.tasks import TaskContext, TaskResult, TaskResultStatus, task_backends
-from django.tasks.exceptions import TaskResultDoesNotExist
 
 from tasks_google import attempts, clock
 from tasks_google.exceptions import CancellationNotSupported, TaskCancelledError
-from tasks_google.executions import announce_failure, is_valid_execution_id, with_error
+from tasks_google.executions import announce_failure, find_execution, with_error
 from tasks_google.models import TaskExecution
 from tasks_google.transports import RemoteStep
 
@@ -78,13 +77,6 @@ def is_task_cancelled(context: TaskContext, refresh: bool = False) -> bool:
     return False
 
 
-def _execution_id(result_or_id: TaskResult | str) -> str:
-    execution_id = result_or_id.id if isinstance(result_or_id, TaskResult) else result_or_id
-    if not is_valid_execution_id(execution_id):
-        raise TaskResultDoesNotExist(execution_id)
-    return execution_id
-
-
 def cancel_task(result_or_id: TaskResult | str, force: bool = False) -> CancelResult:
     """Cancel an execution (see the module docstring). Cancelling twice is harmless; cancelling a
     finished execution changes nothing and says so.
@@ -92,10 +84,7 @@ def cancel_task(result_or_id: TaskResult | str, force: bool = False) -> CancelRe
     Raises TaskResultDoesNotExist for an unknown id, and CancellationNotSupported for
     `force=True` on a backend that cannot stop a running attempt.
     """
-    execution_id = _execution_id(result_or_id)
-    row = TaskExecution.objects.filter(pk=execution_id).first()
-    if row is None:
-        raise TaskResultDoesNotExist(execution_id)
+    row = find_execution(result_or_id)
     backend = task_backends[row.backend]
     if force and not getattr(backend, "supports_forced_cancel", False):
         raise CancellationNotSupported(
@@ -105,7 +94,7 @@ def cancel_task(result_or_id: TaskResult | str, force: bool = False) -> CancelRe
         )
     if row.is_finished:
         return _finished(row)
-    TaskExecution.objects.filter(pk=execution_id).request_cancellation(clock.now())
+    TaskExecution.objects.filter(pk=row.pk).request_cancellation(clock.now())
     if row.status == TaskResultStatus.READY and finish_cancelled(row, started=False):
         if hasattr(backend, "cancel_remote"):
             transaction.on_commit(

@@ -88,6 +88,18 @@ def get_execution(execution_id: Any, backend_alias: str) -> TaskExecution:
         raise TaskResultDoesNotExist(execution_id) from None
 
 
+def find_execution(result_or_id: TaskResult | str) -> TaskExecution:
+    """The row of a TaskResult or an execution id, of any backend; TaskResultDoesNotExist if
+    there is none (also for bad ids)."""
+    execution_id = result_or_id.id if isinstance(result_or_id, TaskResult) else result_or_id
+    if not is_valid_execution_id(execution_id):
+        raise TaskResultDoesNotExist(execution_id)
+    row = TaskExecution.objects.filter(pk=execution_id).first()
+    if row is None:
+        raise TaskResultDoesNotExist(execution_id)
+    return row
+
+
 def to_result(row: TaskExecution, task: Task | None = None) -> TaskResult:
     """A fresh TaskResult for `row` (rehydrating its task unless given)."""
     if task is None:
