@@ -80,6 +80,16 @@ class TaskExecutionQuerySet(models.QuerySet):
         """End `owner`'s lease at `at`, so that the next delivery may take it over."""
         return self.held_by(owner).update(lease_expires_at=at)
 
+    def record_progress(self, done: int, total: int | None, message: str, now: datetime) -> int:
+        """Store a progress report (the message cut to what the column holds)."""
+        limit = TaskExecution._meta.get_field("progress_message").max_length
+        return self.update(
+            progress_done=done,
+            progress_total=total,
+            progress_message=message[:limit],
+            progress_at=now,
+        )
+
     def request_cancellation(self, now: datetime) -> int:
         """Mark the unfinished ones as asked to cancel (the first request's time is kept)."""
         return self.unfinished().update(cancel_requested_at=Coalesce("cancel_requested_at", now))

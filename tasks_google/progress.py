@@ -10,7 +10,6 @@ from tasks_google.models import TaskExecution
 
 #: Reports closer together than this are dropped (except the last one, done == total).
 MIN_REPORT_INTERVAL_SECONDS = 0.5
-MAX_MESSAGE_LENGTH = 255
 
 _last_write: dict[str, float] = {}
 _lock = threading.Lock()
@@ -43,10 +42,5 @@ def report_progress(
         _last_write[execution_id] = now
         if final:
             _last_write.pop(execution_id, None)
-    TaskExecution.objects.filter(pk=execution_id).update(
-        progress_done=done,
-        progress_total=total,
-        progress_message=message[:MAX_MESSAGE_LENGTH],
-        progress_at=clock.now(),
-    )
+    TaskExecution.objects.filter(pk=execution_id).record_progress(done, total, message, clock.now())
     return True
