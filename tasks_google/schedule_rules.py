@@ -22,7 +22,12 @@ from django.utils.module_loading import import_string
 from tasks_google.executions import TaskNotFound, load_task
 from tasks_google.options import Problem
 from tasks_google.schedule_declarations import PERIODIC_RUNNER_PATH, PeriodicTask
-from tasks_google.scheduler_job_settings import JOB_LIMITS, seconds
+from tasks_google.scheduler_job_settings import (
+    ATTEMPT_DEADLINE_RANGE,
+    MAX_DESCRIPTION_LENGTH,
+    MAX_RETRY_COUNT,
+    seconds,
+)
 
 #: Shorthands expanded here, so Cloud Scheduler always receives 5-field cron.
 CRON_MACROS = {
@@ -35,13 +40,8 @@ CRON_MACROS = {
     "@hourly": "0 * * * *",
 }
 SCHEDULE_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
-_MAX_RETRY_COUNT = JOB_LIMITS.max_retry_count
-_MAX_DESCRIPTION_LENGTH = JOB_LIMITS.max_description_length
 #: Whole seconds, as the E103 message prints them.
-_DEADLINE_RANGE = (
-    int(seconds(JOB_LIMITS.min_attempt_deadline)),
-    int(seconds(JOB_LIMITS.max_attempt_deadline)),
-)
+_DEADLINE_RANGE = tuple(int(seconds(bound)) for bound in ATTEMPT_DEADLINE_RANGE)
 
 #: System check ids of schedules (docs/configuration.md lists them).
 BAD_CRON = "tasks_google.E101"
@@ -200,10 +200,10 @@ LIMITS: dict[str, tuple[Any, str]] = {
         "1 to 200 letters, digits, '-' or '_' (it is part of the Cloud Scheduler job id)",
     ),
     "description": (
-        lambda v: len(v) <= _MAX_DESCRIPTION_LENGTH,
-        f"at most {_MAX_DESCRIPTION_LENGTH} characters",
+        lambda v: len(v) <= MAX_DESCRIPTION_LENGTH,
+        f"at most {MAX_DESCRIPTION_LENGTH} characters",
     ),
-    "retry_count": (lambda v: 0 <= v <= _MAX_RETRY_COUNT, f"0 to {_MAX_RETRY_COUNT}"),
+    "retry_count": (lambda v: 0 <= v <= MAX_RETRY_COUNT, f"0 to {MAX_RETRY_COUNT}"),
     "attempt_deadline_seconds": (
         lambda v: _DEADLINE_RANGE[0] <= v <= _DEADLINE_RANGE[1],
         f"{_DEADLINE_RANGE[0]} to {_DEADLINE_RANGE[1]} seconds",

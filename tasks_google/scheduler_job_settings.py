@@ -1,7 +1,7 @@
 """Cloud Scheduler job settings: the defaults tasks_google gives a job, and the limits on them.
 
 The model's field defaults, schedules declared in code, `schedule_task`, the admin form (through the
-model) and the transport's job spec all read these; docs/schedules.md quotes them.
+model), the limit checks and the transport's job spec all read these; docs/schedules.md quotes them.
 """
 
 from dataclasses import dataclass
@@ -21,19 +21,13 @@ class JobSettings:
     attempt_deadline: timedelta = timedelta(minutes=3)
 
 
-@dataclass(frozen=True)
-class JobLimits:
-    """What Cloud Scheduler accepts in a job."""
-
-    max_retry_count: int = 5
-    min_attempt_deadline: timedelta = timedelta(seconds=15)
-    max_attempt_deadline: timedelta = timedelta(minutes=30)
-    max_description_length: int = 500
-
-
-#: What a schedule gets when it does not say otherwise.
+#: What a schedule's job gets when the schedule does not say otherwise.
 JOB_DEFAULTS = JobSettings()
-JOB_LIMITS = JobLimits()
+
+#: What Cloud Scheduler accepts in a job.
+MAX_RETRY_COUNT = 5
+ATTEMPT_DEADLINE_RANGE = (timedelta(seconds=15), timedelta(minutes=30))
+MAX_DESCRIPTION_LENGTH = 500
 
 
 def seconds(duration: timedelta) -> float:
