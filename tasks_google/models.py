@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce
 from django.tasks import TaskResultStatus
 
 from tasks_google.schedule_declarations import execution_task_name
+from tasks_google.scheduler_job_settings import JOB_DEFAULTS, seconds
 from tasks_google.sqlite import retry_if_locked
 
 #: Longest id Django allows for a TaskResult ("shorter than 64 characters").
@@ -255,12 +256,12 @@ class ScheduledTask(models.Model):
     cron = models.CharField(max_length=200, help_text="5-field unix cron, or @hourly/@daily/...")
     time_zone = models.CharField(max_length=64, default="UTC")
     enabled = models.BooleanField(default=True)
-    retry_count = models.PositiveSmallIntegerField(default=0)
-    min_backoff_seconds = models.FloatField(default=5)
-    max_backoff_seconds = models.FloatField(default=3600)
-    max_doublings = models.PositiveSmallIntegerField(default=5)
-    max_retry_duration_seconds = models.FloatField(default=0)
-    attempt_deadline_seconds = models.FloatField(default=180)
+    retry_count = models.PositiveSmallIntegerField(default=JOB_DEFAULTS.retry_count)
+    min_backoff_seconds = models.FloatField(default=seconds(JOB_DEFAULTS.min_backoff))
+    max_backoff_seconds = models.FloatField(default=seconds(JOB_DEFAULTS.max_backoff))
+    max_doublings = models.PositiveSmallIntegerField(default=JOB_DEFAULTS.max_doublings)
+    max_retry_duration_seconds = models.FloatField(default=seconds(JOB_DEFAULTS.max_retry_duration))
+    attempt_deadline_seconds = models.FloatField(default=seconds(JOB_DEFAULTS.attempt_deadline))
     headers = models.JSONField(
         default=dict, blank=True, help_text="Extra HTTP headers of each fire."
     )

@@ -1,16 +1,19 @@
 """The OPTIONS of a tasks_google backend: names, defaults, validation.
 
 This module is the single source of truth for every option's default; the docs quote it.
-Validation never raises: it returns problems, which `check()` reports as system-check errors and
-`enqueue()` raises as `ImproperlyConfigured`, so a typo is caught by `manage.py check` in CI.
+`VALIDATORS` is the table: one `Option` row per key (its default, the check its value must pass,
+the system-check id and message when it does not), with the checks that relate several keys
+placed where they report. Validation never raises: it returns problems, which `check()` reports
+as system-check errors and `enqueue()` raises as `ImproperlyConfigured`, so a typo is caught by
+`manage.py check` in CI.
 """
 
 import os
 import re
 import sys
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 #: Transports a backend may use.
@@ -41,56 +44,6 @@ DEFAULT_COMMAND = (sys.executable, "manage.py", "execute_task")
 RUN_EMULATOR_HOST_ENV = "CLOUD_RUN_EMULATOR_HOST"
 SCHEDULER_EMULATOR_HOST_ENV = "CLOUD_SCHEDULER_EMULATOR_HOST"
 
-_SHARED = (
-    "project_id",
-    "location",
-    "queue_aliases",
-    "transport",
-    "emulator_host",
-    "emulator_url",
-    "heartbeat_interval_seconds",
-    "heartbeat_timeout_seconds",
-    "cancel_poll_interval_seconds",
-)
-
-
-@dataclass(frozen=True)
-class BackendKind:
-    """What differs between backends' OPTIONS: keys, the emulator variable, the target ids."""
-
-    required: tuple[str, ...]
-    known: tuple[str, ...]
-    emulator_host_env: str
-    target_noun: str
-    target_id_re: re.Pattern
-    target_rule: str
-
-
-CLOUD_TASKS = BackendKind(
-    required=("project_id", "location", "base_url"),
-    known=(
-        *_SHARED,
-        "base_url",
-        "oidc_service_account",
-        "oidc_audience",
-        "oidc_verify",
-        "schedule_job_prefix",
-        "schedule_job_suffix",
-    ),
-    emulator_host_env="CLOUD_TASKS_EMULATOR_HOST",
-    target_noun="Cloud Tasks queue id",
-    target_id_re=QUEUE_ID_RE,
-    target_rule="Queue ids are 1 to 100 letters, digits or hyphens",
-)
-RUN_JOBS = BackendKind(
-    required=("project_id", "location"),
-    known=(*_SHARED, "command"),
-    emulator_host_env=RUN_EMULATOR_HOST_ENV,
-    target_noun="Cloud Run job id",
-    target_id_re=JOB_ID_RE,
-    target_rule="Job ids are up to 63 lowercase letters, digits or hyphens, starting with a letter",
-)
-
 
 @dataclass(frozen=True)
 class Problem:
@@ -103,25 +56,42 @@ class Problem:
 
 @dataclass(frozen=True)
 class BackendOptions:
-    """Validated OPTIONS of one backend."""
+    """Validated OPTIONS that every backend takes (its keys, in the order the E001 hint lists)."""
+
+    #: The environment variable that names this backend's emulator.
+    emulator_host_env: ClassVar[str]
 
     project_id: str
     location: str
-    base_url: str = ""
-    oidc_service_account: str | None = None
-    oidc_audience: str | None = None
-    queue_aliases: Mapping[str, str] = field(default_factory=dict)
-    transport: str = DEFAULT_TRANSPORT
-    oidc_verify: bool = True
-    emulator_host: str | None = None
-    emulator_url: str | None = None
-    heartbeat_interval_seconds: float = DEFAULT_HEARTBEAT_INTERVAL_SECONDS
-    heartbeat_timeout_seconds: float = DEFAULT_HEARTBEAT_TIMEOUT_SECONDS
-    cancel_poll_interval_seconds: float = DEFAULT_CANCEL_POLL_INTERVAL_SECONDS
-    command: tuple[str, ...] = DEFAULT_COMMAND
-    emulator_host_env: str = EMULATOR_HOST_ENV
-    schedule_job_prefix: str = ""
-    schedule_job_suffix: str = ""
+    queue_aliases: Mapping[str, str]
+    transport: str
+    emulator_host: str | None
+    emulator_url: str | None
+    heartbeat_interval_seconds: float
+    heartbeat_timeout_seconds: float
+    cancel_poll_interval_seconds: float
+
+    @property
+    def location_path(self) -> str:
+        return f"projects/{self.project_id}/locations/{self.location}"
+
+    def queue_id(self, queue_name: str) -> str:
+        """The queue or job id for a Django queue name (after `queue_aliases`)."""
+        return self.queue_aliases.get(queue_name, queue_name)
+
+
+@dataclass(frozen=True)
+class CloudTasksOptions(BackendOptions):
+    """Validated OPTIONS of a Cloud Tasks backend."""
+
+    emulator_host_env: ClassVar[str] = EMULATOR_HOST_ENV
+
+    base_url: str
+    oidc_service_account: str | None
+    oidc_audience: str | None
+    oidc_verify: bool
+    schedule_job_prefix: str
+    schedule_job_suffix: str
 
     @property
     def audience(self) -> str:
@@ -136,24 +106,336 @@ class BackendOptions:
         """Where Cloud Tasks delivers executions (`tasks_google.urls` → `execute/`)."""
         return self.base_url + "execute/"
 
-    @property
-    def location_path(self) -> str:
-        return f"projects/{self.project_id}/locations/{self.location}"
-
-    def queue_id(self, queue_name: str) -> str:
-        """The Cloud Tasks queue id for a Django queue name (after `queue_aliases`)."""
-        return self.queue_aliases.get(queue_name, queue_name)
-
     def queue_path(self, queue_name: str) -> str:
+        """The Cloud Tasks queue of a Django queue (after `queue_aliases`)."""
         return f"{self.location_path}/queues/{self.queue_id(queue_name)}"
+
+
+@dataclass(frozen=True)
+class RunJobsOptions(BackendOptions):
+    """Validated OPTIONS of a Cloud Run Jobs backend."""
+
+    emulator_host_env: ClassVar[str] = RUN_EMULATOR_HOST_ENV
+
+    command: tuple[str, ...]
 
     def job_path(self, queue_name: str) -> str:
         """The Cloud Run job that runs a Django queue's executions (after `queue_aliases`)."""
         return f"{self.location_path}/jobs/{self.queue_id(queue_name)}"
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+@dataclass(frozen=True)
+class BackendKind:
+    """What differs between backends' OPTIONS: their type, required keys, the target ids."""
+
+    options_type: type[BackendOptions]
+    required: tuple[str, ...]
+    target_noun: str
+    target_id_re: re.Pattern
+    target_rule: str
+
+    @property
+    def known(self) -> tuple[str, ...]:
+        """The OPTIONS keys this backend takes."""
+        return tuple(f.name for f in fields(self.options_type))
+
+    @property
+    def emulator_host_env(self) -> str:
+        return self.options_type.emulator_host_env
+
+
+CLOUD_TASKS = BackendKind(
+    options_type=CloudTasksOptions,
+    required=("project_id", "location", "base_url"),
+    target_noun="Cloud Tasks queue id",
+    target_id_re=QUEUE_ID_RE,
+    target_rule="Queue ids are 1 to 100 letters, digits or hyphens",
+)
+RUN_JOBS = BackendKind(
+    options_type=RunJobsOptions,
+    required=("project_id", "location"),
+    target_noun="Cloud Run job id",
+    target_id_re=JOB_ID_RE,
+    target_rule="Job ids are up to 63 lowercase letters, digits or hyphens, starting with a letter",
+)
+
+
+@dataclass(frozen=True)
+class Option:
+    """One OPTIONS key: its default, the check its value must pass, and the problem reported when
+    it does not (`message` is formatted with `source`, the key or environment variable the value
+    came from, and `value`)."""
+
+    name: str
+    default: Any
+    check: Callable[[Any], bool]
+    id: str
+    message: str
+    hint: str | None = None
+    #: How a valid value is stored in the options.
+    convert: Callable[[Any], Any] = lambda value: value
+    #: The environment variable read when the key is unset or empty (instead of the default).
+    env_var: Callable[[BackendKind], str] | None = None
+
+
+@dataclass
+class _Reading:
+    """The OPTIONS of one backend being read: the values so far and the problems found."""
+
+    where: str
+    options: Mapping[str, Any]
+    kind: BackendKind
+    queues: set[str]
+    #: Each key's value as given, or its default when it failed its check.
+    values: dict[str, Any] = field(default_factory=dict)
+    failed: set[str] = field(default_factory=set)
+    problems: list[Problem] = field(default_factory=list)
+
+    def report(self, check_id: str, msg: str, hint: str | None = None) -> None:
+        self.problems.append(Problem(check_id, msg, hint))
+
+    def read(self, option: Option) -> None:
+        source, value = self._source_and_value(option)
+        if option.check(value):
+            self.values[option.name] = value
+            return
+        self.report(option.id, option.message.format(source=source, value=value), option.hint)
+        self.failed.add(option.name)
+        self.values[option.name] = option.default
+
+    def _source_and_value(self, option: Option) -> tuple[str, Any]:
+        key = f"{self.where}[{option.name!r}]"
+        if option.env_var is None:
+            return key, self.options.get(option.name, option.default)
+        if self.options.get(option.name):
+            return key, self.options[option.name]
+        env_var = option.env_var(self.kind)
+        return env_var, os.environ.get(env_var) or None
+
+
+def _is_positive_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
+def _matches(pattern: re.Pattern) -> Callable[[Any], bool]:
+    return lambda value: isinstance(value, str) and bool(pattern.match(value))
+
+
+def _is_http_url(value: Any) -> bool:
+    parts = urlsplit(value) if isinstance(value, str) else None
+    return bool(parts and parts.scheme in ("http", "https") and parts.netloc)
+
+
+def _is_non_empty_string(value: Any) -> bool:
+    return isinstance(value, str) and bool(value)
+
+
+def _is_command(value: Any) -> bool:
+    return isinstance(value, list | tuple) and bool(value) and all(map(_is_non_empty_string, value))
+
+
+def _is_alias_map(value: Any) -> bool:
+    return isinstance(value, Mapping) and all(isinstance(key, str) for key in value)
+
+
+def _blank_or(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    """Passes a blank value: a missing required key is reported once, as E002."""
+    return lambda value: not value or check(value)
+
+
+def _none_or(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    return lambda value: value is None or check(value)
+
+
+def _as_base_url(value: Any) -> str:
+    """`tasks_google.urls`' mount point, ending in '/' (a blank one stays empty)."""
+    if not value:
+        return ""
+    return value if value.endswith("/") else value + "/"
+
+
+def _unknown_keys(reading: _Reading) -> None:
+    for key in sorted(set(reading.options) - set(reading.kind.known)):
+        reading.report(
+            "tasks_google.E001",
+            f"{reading.where} has an unknown key {key!r}.",
+            hint="Allowed keys: " + ", ".join(reading.kind.known) + ".",
+        )
+
+
+def _missing_keys(reading: _Reading) -> None:
+    for key in reading.kind.required:
+        if reading.options.get(key) in (None, ""):
+            reading.report("tasks_google.E002", f"{reading.where} is missing {key!r}.")
+
+
+def _target_ids(reading: _Reading) -> None:
+    """Every queue, after its alias, must name a valid queue (or job) id."""
+    kind, aliases = reading.kind, reading.values["queue_aliases"]
+    for name in sorted(set(reading.queues) | set(aliases)):
+        target_id = aliases.get(name, name)
+        if not (isinstance(target_id, str) and kind.target_id_re.match(target_id)):
+            source = (
+                f"{reading.where}['queue_aliases'][{name!r}]"
+                if name in aliases
+                else f"queue {name!r}"
+            )
+            reading.report(
+                "tasks_google.E007",
+                f"{source} gives the {kind.target_noun} {target_id!r}, which is not valid.",
+                hint=f"{kind.target_rule}; map other names with OPTIONS['queue_aliases'].",
+            )
+
+
+def _verified_account(reading: _Reading) -> None:
+    """Token verification needs the service account the tokens are issued for."""
+    if (
+        "oidc_verify" not in reading.failed
+        and reading.values["oidc_verify"]
+        and reading.options.get("oidc_service_account") is None
+        and "oidc_service_account" in reading.kind.known
+    ):
+        reading.report(
+            "tasks_google.E012",
+            f"{reading.where} needs 'oidc_service_account': execute/ accepts only deliveries whose "
+            "ID token was issued for that service account.",
+            hint="Set it to the service account Cloud Tasks signs tokens as, or set "
+            "'oidc_verify': False (never in production).",
+        )
+
+
+def _heartbeat_room(reading: _Reading) -> None:
+    """A lease must outlast the interval between its renewals."""
+    interval = reading.values["heartbeat_interval_seconds"]
+    timeout = reading.values["heartbeat_timeout_seconds"]
+    both_valid = not {"heartbeat_interval_seconds", "heartbeat_timeout_seconds"} & reading.failed
+    if both_valid and timeout <= interval:
+        reading.report(
+            "tasks_google.E010",
+            f"{reading.where}['heartbeat_timeout_seconds'] ({timeout}) must be greater than "
+            f"'heartbeat_interval_seconds' ({interval}).",
+            hint="A lease lasts heartbeat_timeout_seconds and is renewed every "
+            "heartbeat_interval_seconds; leave room for a few missed beats.",
+        )
+
+
+def _base_url_has_no_query(reading: _Reading) -> None:
+    """Deliveries go to `{base_url}execute/`: a query or fragment would end up in the middle."""
+    base_url = reading.values["base_url"]
+    if base_url and (urlsplit(base_url).query or urlsplit(base_url).fragment):
+        reading.report(
+            "tasks_google.E005",
+            f"{reading.where}['base_url'] = {base_url!r} must not have a query or fragment.",
+        )
+
+
+_SECONDS = "{source} = {value!r} must be a positive number of seconds."
+_AFFIX = "{source} = {value!r} may hold only letters, digits, '-' and '_'."
+_AFFIX_HINT = (
+    "Cloud Scheduler job ids are {prefix}{schedule name}{suffix}, "
+    "e.g. prefix 'shop--' or suffix '-staging'."
+)
+
+#: Every key of every backend, in the order problems are reported, with the checks that relate
+#: keys where they report. A key the backend does not take is still checked (E001 reports it).
+VALIDATORS: tuple[Option | Callable[[_Reading], None], ...] = (
+    _unknown_keys,
+    _missing_keys,
+    Option(
+        "project_id", None, _blank_or(_matches(PROJECT_ID_RE)), "tasks_google.E003",
+        "{source} = {value!r} is not a Google Cloud project id.",
+        hint="6 to 30 characters: lowercase letters, digits and hyphens, starting with a letter.",
+    ),
+    Option(
+        "location", None, _blank_or(_matches(LOCATION_RE)), "tasks_google.E004",
+        "{source} = {value!r} is not a Google Cloud region.",
+        hint="A region id such as 'us-central1' or 'europe-west1'.",
+    ),
+    Option(
+        "base_url", "", _blank_or(_is_http_url), "tasks_google.E005",
+        "{source} = {value!r} is not an absolute http(s) URL.",
+        hint="The public URL where tasks_google.urls is mounted, "
+        "e.g. 'https://app.example.com/tasks/'.",
+        convert=_as_base_url,
+    ),
+    _base_url_has_no_query,
+    Option(
+        "transport", DEFAULT_TRANSPORT, lambda value: value in TRANSPORTS, "tasks_google.E006",
+        "{source} = {value!r} is not a transport.",
+        hint="Allowed: " + ", ".join(repr(t) for t in TRANSPORTS) + ".",
+    ),
+    Option(
+        "queue_aliases", {}, _is_alias_map, "tasks_google.E007",
+        "{source} must map queue names (str) to Cloud Tasks queue ids.",
+        convert=dict,
+    ),
+    _target_ids,
+    Option(
+        "oidc_service_account", None, _none_or(_matches(EMAIL_RE)), "tasks_google.E008",
+        "{source} = {value!r} is not a service account email.",
+        hint="e.g. 'tasks-invoker@my-project.iam.gserviceaccount.com'.",
+    ),
+    Option(
+        "oidc_audience", None, _none_or(_is_non_empty_string), "tasks_google.E009",
+        "{source} = {value!r} must be a non-empty string.",
+        hint="Leave it unset to use the origin of base_url.",
+    ),
+    Option(
+        "oidc_verify", True, lambda value: isinstance(value, bool), "tasks_google.E015",
+        "{source} = {value!r} must be True or False.",
+    ),
+    _verified_account,
+    Option(
+        "emulator_host", None, _none_or(_matches(HOST_PORT_RE)), "tasks_google.E013",
+        "{source} = {value!r} is not host:port.",
+        hint="e.g. '127.0.0.1:8123', as printed by `python -m emulator`.",
+        env_var=lambda kind: kind.emulator_host_env,
+    ),
+    Option(
+        "emulator_url", None, _none_or(_is_http_url), "tasks_google.E014",
+        "{source} = {value!r} is not an http(s) URL.",
+        hint="The emulator's control API, e.g. 'http://127.0.0.1:8124'.",
+        convert=lambda value: value.rstrip("/") if value else None,
+        env_var=lambda kind: EMULATOR_URL_ENV,
+    ),
+    Option(
+        "heartbeat_interval_seconds", DEFAULT_HEARTBEAT_INTERVAL_SECONDS, _is_positive_number,
+        "tasks_google.E010", _SECONDS, convert=float,
+    ),
+    Option(
+        "heartbeat_timeout_seconds", DEFAULT_HEARTBEAT_TIMEOUT_SECONDS, _is_positive_number,
+        "tasks_google.E010", _SECONDS, convert=float,
+    ),
+    Option(
+        "cancel_poll_interval_seconds", DEFAULT_CANCEL_POLL_INTERVAL_SECONDS, _is_positive_number,
+        "tasks_google.E010", _SECONDS, convert=float,
+    ),
+    _heartbeat_room,
+    Option(
+        "command", DEFAULT_COMMAND, _is_command, "tasks_google.E017",
+        "{source} = {value!r} must be a non-empty list of strings.",
+        hint=f"The container command that runs an execution, e.g. {list(DEFAULT_COMMAND)!r}.",
+        convert=tuple,
+    ),
+    Option(
+        "schedule_job_prefix", "", _matches(SCHEDULER_AFFIX_RE), "tasks_google.E018", _AFFIX,
+        hint=_AFFIX_HINT,
+    ),
+    Option(
+        "schedule_job_suffix", "", _matches(SCHEDULER_AFFIX_RE), "tasks_google.E018", _AFFIX,
+        hint=_AFFIX_HINT,
+    ),
+)  # fmt: skip
+
+_OPTIONS = {validator.name: validator for validator in VALIDATORS if isinstance(validator, Option)}
+
+
+def _control_url(emulator_host: str | None) -> str | None:
+    """`python -m emulator` serves its control API on the port after the gRPC one."""
+    if emulator_host is None:
+        return None
+    match = HOST_PORT_RE.match(emulator_host)
+    return f"http://{match.group(1)}:{int(match.group(2)) + 1}"
 
 
 def parse_options(
@@ -161,233 +443,19 @@ def parse_options(
 ) -> tuple[BackendOptions | None, list[Problem]]:
     """Validate a backend's OPTIONS; return the parsed options (None if invalid) and problems."""
     where = f"TASKS[{alias!r}]['OPTIONS']"
-    problems: list[Problem] = []
     if not isinstance(options, Mapping):
         return None, [Problem("tasks_google.E002", f"{where} must be a dict.")]
-
-    for key in sorted(set(options) - set(kind.known)):
-        problems.append(
-            Problem(
-                "tasks_google.E001",
-                f"{where} has an unknown key {key!r}.",
-                hint="Allowed keys: " + ", ".join(kind.known) + ".",
-            )
-        )
-    for key in kind.required:
-        if options.get(key) in (None, ""):
-            problems.append(Problem("tasks_google.E002", f"{where} is missing {key!r}."))
-
-    project_id = options.get("project_id")
-    if project_id and not (isinstance(project_id, str) and PROJECT_ID_RE.match(project_id)):
-        problems.append(
-            Problem(
-                "tasks_google.E003",
-                f"{where}['project_id'] = {project_id!r} is not a Google Cloud project id.",
-                hint="6 to 30 characters: lowercase letters, digits and hyphens, "
-                "starting with a letter.",
-            )
-        )
-    location = options.get("location")
-    if location and not (isinstance(location, str) and LOCATION_RE.match(location)):
-        problems.append(
-            Problem(
-                "tasks_google.E004",
-                f"{where}['location'] = {location!r} is not a Google Cloud region.",
-                hint="A region id such as 'us-central1' or 'europe-west1'.",
-            )
-        )
-    base_url = options.get("base_url")
-    if base_url:
-        parts = urlsplit(base_url) if isinstance(base_url, str) else None
-        if not parts or parts.scheme not in ("http", "https") or not parts.netloc:
-            problems.append(
-                Problem(
-                    "tasks_google.E005",
-                    f"{where}['base_url'] = {base_url!r} is not an absolute http(s) URL.",
-                    hint="The public URL where tasks_google.urls is mounted, "
-                    "e.g. 'https://app.example.com/tasks/'.",
-                )
-            )
-        elif parts.query or parts.fragment:
-            problems.append(
-                Problem(
-                    "tasks_google.E005",
-                    f"{where}['base_url'] = {base_url!r} must not have a query or fragment.",
-                )
-            )
-    transport = options.get("transport", DEFAULT_TRANSPORT)
-    if transport not in TRANSPORTS:
-        problems.append(
-            Problem(
-                "tasks_google.E006",
-                f"{where}['transport'] = {transport!r} is not a transport.",
-                hint="Allowed: " + ", ".join(repr(t) for t in TRANSPORTS) + ".",
-            )
-        )
-    aliases = options.get("queue_aliases", {})
-    if not isinstance(aliases, Mapping) or not all(isinstance(k, str) for k in aliases):
-        problems.append(
-            Problem(
-                "tasks_google.E007",
-                f"{where}['queue_aliases'] must map queue names (str) to Cloud Tasks queue ids.",
-            )
-        )
-        aliases = {}
-    for name in sorted(set(queues) | set(aliases)):
-        queue_id = aliases.get(name, name)
-        if not (isinstance(queue_id, str) and kind.target_id_re.match(queue_id)):
-            source = f"{where}['queue_aliases'][{name!r}]" if name in aliases else f"queue {name!r}"
-            problems.append(
-                Problem(
-                    "tasks_google.E007",
-                    f"{source} gives the {kind.target_noun} {queue_id!r}, which is not valid.",
-                    hint=f"{kind.target_rule}; map other names with OPTIONS['queue_aliases'].",
-                )
-            )
-    account = options.get("oidc_service_account")
-    if account is not None and not (isinstance(account, str) and EMAIL_RE.match(account)):
-        problems.append(
-            Problem(
-                "tasks_google.E008",
-                f"{where}['oidc_service_account'] = {account!r} is not a service account email.",
-                hint="e.g. 'tasks-invoker@my-project.iam.gserviceaccount.com'.",
-            )
-        )
-    audience = options.get("oidc_audience")
-    if audience is not None and not (isinstance(audience, str) and audience):
-        problems.append(
-            Problem(
-                "tasks_google.E009",
-                f"{where}['oidc_audience'] = {audience!r} must be a non-empty string.",
-                hint="Leave it unset to use the origin of base_url.",
-            )
-        )
-    verify = options.get("oidc_verify", True)
-    if not isinstance(verify, bool):
-        problems.append(
-            Problem(
-                "tasks_google.E015", f"{where}['oidc_verify'] = {verify!r} must be True or False."
-            )
-        )
-    elif verify and account is None and "oidc_service_account" in kind.known:
-        problems.append(
-            Problem(
-                "tasks_google.E012",
-                f"{where} needs 'oidc_service_account': execute/ accepts only deliveries whose ID "
-                "token was issued for that service account.",
-                hint="Set it to the service account Cloud Tasks signs tokens as, or set "
-                "'oidc_verify': False (never in production).",
-            )
-        )
-    host_env = kind.emulator_host_env
-    emulator_host = options.get("emulator_host") or os.environ.get(host_env) or None
-    if emulator_host is not None and not (
-        isinstance(emulator_host, str) and HOST_PORT_RE.match(emulator_host)
-    ):
-        source = f"{where}['emulator_host']" if options.get("emulator_host") else host_env
-        problems.append(
-            Problem(
-                "tasks_google.E013",
-                f"{source} = {emulator_host!r} is not host:port.",
-                hint="e.g. '127.0.0.1:8123', as printed by `python -m emulator`.",
-            )
-        )
-        emulator_host = None
-    emulator_url = options.get("emulator_url") or os.environ.get(EMULATOR_URL_ENV) or None
-    if emulator_url is not None:
-        parts = urlsplit(emulator_url) if isinstance(emulator_url, str) else None
-        if not parts or parts.scheme not in ("http", "https") or not parts.netloc:
-            source = f"{where}['emulator_url']" if options.get("emulator_url") else EMULATOR_URL_ENV
-            problems.append(
-                Problem(
-                    "tasks_google.E014",
-                    f"{source} = {emulator_url!r} is not an http(s) URL.",
-                    hint="The emulator's control API, e.g. 'http://127.0.0.1:8124'.",
-                )
-            )
-    elif emulator_host is not None:
-        # `python -m emulator` serves its control API on the port after the gRPC one.
-        match = HOST_PORT_RE.match(emulator_host)
-        emulator_url = f"http://{match.group(1)}:{int(match.group(2)) + 1}"
-    interval = options.get("heartbeat_interval_seconds", DEFAULT_HEARTBEAT_INTERVAL_SECONDS)
-    timeout = options.get("heartbeat_timeout_seconds", DEFAULT_HEARTBEAT_TIMEOUT_SECONDS)
-    cancel_poll = options.get("cancel_poll_interval_seconds", DEFAULT_CANCEL_POLL_INTERVAL_SECONDS)
-    for key, value in (
-        ("heartbeat_interval_seconds", interval),
-        ("heartbeat_timeout_seconds", timeout),
-        ("cancel_poll_interval_seconds", cancel_poll),
-    ):
-        if not _is_number(value) or value <= 0:
-            problems.append(
-                Problem(
-                    "tasks_google.E010",
-                    f"{where}[{key!r}] = {value!r} must be a positive number of seconds.",
-                )
-            )
-    if _is_number(interval) and _is_number(timeout) and 0 < timeout <= interval:
-        problems.append(
-            Problem(
-                "tasks_google.E010",
-                f"{where}['heartbeat_timeout_seconds'] ({timeout}) must be greater than "
-                f"'heartbeat_interval_seconds' ({interval}).",
-                hint="A lease lasts heartbeat_timeout_seconds and is renewed every "
-                "heartbeat_interval_seconds; leave room for a few missed beats.",
-            )
-        )
-
-    command = options.get("command", DEFAULT_COMMAND)
-    if not (
-        isinstance(command, list | tuple)
-        and command
-        and all(isinstance(part, str) and part for part in command)
-    ):
-        problems.append(
-            Problem(
-                "tasks_google.E017",
-                f"{where}['command'] = {command!r} must be a non-empty list of strings.",
-                hint="The container command that runs an execution, e.g. "
-                f"{list(DEFAULT_COMMAND)!r}.",
-            )
-        )
-
-    affixes = {k: options.get(k, "") for k in ("schedule_job_prefix", "schedule_job_suffix")}
-    for key, value in affixes.items():
-        if not (isinstance(value, str) and SCHEDULER_AFFIX_RE.match(value)):
-            problems.append(
-                Problem(
-                    "tasks_google.E018",
-                    f"{where}[{key!r}] = {value!r} may hold only letters, digits, '-' and '_'.",
-                    hint="Cloud Scheduler job ids are {prefix}{schedule name}{suffix}, "
-                    "e.g. prefix 'shop--' or suffix '-staging'.",
-                )
-            )
-
-    if problems:
-        return None, problems
-    if base_url and not base_url.endswith("/"):
-        base_url += "/"
-    return (
-        BackendOptions(
-            project_id=project_id,
-            location=location,
-            base_url=base_url or "",
-            oidc_service_account=account,
-            oidc_audience=audience,
-            queue_aliases=dict(aliases),
-            transport=transport,
-            oidc_verify=verify,
-            emulator_host=emulator_host,
-            emulator_url=emulator_url.rstrip("/") if emulator_url else None,
-            heartbeat_interval_seconds=float(interval),
-            heartbeat_timeout_seconds=float(timeout),
-            cancel_poll_interval_seconds=float(cancel_poll),
-            command=tuple(command),
-            emulator_host_env=host_env,
-            schedule_job_prefix=affixes["schedule_job_prefix"],
-            schedule_job_suffix=affixes["schedule_job_suffix"],
-        ),
-        [],
-    )
+    reading = _Reading(where, options, kind, queues)
+    for validator in VALIDATORS:
+        if isinstance(validator, Option):
+            reading.read(validator)
+        else:
+            validator(reading)
+    if reading.problems:
+        return None, reading.problems
+    values = {name: _OPTIONS[name].convert(reading.values[name]) for name in kind.known}
+    values["emulator_url"] = values["emulator_url"] or _control_url(values["emulator_host"])
+    return kind.options_type(**values), []
 
 
 def demo_project_problem(alias: str, config: BackendOptions) -> Problem | None:

@@ -12,6 +12,8 @@ from typing import Any, ClassVar
 from django.tasks import Task
 from django.utils.module_loading import autodiscover_modules
 
+from tasks_google.scheduler_job_settings import JOB_DEFAULTS, seconds
+
 #: The task that runs `PeriodicTask` subclasses; its first argument is the class path.
 PERIODIC_RUNNER_PATH = "tasks_google.periodic_runner.run_periodic_task"
 #: The modules of installed apps that declare schedules.
@@ -31,11 +33,11 @@ class DeclaredSchedule:
     args: Sequence[Any] = ()
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
-    retry_count: int = 0
-    min_backoff_seconds: float = 5
-    max_backoff_seconds: float = 3600
-    max_doublings: int = 5
-    attempt_deadline_seconds: float = 180
+    retry_count: int = JOB_DEFAULTS.retry_count
+    min_backoff_seconds: float = seconds(JOB_DEFAULTS.min_backoff)
+    max_backoff_seconds: float = seconds(JOB_DEFAULTS.max_backoff)
+    max_doublings: int = JOB_DEFAULTS.max_doublings
+    attempt_deadline_seconds: float = seconds(JOB_DEFAULTS.attempt_deadline)
     headers: Mapping[str, str] = field(default_factory=dict)
     use_oidc: bool = True
     module: str = ""  # the module that declares it, named in error messages
@@ -84,8 +86,8 @@ def periodic(
     args: Sequence[Any] = (),
     kwargs: Mapping[str, Any] | None = None,
     description: str = "",
-    retry_count: int = 0,
-    attempt_deadline_seconds: float = 180,
+    retry_count: int = JOB_DEFAULTS.retry_count,
+    attempt_deadline_seconds: float = seconds(JOB_DEFAULTS.attempt_deadline),
 ) -> Callable[[Task], Task]:
     """Run a `@task` on a schedule: put `@periodic("0 9 * * 1-5", time_zone=...)` above `@task`."""
 
@@ -146,23 +148,23 @@ class PeriodicTask:
 
     @classmethod
     def schedule_retries(cls) -> int:
-        return 0
+        return JOB_DEFAULTS.retry_count
 
     @classmethod
     def schedule_min_backoff(cls) -> float:
-        return 5
+        return seconds(JOB_DEFAULTS.min_backoff)
 
     @classmethod
     def schedule_max_backoff(cls) -> float:
-        return 3600
+        return seconds(JOB_DEFAULTS.max_backoff)
 
     @classmethod
     def schedule_max_doublings(cls) -> int:
-        return 5
+        return JOB_DEFAULTS.max_doublings
 
     @classmethod
     def schedule_attempt_deadline(cls) -> float:
-        return 180
+        return seconds(JOB_DEFAULTS.attempt_deadline)
 
     @classmethod
     def schedule_body_payload(cls) -> dict[str, Any]:

@@ -22,6 +22,12 @@ from django.utils.module_loading import import_string
 from tasks_google.executions import TaskNotFound, load_task
 from tasks_google.options import Problem
 from tasks_google.schedule_declarations import PERIODIC_RUNNER_PATH, PeriodicTask
+from tasks_google.scheduler_job_settings import (
+    ATTEMPT_DEADLINE_RANGE,
+    MAX_DESCRIPTION_LENGTH,
+    MAX_RETRY_COUNT,
+    seconds,
+)
 
 #: Shorthands expanded here, so Cloud Scheduler always receives 5-field cron.
 CRON_MACROS = {
@@ -34,11 +40,8 @@ CRON_MACROS = {
     "@hourly": "0 * * * *",
 }
 SCHEDULE_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
-#: Cloud Scheduler's limits on a job.
-MAX_RETRY_COUNT = 5
-MIN_ATTEMPT_DEADLINE_SECONDS = 15
-MAX_ATTEMPT_DEADLINE_SECONDS = 1800
-MAX_DESCRIPTION_LENGTH = 500
+#: Whole seconds, as the E103 message prints them.
+_DEADLINE_RANGE = tuple(int(seconds(bound)) for bound in ATTEMPT_DEADLINE_RANGE)
 
 #: System check ids of schedules (docs/configuration.md lists them).
 BAD_CRON = "tasks_google.E101"
@@ -202,8 +205,8 @@ LIMITS: dict[str, tuple[Any, str]] = {
     ),
     "retry_count": (lambda v: 0 <= v <= MAX_RETRY_COUNT, f"0 to {MAX_RETRY_COUNT}"),
     "attempt_deadline_seconds": (
-        lambda v: MIN_ATTEMPT_DEADLINE_SECONDS <= v <= MAX_ATTEMPT_DEADLINE_SECONDS,
-        f"{MIN_ATTEMPT_DEADLINE_SECONDS} to {MAX_ATTEMPT_DEADLINE_SECONDS} seconds",
+        lambda v: _DEADLINE_RANGE[0] <= v <= _DEADLINE_RANGE[1],
+        f"{_DEADLINE_RANGE[0]} to {_DEADLINE_RANGE[1]} seconds",
     ),
     "min_backoff_seconds": (lambda v: v >= 0, "0 or more seconds"),
     "max_backoff_seconds": (lambda v: v >= 0, "0 or more seconds"),

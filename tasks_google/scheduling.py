@@ -21,6 +21,7 @@ from tasks_google.backends.stored import configured_backends
 from tasks_google.executions import as_json
 from tasks_google.models import ScheduledTask
 from tasks_google.options import CLOUD_TASKS
+from tasks_google.scheduler_job_settings import JOB_DEFAULTS, seconds
 from tasks_google.transports import SchedulerJobSpec, Transport
 
 #: Setting naming the Cloud Tasks backend whose `schedule/` endpoint receives the fires.
@@ -106,8 +107,8 @@ def schedule_task(
     kwargs: Mapping[str, Any] | None = None,
     enabled: bool = True,
     description: str = "",
-    retry_count: int = 0,
-    attempt_deadline_seconds: float = 180,
+    retry_count: int = JOB_DEFAULTS.retry_count,
+    attempt_deadline_seconds: float = seconds(JOB_DEFAULTS.attempt_deadline),
 ) -> ScheduledTask:
     """Create or update the schedule `name` running `task` on `cron`, and its Cloud Scheduler job.
 

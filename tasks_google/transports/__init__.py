@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
+from tasks_google.scheduler_job_settings import JOB_DEFAULTS, seconds
+
 if TYPE_CHECKING:
     from tasks_google.options import BackendOptions
 
@@ -90,12 +92,12 @@ class SchedulerJobSpec:
     description: str = ""
     oidc_service_account: str | None = None
     oidc_audience: str | None = None
-    retry_count: int = 0
-    min_backoff_seconds: float = 5
-    max_backoff_seconds: float = 3600
-    max_doublings: int = 5
-    max_retry_duration_seconds: float = 0
-    attempt_deadline_seconds: float = 180
+    retry_count: int = JOB_DEFAULTS.retry_count
+    min_backoff_seconds: float = seconds(JOB_DEFAULTS.min_backoff)
+    max_backoff_seconds: float = seconds(JOB_DEFAULTS.max_backoff)
+    max_doublings: int = JOB_DEFAULTS.max_doublings
+    max_retry_duration_seconds: float = seconds(JOB_DEFAULTS.max_retry_duration)
+    attempt_deadline_seconds: float = seconds(JOB_DEFAULTS.attempt_deadline)
     headers: dict[str, str] = field(default_factory=dict)
 
 
