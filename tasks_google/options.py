@@ -388,21 +388,3 @@ def parse_options(
         ),
         [],
     )
-
-
-def demo_project_problem(alias: str, config: BackendOptions) -> Problem | None:
-    """A `demo-` project must never reach Google: it needs an emulator (or the in-process one)."""
-    if (
-        config.project_id.startswith(DEMO_PROJECT_PREFIX)
-        and config.transport == "gcp"
-        and config.emulator_host is None
-    ):
-        return Problem(
-            "tasks_google.W003",
-            f"TASKS[{alias!r}]: project_id {config.project_id!r} is a demo project, which exists "
-            "only in the emulator, and no emulator is configured, so enqueue refuses to send its "
-            "tasks to Google.",
-            hint=f"Set {config.emulator_host_env} (or OPTIONS['emulator_host']), "
-            "or use 'transport': 'inprocess'.",
-        )
-    return None

@@ -5,7 +5,6 @@ Backends never call a Google client directly; they call a transport with this sm
 Transports are created lazily and shared per process.
 """
 
-import sys
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -14,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from tasks_google.options import BackendOptions
+    from tasks_google.targets import Target
 
 
 @dataclass(frozen=True)
@@ -205,13 +204,8 @@ _lock = threading.Lock()
 _shared: dict[tuple, Transport] = {}
 
 
-def uses_in_process_emulator(options: "BackendOptions") -> bool:
-    """Whether a backend with these options talks to the in-process emulator."""
-    return options.transport == "inprocess" or _emulated_in_process()
-
-
-def get_transport(alias: str, options: "BackendOptions") -> Transport:
-    """The transport for backend `alias`'s options: the active in-process emulator if there is one.
+def get_transport(alias: str, target: "Target") -> Transport:
+    """The transport that reaches backend `alias`'s `target` (shared per emulator host).
 
     Raises ImproperlyConfigured rather than send a `demo-` project to Google. For an emulator
     host that nothing listens on, a transport whose every call raises EmulatorUnavailableError,
@@ -219,40 +213,31 @@ def get_transport(alias: str, options: "BackendOptions") -> Transport:
     """
     from django.core.exceptions import ImproperlyConfigured
 
-    from tasks_google.options import demo_project_problem
+    from tasks_google.targets import TargetKind
 
-    if uses_in_process_emulator(options):
+    if target.kind is TargetKind.IN_PROCESS:
         from tasks_google.transports import inprocess
 
         return inprocess.transport()
-    problem = demo_project_problem(alias, options)
+    problem = target.demo_project_problem(alias)
     if problem is not None:
         raise ImproperlyConfigured(f"{problem.msg} {problem.hint}")
-    key = ("gcp", options.emulator_host)
+    key = ("gcp", target.emulator_host)
     with _lock:
         if key in _shared:
             return _shared[key]
-    if options.emulator_host:
+    if target.emulator_host:
         from tasks_google.transports.unreachable_emulator import (
             UnreachableEmulator,
             connect_problem,
         )
 
-        reason = connect_problem(options.emulator_host)
+        reason = connect_problem(target.emulator_host)
         if reason is not None:
-            return UnreachableEmulator(options.emulator_host, reason)
+            return UnreachableEmulator(target.emulator_host, reason)
     with _lock:
         if key not in _shared:
             from tasks_google.transports.gcp import GcpTransport
 
-            _shared[key] = GcpTransport(emulator_host=options.emulator_host)
+            _shared[key] = GcpTransport(emulator_host=target.emulator_host)
         return _shared[key]
-
-
-def _emulated_in_process() -> bool:
-    """Whether an in-process emulator is active. Only the in-process transport's module can
-    activate one, once imported: while it is not (or another thread is still importing it),
-    none is, and importing it here would load the whole emulator, seconds before the first
-    call."""
-    is_emulated = getattr(sys.modules.get("tasks_google.transports.inprocess"), "is_emulated", None)
-    return is_emulated is not None and is_emulated()
