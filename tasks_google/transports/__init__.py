@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from google.cloud import run_v2, scheduler_v1, tasks_v2
+
     from tasks_google.targets import Target
 
 
@@ -126,8 +128,8 @@ class RemoteStep(ABC):
     def __call__(self) -> None: ...
 
 
-class Transport(Protocol):
-    """What backends, the runtime and the queue calls need from the Google services."""
+class CloudTasksPort(Protocol):
+    """Cloud Tasks, as backends, the runtime and the queue calls use it."""
 
     def create_task(self, spec: CloudTaskSpec) -> str:
         """Create the task; return its resource name. A task that already exists counts as done."""
@@ -155,24 +157,28 @@ class Transport(Protocol):
     def purge_queue(self, queue_path: str) -> str:
         """PurgeQueue: delete every task created before the call; return the queue's state."""
 
-    def list_queues(self, parent: str) -> list:
-        """Every Cloud Tasks queue of a location (`tasks_v2.Queue` messages)."""
+    def list_queues(self, parent: str) -> "list[tasks_v2.Queue]":
+        """Every Cloud Tasks queue of a location."""
 
-    def run_job(self, spec: "JobRunSpec") -> str:
+
+class RunJobsPort(Protocol):
+    """Cloud Run Jobs, as the Run Jobs backend and the dashboard use it."""
+
+    def run_job(self, spec: JobRunSpec) -> str:
         """Start an execution of a Cloud Run job; return the execution's resource name.
 
         The job's `max_retries` (read from the job, cached per job) goes with it as the
         MAX_RETRIES_ENV override, unless the job cannot be read.
         """
 
-    def list_run_jobs(self, parent: str) -> list:
-        """Every Cloud Run job of a location (`run_v2.Job` messages)."""
+    def list_run_jobs(self, parent: str) -> "list[run_v2.Job]":
+        """Every Cloud Run job of a location."""
 
-    def list_run_executions(self, job_path: str, limit: int) -> list:
-        """A job's newest `limit` executions, newest first (`run_v2.Execution` messages)."""
+    def list_run_executions(self, job_path: str, limit: int) -> "list[run_v2.Execution]":
+        """A job's newest `limit` executions, newest first."""
 
-    def list_run_tasks(self, execution_path: str) -> list:
-        """An execution's tasks (`run_v2.Task` messages)."""
+    def list_run_tasks(self, execution_path: str) -> "list[run_v2.Task]":
+        """An execution's tasks."""
 
     def cancel_execution(self, name: str) -> None:
         """Cancel a Run Jobs execution (SIGTERM, then SIGKILL); one that is over counts as done."""
@@ -183,7 +189,11 @@ class Transport(Protocol):
     def job_max_retries(self, job_path: str) -> int:
         """How many times Cloud Run retries a failed task of this job."""
 
-    def upsert_scheduler_job(self, spec: "SchedulerJobSpec") -> str:
+
+class SchedulerPort(Protocol):
+    """Cloud Scheduler, as declared schedules are synced and fired."""
+
+    def upsert_scheduler_job(self, spec: SchedulerJobSpec) -> str:
         """Create or update a Cloud Scheduler job (paused unless enabled); return its name."""
 
     def delete_scheduler_job(self, name: str) -> None:
@@ -192,12 +202,25 @@ class Transport(Protocol):
     def run_scheduler_job(self, name: str) -> None:
         """Fire a Cloud Scheduler job now (RunJob)."""
 
-    def list_scheduler_jobs(self, parent: str) -> list:
-        """Every Cloud Scheduler job of a location (`scheduler_v1.Job` messages)."""
+    def list_scheduler_jobs(self, parent: str) -> "list[scheduler_v1.Job]":
+        """Every Cloud Scheduler job of a location."""
 
     def pause_scheduler_job(self, name: str) -> None: ...
 
     def resume_scheduler_job(self, name: str) -> None: ...
+
+
+class Transport(CloudTasksPort, RunJobsPort, SchedulerPort, Protocol):
+    """The three ports over one channel (`cloud.CloudTransport`)."""
+
+
+#: The methods of the transport interface.
+TRANSPORT_METHODS = frozenset(
+    name
+    for port in (CloudTasksPort, RunJobsPort, SchedulerPort)
+    for name in vars(port)
+    if not name.startswith("_")
+)
 
 
 _lock = threading.Lock()
@@ -237,7 +260,7 @@ def get_transport(alias: str, target: "Target") -> Transport:
             return UnreachableEmulator(target.emulator_host, reason)
     with _lock:
         if key not in _shared:
-            from tasks_google.transports.gcp import GcpTransport
+            from tasks_google.transports.gcp import gcp_transport
 
-            _shared[key] = GcpTransport(emulator_host=target.emulator_host)
+            _shared[key] = gcp_transport(target.emulator_host)
         return _shared[key]
