@@ -92,11 +92,12 @@ class SchedulerJobSpec:
     oidc_service_account: str | None = None
     oidc_audience: str | None = None
     retry_count: int = 0
-    min_backoff_seconds: float = 5
-    max_backoff_seconds: float = 3600
+    min_backoff: timedelta = timedelta(seconds=5)
+    max_backoff: timedelta = timedelta(seconds=3600)
     max_doublings: int = 5
-    max_retry_duration_seconds: float = 0
-    attempt_deadline_seconds: float = 180
+    #: Zero: no time limit.
+    max_retry_duration: timedelta = timedelta(0)
+    attempt_deadline: timedelta = timedelta(seconds=180)
     headers: dict[str, str] = field(default_factory=dict)
 
 
