@@ -19,6 +19,7 @@ from google.auth import jwt
 from tasks_google import signing_certificates
 from tasks_google.options import BackendOptions
 from tasks_google.signing_certificates import CertificatesUnavailable
+from tasks_google.targets import Target, TargetKind, resolve_target
 
 #: Google's signing certificates for ID tokens, as a {key id: PEM certificate} map.
 GOOGLE_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
@@ -50,16 +51,16 @@ def _downloaded(url: str) -> Callable[[str], Mapping[str, str]]:
     return lambda key_id: signing_certificates.default_cache.certs_for(url, key_id)
 
 
-def key_source(config: BackendOptions) -> KeySource:
-    """The issuers and certificates that sign the tokens a backend's deliveries carry."""
-    from tasks_google.transports import inprocess
+def key_source(target: Target) -> KeySource:
+    """The issuers and certificates that sign the tokens deliveries to `target` carry."""
+    if target.kind is TargetKind.IN_PROCESS:
+        from tasks_google.transports import inprocess
 
-    if inprocess.is_emulated() or config.transport == "inprocess":
         issuer = inprocess.current_cloud().oidc
         return KeySource((issuer.issuer,), lambda key_id: issuer.pem_certs())
-    if config.emulator_host and config.emulator_url:
+    if target.kind is TargetKind.EMULATOR and target.control_url:
         return KeySource(
-            (config.emulator_url,), _downloaded(config.emulator_url + EMULATOR_CERTS_PATH)
+            (target.control_url,), _downloaded(target.control_url + EMULATOR_CERTS_PATH)
         )
     return KeySource(GOOGLE_ISSUERS, _downloaded(GOOGLE_CERTS_URL))
 
@@ -96,7 +97,7 @@ def verify(token: str, config: BackendOptions) -> dict:
     Raises TokenRejected, or CertificatesUnavailable when its key cannot be checked now.
     """
     key_id = key_id_of(token)
-    source = key_source(config)
+    source = key_source(resolve_target(config))
     certs = source.certs(key_id)
     try:
         claims = jwt.decode(

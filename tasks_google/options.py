@@ -456,21 +456,3 @@ def parse_options(
     values = {name: _OPTIONS[name].convert(reading.values[name]) for name in kind.known}
     values["emulator_url"] = values["emulator_url"] or _control_url(values["emulator_host"])
     return kind.options_type(**values), []
-
-
-def demo_project_problem(alias: str, config: BackendOptions) -> Problem | None:
-    """A `demo-` project must never reach Google: it needs an emulator (or the in-process one)."""
-    if (
-        config.project_id.startswith(DEMO_PROJECT_PREFIX)
-        and config.transport == "gcp"
-        and config.emulator_host is None
-    ):
-        return Problem(
-            "tasks_google.W003",
-            f"TASKS[{alias!r}]: project_id {config.project_id!r} is a demo project, which exists "
-            "only in the emulator, and no emulator is configured, so enqueue refuses to send its "
-            "tasks to Google.",
-            hint=f"Set {config.emulator_host_env} (or OPTIONS['emulator_host']), "
-            "or use 'transport': 'inprocess'.",
-        )
-    return None

@@ -8,7 +8,7 @@ its own backend. Every fire is an ordinary execution.
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from croniter import croniter
@@ -72,11 +72,11 @@ def job_spec(row: ScheduledTask) -> SchedulerJobSpec:
         oidc_audience=config.audience,
         headers=dict(row.headers),
         retry_count=row.retry_count,
-        min_backoff_seconds=row.min_backoff_seconds,
-        max_backoff_seconds=row.max_backoff_seconds,
+        min_backoff=timedelta(seconds=row.min_backoff_seconds),
+        max_backoff=timedelta(seconds=row.max_backoff_seconds),
         max_doublings=row.max_doublings,
-        max_retry_duration_seconds=row.max_retry_duration_seconds,
-        attempt_deadline_seconds=row.attempt_deadline_seconds,
+        max_retry_duration=timedelta(seconds=row.max_retry_duration_seconds),
+        attempt_deadline=timedelta(seconds=row.attempt_deadline_seconds),
     )
 
 

@@ -5,7 +5,8 @@ from dataclasses import dataclass
 
 from django.tasks import task_backends
 
-from tasks_google.options import demo_project_problem
+from tasks_google.targets import Target as BackendTarget
+from tasks_google.targets import TargetKind
 from tui.cloud_state import CloudSource
 from tui.emulator_sources import (
     HttpEmulatorSource,
@@ -28,25 +29,31 @@ class Target:
         return f"{self.kind} ({self.where})"
 
 
-def backend_targets() -> list[Target]:
-    """The target of every tasks_google backend in settings.TASKS (others are skipped)."""
-    targets = []
+def _resolved() -> list[tuple[str, BackendTarget]]:
+    """(alias, target) of every tasks_google backend in settings.TASKS (others are skipped)."""
+    found = []
     for backend in task_backends.all():
         try:
-            config = backend.config
+            found.append((backend.alias, backend.target))
         except Exception:  # not a tasks_google backend, or invalid OPTIONS (manage.py check says)
             continue
-        if config.transport == "inprocess":
-            target = Target(backend.alias, "EMULATOR", "in-process")
-        elif config.emulator_host:
-            target = Target(backend.alias, "EMULATOR", config.emulator_host)
-        elif demo_project_problem(backend.alias, config) is not None:
-            # A demo project never reaches Google: what it lacks is an emulator.
-            target = Target(backend.alias, "EMULATOR", "not running")
-        else:
-            target = Target(backend.alias, "GCP", f"{config.project_id}, {config.location}")
-        targets.append(target)
-    return targets
+    return found
+
+
+def _shown(alias: str, target: BackendTarget) -> Target:
+    if target.kind is TargetKind.IN_PROCESS:
+        return Target(alias, "EMULATOR", "in-process")
+    if target.kind is TargetKind.EMULATOR:
+        return Target(alias, "EMULATOR", str(target.emulator_host))
+    if target.kind is TargetKind.NO_EMULATOR:
+        # A demo project never reaches Google: what it lacks is an emulator.
+        return Target(alias, "EMULATOR", "not running")
+    return Target(alias, "GCP", f"{target.project_id}, {target.location}")
+
+
+def backend_targets() -> list[Target]:
+    """The target of every tasks_google backend in settings.TASKS (others are skipped)."""
+    return [_shown(alias, target) for alias, target in _resolved()]
 
 
 def describe_targets(targets: list[Target] | None = None) -> str:
@@ -67,22 +74,11 @@ def cloud_source() -> CloudSource:
     control API (`emulator_url`, `TASKS_GOOGLE_EMULATOR_URL`, or derived from the emulator
     host), else nothing when a `demo-` project has no emulator, else Google Cloud through the
     backends' transports."""
-    url = None
-    missing: list[str] = []
-    for backend in task_backends.all():
-        try:
-            config = backend.config
-        except Exception:  # not a tasks_google backend
-            continue
-        if config.transport == "inprocess":
-            return InProcessEmulatorSource()
-        if url is None and config.emulator_host and config.emulator_url:
-            url = config.emulator_url
-        if (
-            demo_project_problem(backend.alias, config) is not None
-            and config.project_id not in missing
-        ):
-            missing.append(config.project_id)
-    if url:
-        return HttpEmulatorSource(url)
-    return MissingEmulatorSource(missing) if missing else GoogleCloudSource()
+    targets = [target for _, target in _resolved()]
+    if any(t.kind is TargetKind.IN_PROCESS for t in targets):
+        return InProcessEmulatorSource()
+    urls = [t.control_url for t in targets if t.kind is TargetKind.EMULATOR and t.control_url]
+    if urls:
+        return HttpEmulatorSource(urls[0])
+    missing = [t.project_id for t in targets if t.kind is TargetKind.NO_EMULATOR]
+    return MissingEmulatorSource(list(dict.fromkeys(missing))) if missing else GoogleCloudSource()

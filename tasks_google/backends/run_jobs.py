@@ -19,13 +19,13 @@ from django.tasks import TaskResult
 
 from tasks_google.backends.stored import StartRemote, StoredExecutionBackend, task_timeout
 from tasks_google.options import RUN_JOBS
+from tasks_google.targets import TargetKind
 from tasks_google.task import Task
 from tasks_google.transports import (
     DATABASE_NAMES_ENV,
     JobRunSpec,
     RemoteStep,
     Transport,
-    uses_in_process_emulator,
 )
 
 logger = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ class CloudRunJobsBackend(StoredExecutionBackend):
     platform = "Cloud Run Jobs (the task attempt timeout)"
 
     def enqueue(self, task: Task, args: Any, kwargs: Any) -> TaskResult:
-        if uses_in_process_emulator(self.config):
+        if self.target.kind is TargetKind.IN_PROCESS:
             in_process_database_env()  # refuses, before anything is stored, what cannot work
         return super().enqueue(task, args, kwargs)
 
@@ -52,7 +52,7 @@ class CloudRunJobsBackend(StoredExecutionBackend):
 
     def job_run_spec(self, row: Any, task: Task | None = None) -> JobRunSpec:
         config = self.config
-        in_process = uses_in_process_emulator(config)
+        in_process = self.target.kind is TargetKind.IN_PROCESS
         return JobRunSpec(
             job_path=config.job_path(row.queue),
             execution_id=row.pk,

@@ -27,9 +27,9 @@ from tasks_google.options import (
     BackendKind,
     BackendOptions,
     Problem,
-    demo_project_problem,
     parse_options,
 )
+from tasks_google.targets import Target, TargetKind, resolve_target
 from tasks_google.task import Task
 from tasks_google.transports import RemoteStep, Transport, get_transport
 
@@ -105,8 +105,13 @@ class StoredExecutionBackend(BaseTaskBackend):
         return config
 
     @property
+    def target(self) -> Target:
+        """Which cloud this backend talks to now (an `emulated()` block included)."""
+        return resolve_target(self.config)
+
+    @property
     def transport(self) -> Transport:
-        return get_transport(self.alias, self.config)
+        return get_transport(self.alias, self.target)
 
     def check(self, **kwargs: Any) -> list[checks.CheckMessage]:
         messages: list[checks.CheckMessage] = [
@@ -127,16 +132,18 @@ class StoredExecutionBackend(BaseTaskBackend):
 
     def _safety_checks(self, config: BackendOptions) -> list[checks.CheckMessage]:
         found: list[checks.CheckMessage] = []
-        problem = demo_project_problem(self.alias, config)
+        # The settings are judged, not an emulator a test switched on.
+        target = resolve_target(config, at_run_time=False)
+        problem = target.demo_project_problem(self.alias)
         if problem is not None:
             # A warning, so manage.py commands still run; the transport refuses to send it.
             found.append(checks.Warning(problem.msg, hint=problem.hint, id=problem.id))
-        if config.emulator_host and not settings.DEBUG and config.transport == "gcp":
+        if target.kind is TargetKind.EMULATOR and not settings.DEBUG:
             found.append(
                 checks.Warning(
-                    f"TASKS[{self.alias!r}] talks to the emulator at {config.emulator_host} "
+                    f"TASKS[{self.alias!r}] talks to the emulator at {target.emulator_host} "
                     "while DEBUG is False.",
-                    hint=f"In production, unset {config.emulator_host_env} and "
+                    hint=f"In production, unset {target.emulator_host_env} and "
                     "OPTIONS['emulator_host'].",
                     id="tasks_google.W001",
                 )

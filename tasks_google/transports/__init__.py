@@ -5,7 +5,6 @@ Backends never call a Google client directly; they call a transport with this sm
 Transports are created lazily and shared per process.
 """
 
-import sys
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -13,10 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
-from tasks_google.scheduler_job_settings import JOB_DEFAULTS, seconds
+from tasks_google.scheduler_job_settings import JOB_DEFAULTS
 
 if TYPE_CHECKING:
-    from tasks_google.options import BackendOptions
+    from google.cloud import run_v2, scheduler_v1, tasks_v2
+
+    from tasks_google.targets import Target
 
 
 @dataclass(frozen=True)
@@ -93,11 +94,12 @@ class SchedulerJobSpec:
     oidc_service_account: str | None = None
     oidc_audience: str | None = None
     retry_count: int = JOB_DEFAULTS.retry_count
-    min_backoff_seconds: float = seconds(JOB_DEFAULTS.min_backoff)
-    max_backoff_seconds: float = seconds(JOB_DEFAULTS.max_backoff)
+    min_backoff: timedelta = JOB_DEFAULTS.min_backoff
+    max_backoff: timedelta = JOB_DEFAULTS.max_backoff
     max_doublings: int = JOB_DEFAULTS.max_doublings
-    max_retry_duration_seconds: float = seconds(JOB_DEFAULTS.max_retry_duration)
-    attempt_deadline_seconds: float = seconds(JOB_DEFAULTS.attempt_deadline)
+    #: Zero: no time limit.
+    max_retry_duration: timedelta = JOB_DEFAULTS.max_retry_duration
+    attempt_deadline: timedelta = JOB_DEFAULTS.attempt_deadline
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -129,8 +131,8 @@ class RemoteStep(ABC):
     def __call__(self) -> None: ...
 
 
-class Transport(Protocol):
-    """What backends, the runtime and the queue calls need from the Google services."""
+class CloudTasksPort(Protocol):
+    """Cloud Tasks, as backends, the runtime and the queue calls use it."""
 
     def create_task(self, spec: CloudTaskSpec) -> str:
         """Create the task; return its resource name. A task that already exists counts as done."""
@@ -158,24 +160,28 @@ class Transport(Protocol):
     def purge_queue(self, queue_path: str) -> str:
         """PurgeQueue: delete every task created before the call; return the queue's state."""
 
-    def list_queues(self, parent: str) -> list:
-        """Every Cloud Tasks queue of a location (`tasks_v2.Queue` messages)."""
+    def list_queues(self, parent: str) -> "list[tasks_v2.Queue]":
+        """Every Cloud Tasks queue of a location."""
 
-    def run_job(self, spec: "JobRunSpec") -> str:
+
+class RunJobsPort(Protocol):
+    """Cloud Run Jobs, as the Run Jobs backend and the dashboard use it."""
+
+    def run_job(self, spec: JobRunSpec) -> str:
         """Start an execution of a Cloud Run job; return the execution's resource name.
 
         The job's `max_retries` (read from the job, cached per job) goes with it as the
         MAX_RETRIES_ENV override, unless the job cannot be read.
         """
 
-    def list_run_jobs(self, parent: str) -> list:
-        """Every Cloud Run job of a location (`run_v2.Job` messages)."""
+    def list_run_jobs(self, parent: str) -> "list[run_v2.Job]":
+        """Every Cloud Run job of a location."""
 
-    def list_run_executions(self, job_path: str, limit: int) -> list:
-        """A job's newest `limit` executions, newest first (`run_v2.Execution` messages)."""
+    def list_run_executions(self, job_path: str, limit: int) -> "list[run_v2.Execution]":
+        """A job's newest `limit` executions, newest first."""
 
-    def list_run_tasks(self, execution_path: str) -> list:
-        """An execution's tasks (`run_v2.Task` messages)."""
+    def list_run_tasks(self, execution_path: str) -> "list[run_v2.Task]":
+        """An execution's tasks."""
 
     def cancel_execution(self, name: str) -> None:
         """Cancel a Run Jobs execution (SIGTERM, then SIGKILL); one that is over counts as done."""
@@ -186,7 +192,11 @@ class Transport(Protocol):
     def job_max_retries(self, job_path: str) -> int:
         """How many times Cloud Run retries a failed task of this job."""
 
-    def upsert_scheduler_job(self, spec: "SchedulerJobSpec") -> str:
+
+class SchedulerPort(Protocol):
+    """Cloud Scheduler, as declared schedules are synced and fired."""
+
+    def upsert_scheduler_job(self, spec: SchedulerJobSpec) -> str:
         """Create or update a Cloud Scheduler job (paused unless enabled); return its name."""
 
     def delete_scheduler_job(self, name: str) -> None:
@@ -195,25 +205,33 @@ class Transport(Protocol):
     def run_scheduler_job(self, name: str) -> None:
         """Fire a Cloud Scheduler job now (RunJob)."""
 
-    def list_scheduler_jobs(self, parent: str) -> list:
-        """Every Cloud Scheduler job of a location (`scheduler_v1.Job` messages)."""
+    def list_scheduler_jobs(self, parent: str) -> "list[scheduler_v1.Job]":
+        """Every Cloud Scheduler job of a location."""
 
     def pause_scheduler_job(self, name: str) -> None: ...
 
     def resume_scheduler_job(self, name: str) -> None: ...
 
 
+class Transport(CloudTasksPort, RunJobsPort, SchedulerPort, Protocol):
+    """The three ports over one channel (`cloud.CloudTransport`)."""
+
+
+#: The methods of the transport interface.
+TRANSPORT_METHODS = frozenset(
+    name
+    for port in (CloudTasksPort, RunJobsPort, SchedulerPort)
+    for name in vars(port)
+    if not name.startswith("_")
+)
+
+
 _lock = threading.Lock()
 _shared: dict[tuple, Transport] = {}
 
 
-def uses_in_process_emulator(options: "BackendOptions") -> bool:
-    """Whether a backend with these options talks to the in-process emulator."""
-    return options.transport == "inprocess" or _emulated_in_process()
-
-
-def get_transport(alias: str, options: "BackendOptions") -> Transport:
-    """The transport for backend `alias`'s options: the active in-process emulator if there is one.
+def get_transport(alias: str, target: "Target") -> Transport:
+    """The transport that reaches backend `alias`'s `target` (shared per emulator host).
 
     Raises ImproperlyConfigured rather than send a `demo-` project to Google. For an emulator
     host that nothing listens on, a transport whose every call raises EmulatorUnavailableError,
@@ -221,40 +239,31 @@ def get_transport(alias: str, options: "BackendOptions") -> Transport:
     """
     from django.core.exceptions import ImproperlyConfigured
 
-    from tasks_google.options import demo_project_problem
+    from tasks_google.targets import TargetKind
 
-    if uses_in_process_emulator(options):
+    if target.kind is TargetKind.IN_PROCESS:
         from tasks_google.transports import inprocess
 
         return inprocess.transport()
-    problem = demo_project_problem(alias, options)
+    problem = target.demo_project_problem(alias)
     if problem is not None:
         raise ImproperlyConfigured(f"{problem.msg} {problem.hint}")
-    key = ("gcp", options.emulator_host)
+    key = ("gcp", target.emulator_host)
     with _lock:
         if key in _shared:
             return _shared[key]
-    if options.emulator_host:
+    if target.emulator_host:
         from tasks_google.transports.unreachable_emulator import (
             UnreachableEmulator,
             connect_problem,
         )
 
-        reason = connect_problem(options.emulator_host)
+        reason = connect_problem(target.emulator_host)
         if reason is not None:
-            return UnreachableEmulator(options.emulator_host, reason)
+            return UnreachableEmulator(target.emulator_host, reason)
     with _lock:
         if key not in _shared:
-            from tasks_google.transports.gcp import GcpTransport
+            from tasks_google.transports.gcp import gcp_transport
 
-            _shared[key] = GcpTransport(emulator_host=options.emulator_host)
+            _shared[key] = gcp_transport(target.emulator_host)
         return _shared[key]
-
-
-def _emulated_in_process() -> bool:
-    """Whether an in-process emulator is active. Only the in-process transport's module can
-    activate one, once imported: while it is not (or another thread is still importing it),
-    none is, and importing it here would load the whole emulator, seconds before the first
-    call."""
-    is_emulated = getattr(sys.modules.get("tasks_google.transports.inprocess"), "is_emulated", None)
-    return is_emulated is not None and is_emulated()

@@ -1,5 +1,7 @@
 """Cloud Scheduler messages for a SchedulerJobSpec, shared by the gcp and in-process transports."""
 
+from datetime import timedelta
+
 from google.cloud import scheduler_v1
 from google.protobuf import duration_pb2, field_mask_pb2
 
@@ -16,9 +18,9 @@ MANAGED_FIELDS = (
 )
 
 
-def _duration(seconds: float) -> duration_pb2.Duration:
+def _duration(length: timedelta) -> duration_pb2.Duration:
     duration = duration_pb2.Duration()
-    duration.FromNanoseconds(int(seconds * 1e9))
+    duration.FromTimedelta(length)
     return duration
 
 
@@ -42,12 +44,12 @@ def job_message(spec: SchedulerJobSpec) -> scheduler_v1.Job:
         http_target=target,
         retry_config=scheduler_v1.RetryConfig(
             retry_count=spec.retry_count,
-            min_backoff_duration=_duration(spec.min_backoff_seconds),
-            max_backoff_duration=_duration(spec.max_backoff_seconds),
+            min_backoff_duration=_duration(spec.min_backoff),
+            max_backoff_duration=_duration(spec.max_backoff),
             max_doublings=spec.max_doublings,
-            max_retry_duration=_duration(spec.max_retry_duration_seconds),
+            max_retry_duration=_duration(spec.max_retry_duration),
         ),
-        attempt_deadline=_duration(spec.attempt_deadline_seconds),
+        attempt_deadline=_duration(spec.attempt_deadline),
     )
 
 

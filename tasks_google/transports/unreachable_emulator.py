@@ -4,7 +4,7 @@ Loading Google's client libraries (and the `gcp` transport with them) takes a se
 lot more on a busy machine. Before loading them for an emulator host, `get_transport` tries a
 plain TCP connection to it: when nothing listens there, every call of the transport it returns
 raises EmulatorUnavailableError at once. Once the emulator has answered, the official clients
-report an outage themselves, as fast (`gcp.GcpTransport`).
+report an outage themselves, as fast (`gcp.GrpcChannel`).
 """
 
 from collections.abc import Callable
@@ -48,9 +48,9 @@ class UnreachableEmulator:
         self.reason = reason
 
     def __getattr__(self, name: str) -> Callable[..., NoReturn]:
-        from tasks_google.transports import Transport
+        from tasks_google.transports import TRANSPORT_METHODS
 
-        if name.startswith("_") or name not in vars(Transport):
+        if name not in TRANSPORT_METHODS:
             raise AttributeError(name)
 
         def unavailable(*args: object, **kwargs: object) -> NoReturn:
