@@ -25,6 +25,7 @@ from textual.worker import Worker, WorkerState
 import tasks_google
 from tasks_google import clock
 from tui import queue_actions, schedule_actions
+from tui.cloud_rows import FaultRow, QueueRow, SchedulerJobRow
 from tui.cloud_state import CloudSource, CloudState, FaultSwitch
 from tui.execution_filter import ExecutionFilter
 from tui.execution_query import Snapshot, fetch_execution, take_snapshot
@@ -33,7 +34,7 @@ from tui.screens.help import HelpScreen
 from tui.status_labels import DISPLAY_ORDER, LABELS, label_for
 from tui.targets import backend_targets, cloud_source, describe_targets
 from tui.throughput import BUCKET_SECONDS, throughput_line
-from tui.widgets.cloud_view import CloudView
+from tui.widgets.cloud_view import CloudView, Row
 from tui.widgets.execution_detail import ExecutionDetail
 from tui.widgets.execution_list import ColumnHeader, ExecutionList
 
@@ -315,7 +316,7 @@ class TasksDashboard(App[None]):
         self.cloud_polls += 1
         self.cloud_view.show(state)
 
-    def _selected_item(self, *kinds: str) -> tuple[str, dict[str, Any]] | None:
+    def _selected_item(self, *kinds: str) -> tuple[str, Row] | None:
         """The selected row of the cloud view if it is of one of `kinds` (else say so)."""
         selected = self.cloud_view.selected()
         if selected is None or selected[0] not in kinds:
@@ -332,11 +333,12 @@ class TasksDashboard(App[None]):
         if selected is None or not isinstance(source, FaultSwitch):
             return
         fault = selected[1]
-        enabled = not fault.get("enabled")
+        assert isinstance(fault, FaultRow)
+        enabled = not fault.enabled
 
         def toggle() -> str:
-            rule = source.set_fault_enabled(fault["id"], enabled)
-            return f"fault rule {rule['id']} {'on' if rule['enabled'] else 'off'}"
+            rule = source.set_fault_enabled(fault.id, enabled)
+            return f"fault rule {rule.id} {'on' if rule.enabled else 'off'}"
 
         self._act("Toggle fault", toggle)
 
@@ -345,10 +347,11 @@ class TasksDashboard(App[None]):
         selected = self._selected_item("job")
         if selected is not None:
             job = selected[1]
+            assert isinstance(job, SchedulerJobRow)
             self._confirm(
-                f"Run Scheduler job {job.get('job_id', job['name'])} now?",
+                f"Run Scheduler job {job.job_id} now?",
                 "Run now",
-                partial(schedule_actions.run_now, job["name"]),
+                partial(schedule_actions.run_now, job.name),
             )
 
     def action_pause(self) -> None:
@@ -356,19 +359,16 @@ class TasksDashboard(App[None]):
         selected = self._selected_item("queue", "job")
         if selected is None:
             return
-        kind, item = selected
-        name = item["name"]
-        if kind == "queue":
+        item = selected[1]
+        if isinstance(item, QueueRow):
             question = (
-                f"Pause queue {item.get('queue_id', name)}? Its tasks wait (none is lost) "
-                "until it is resumed."
+                f"Pause queue {item.queue_id}? Its tasks wait (none is lost) until it is resumed."
             )
-            action = partial(queue_actions.set_queue_paused, name, True)
+            action = partial(queue_actions.set_queue_paused, item.name, True)
         else:
-            question = (
-                f"Pause Scheduler job {item.get('job_id', name)}? It stops firing until resumed."
-            )
-            action = partial(schedule_actions.set_paused, name, True)
+            assert isinstance(item, SchedulerJobRow)
+            question = f"Pause Scheduler job {item.job_id}? It stops firing until resumed."
+            action = partial(schedule_actions.set_paused, item.name, True)
         self._confirm(question, "Pause", action)
 
     def action_resume(self) -> None:
@@ -376,22 +376,23 @@ class TasksDashboard(App[None]):
         selected = self._selected_item("queue", "job")
         if selected is None:
             return
-        kind, item = selected
-        if kind == "queue":
-            self._act("Resume", partial(queue_actions.set_queue_paused, item["name"], False))
+        item = selected[1]
+        if isinstance(item, QueueRow):
+            self._act("Resume", partial(queue_actions.set_queue_paused, item.name, False))
         else:
-            self._act("Resume", partial(schedule_actions.set_paused, item["name"], False))
+            self._act("Resume", partial(schedule_actions.set_paused, item.name, False))
 
     def action_purge_queue(self) -> None:
         """Delete every task of the selected queue (asks first)."""
         selected = self._selected_item("queue")
         if selected is not None:
             queue = selected[1]
+            assert isinstance(queue, QueueRow)
             self._confirm(
-                f"Purge queue {queue.get('queue_id', queue['name'])}? Every task waiting in it "
+                f"Purge queue {queue.queue_id}? Every task waiting in it "
                 "is deleted, and their executions are recorded cancelled. This cannot be undone.",
                 "Purge",
-                partial(queue_actions.purge, queue["name"]),
+                partial(queue_actions.purge, queue.name),
             )
 
     def _confirm(self, question: str, title: str, action: Callable[[], str]) -> None:

@@ -429,9 +429,9 @@ def test_a_click_selects_a_queue_job_or_fault_rule(transactional_db, tasks_emula
             await click_on(pilot, "f1 ")
             assert app.cloud_view.selected()[0] == "fault"
             await click_on(pilot, "emails ")
-            assert app.cloud_view.selected()[1]["queue_id"] == "emails"
+            assert app.cloud_view.selected()[1].queue_id == "emails"
             await pilot.click(offset=(20, line_of(pilot, "Queues")))  # not a row
             await pilot.pause()
-            assert app.cloud_view.selected()[1]["queue_id"] == "emails"
+            assert app.cloud_view.selected()[1].queue_id == "emails"
 
     asyncio.run(drive())
