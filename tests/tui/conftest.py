@@ -34,9 +34,9 @@ async def until(pilot: Pilot, predicate: Callable[[], bool], timeout: float = 10
 
 async def until_polled(pilot: Pilot, timeout: float = 10) -> None:
     """Wait for a poll that started after now to be applied."""
-    polls = pilot.app.polls
-    pilot.app.poll_now()
-    await until(pilot, lambda: pilot.app.polls > polls, timeout)
+    polls = pilot.app.executions_view.polls
+    pilot.app.executions_view.poll_now()
+    await until(pilot, lambda: pilot.app.executions_view.polls > polls, timeout)
     await pilot.pause()
 
 

@@ -175,7 +175,12 @@ def test_backend_queue_and_task_filters_narrow_the_rows(make_execution):
 
             # T narrows to the selected row's task (the newest: export), T again widens.
             await pilot.press("down")  # resize
-            await until(pilot, lambda: app.execution_list.selected_row.task_path.endswith("resize"))
+            await until(
+                pilot,
+                lambda: app.executions_view.execution_list.selected_row.task_path.endswith(
+                    "resize"
+                ),
+            )
             await pilot.press("T")
             await until(pilot, lambda: tasks_shown(pilot) == [("shop.tasks.resize", "default")])
             assert "task=shop.tasks.resize" in screen_text(pilot)
@@ -198,7 +203,7 @@ def test_cancel_a_ready_execution_with_keys(transactional_db, tasks_emulator):
 
     async def drive() -> None:
         async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: app.execution_list.selected_id == result.id)
+            await until(pilot, lambda: app.executions_view.execution_list.selected_id == result.id)
             await pilot.press("c")
             await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
             await until(pilot, lambda: result.id in screen_text(pilot))
@@ -217,7 +222,7 @@ def test_declining_the_confirmation_changes_nothing(transactional_db, tasks_emul
 
     async def drive() -> None:
         async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: app.execution_list.selected_id == result.id)
+            await until(pilot, lambda: app.executions_view.execution_list.selected_id == result.id)
             await pilot.press("c")
             await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
             await pilot.press("n")
@@ -234,7 +239,7 @@ def test_force_cancel_on_cloud_tasks_shows_why_not(transactional_db, tasks_emula
 
     async def drive() -> None:
         async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: app.execution_list.selected_id == result.id)
+            await until(pilot, lambda: app.executions_view.execution_list.selected_id == result.id)
             await pilot.press("C")
             await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
             await pilot.press("y")
@@ -252,7 +257,9 @@ def test_retry_enqueues_a_copy(transactional_db, tasks_emulator):
 
     async def drive() -> None:
         async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: app.execution_list.selected_id == original.id)
+            await until(
+                pilot, lambda: app.executions_view.execution_list.selected_id == original.id
+            )
             await pilot.press("r")  # a cancelled (failed) one: no question asked
             await until(pilot, lambda: len(list_lines(pilot)) == 2)
 
@@ -269,7 +276,9 @@ def test_retrying_an_unfinished_execution_asks_first(transactional_db, tasks_emu
 
     async def drive() -> None:
         async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: app.execution_list.selected_id == original.id)
+            await until(
+                pilot, lambda: app.executions_view.execution_list.selected_id == original.id
+            )
             await pilot.press("r")
             await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
             assert "is READY, not failed." in screen_text(pilot)
@@ -297,7 +306,7 @@ def test_help_screen_and_copy_id(make_execution):
 
     async def drive() -> None:
         async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: app.execution_list.selected_id == row.id)
+            await until(pilot, lambda: app.executions_view.execution_list.selected_id == row.id)
             await pilot.press("question_mark")
             await until(pilot, lambda: isinstance(app.screen, HelpScreen))
             await until(pilot, lambda: "force cancel" in screen_text(pilot))
@@ -321,7 +330,7 @@ def test_detail_shows_the_attempt_timeline(transactional_db, tasks_emulator):
 
     async def drive() -> None:
         async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: app.execution_list.selected_id == result.id)
+            await until(pilot, lambda: app.executions_view.execution_list.selected_id == result.id)
             await until(pilot, lambda: "Attempts (2)" in screen_text(pilot))
             await pilot.press("tab")  # into the detail pane, scrolled down to the timeline
             for _ in range(10):
@@ -385,7 +394,10 @@ def test_a_click_selects_the_row_under_the_pointer(make_execution):
             await until(pilot, lambda: len(list_lines(pilot)) == 5)
             # Newest first: the third line is the successful one.
             await pilot.click("#executions", offset=(20, 2))
-            await until(pilot, lambda: app.execution_list.selected_id == rows["successful"].id)
+            await until(
+                pilot,
+                lambda: app.executions_view.execution_list.selected_id == rows["successful"].id,
+            )
             await until(pilot, lambda: rows["successful"].id in screen_text(pilot))
 
     asyncio.run(drive())
@@ -393,9 +405,9 @@ def test_a_click_selects_the_row_under_the_pointer(make_execution):
 
 def test_a_slow_database_is_polled_less_often(transactional_db):
     app = TasksDashboard(poll_interval=1.0)
-    assert app.next_poll_delay() == 1.0
+    assert app.executions_view.next_poll_delay() == 1.0
     # Reads that took half a second: the next refresh waits four times that.
-    app.snapshot = Snapshot(ExecutionFilter(), 0, [], 0, {}, seconds=0.5)
-    assert app.next_poll_delay() == 2.0
-    app.snapshot = Snapshot(ExecutionFilter(), 0, [], 0, {}, seconds=0.1)
-    assert app.next_poll_delay() == 1.0
+    app.executions_view.snapshot = Snapshot(ExecutionFilter(), 0, [], 0, {}, seconds=0.5)
+    assert app.executions_view.next_poll_delay() == 2.0
+    app.executions_view.snapshot = Snapshot(ExecutionFilter(), 0, [], 0, {}, seconds=0.1)
+    assert app.executions_view.next_poll_delay() == 1.0

@@ -1,9 +1,9 @@
-"""The cloud view: queues, Scheduler jobs, Run Jobs executions; on the emulator also its clock
-and fault rules.
+"""The cloud's state drawn as tables: queues, Scheduler jobs, Run Jobs executions; on the
+emulator also its clock and fault rules.
 
 Queues, Scheduler jobs and fault rules are selectable (one cursor runs through the queues, the
-jobs, then the rules), so the app's keys can pause, resume or purge the selected queue, run,
-pause or resume the selected job, or toggle the selected rule.
+jobs, then the rules), so the cloud view's keys (`tui.views.cloud`) can pause, resume or purge
+the selected queue, run, pause or resume the selected job, or toggle the selected rule.
 """
 
 from datetime import UTC, datetime
@@ -177,7 +177,7 @@ def _key(row: Row) -> str:
     return row.id if isinstance(row, FaultRow) else row.name
 
 
-class CloudView(VerticalScroll, can_focus=True):
+class CloudTables(VerticalScroll, can_focus=True):
     """The cloud's state, rendered; a cursor over its queues, Scheduler jobs and fault rules."""
 
     BINDINGS = [
