@@ -81,7 +81,7 @@ class RunJobRow:
     task_count: int
     parallelism: int
     max_retries: int
-    execution_count: int
+    execution_count: int = 0
     executions: tuple[RunExecutionRow, ...] = ()
 
 

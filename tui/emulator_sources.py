@@ -7,6 +7,7 @@ view's typed rows here, and only here.
 """
 
 import json
+from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 from urllib.error import HTTPError, URLError
@@ -31,21 +32,21 @@ JSON = dict[str, Any]
 HTTP_TIMEOUT_SECONDS = 2.0
 
 
+def _row[Row](kind: type[Row], *sources: JSON, **parsed: Any) -> Row:
+    """A `kind` row from the control API's JSON: every key of `sources` named like one of its
+    fields (the JSON's names are the rows' names), then the `parsed` fields."""
+    names = {field.name for field in fields(kind)}
+    values = {key: value for source in sources for key, value in source.items() if key in names}
+    return kind(**{**values, **parsed})
+
+
 def queue_row(queue: JSON) -> QueueRow:
     """A queue of `describe_queues`."""
-    retry, rate = queue["retry_config"], queue["rate_limits"]
-    return QueueRow(
-        name=queue["name"],
-        queue_id=queue["queue_id"],
-        state=queue["state"],
-        max_attempts=retry["max_attempts"],
-        min_backoff=retry["min_backoff"],
-        max_backoff=retry["max_backoff"],
-        max_dispatches_per_second=rate["max_dispatches_per_second"],
-        max_burst_size=rate["max_burst_size"],
-        max_concurrent_dispatches=rate["max_concurrent_dispatches"],
-        depth=queue.get("depth"),
-        in_flight=queue.get("in_flight"),
+    return _row(
+        QueueRow,
+        queue,
+        queue["retry_config"],
+        queue["rate_limits"],
         next_dispatch_time=parse_time(queue.get("next_dispatch_time")),
     )
 
@@ -53,59 +54,40 @@ def queue_row(queue: JSON) -> QueueRow:
 def scheduler_job_row(job: JSON) -> SchedulerJobRow:
     """A job of the Scheduler's `describe_jobs`."""
     status = job.get("status") or {}
-    return SchedulerJobRow(
-        name=job["name"],
-        job_id=job["job_id"],
-        schedule=job.get("schedule", ""),
-        time_zone=job.get("time_zone", ""),
-        state=job["state"],
+    return _row(
+        SchedulerJobRow,
+        job,
         next_fire_time=parse_time(job.get("next_fire_time")),
         last_attempt_time=parse_time(job.get("last_attempt_time")),
         status_code=status.get("code") or None,
         status_message=status.get("message") or "",
-        last_response_status=job.get("last_response_status"),
-    )
-
-
-def run_task_row(task: JSON) -> RunTaskRow:
-    """A task of an execution of Run Jobs' `describe_executions`."""
-    return RunTaskRow(
-        index=task["index"],
-        status=task["status"],
-        attempt=task.get("attempt"),
-        exit_code=task.get("exit_code"),
-        term_signal=task.get("term_signal"),
-        start_time=parse_time(task.get("start_time")),
-        end_time=parse_time(task.get("end_time")),
     )
 
 
 def run_execution_row(execution: JSON) -> RunExecutionRow:
     """An execution of Run Jobs' `describe_executions`, with its tasks."""
-    return RunExecutionRow(
-        name=execution["name"],
-        execution_id=execution["execution_id"],
-        status=execution["status"],
-        succeeded_count=execution.get("succeeded_count", 0),
-        failed_count=execution.get("failed_count", 0),
-        running_count=execution.get("running_count", 0),
+    tasks = execution.get("tasks", ())
+    return _row(
+        RunExecutionRow,
+        execution,
         start_time=parse_time(execution.get("start_time")),
         completion_time=parse_time(execution.get("completion_time")),
-        tasks=tuple(run_task_row(task) for task in execution.get("tasks", ())),
+        tasks=tuple(
+            _row(
+                RunTaskRow,
+                task,
+                start_time=parse_time(task.get("start_time")),
+                end_time=parse_time(task.get("end_time")),
+            )
+            for task in tasks
+        ),
     )
 
 
 def run_job_row(job: JSON, executions: list[JSON]) -> RunJobRow:
     """A job of Run Jobs' `describe_jobs` and its newest `executions`."""
-    return RunJobRow(
-        name=job["name"],
-        job_id=job["job_id"],
-        task_count=job["task_count"],
-        parallelism=job["parallelism"],
-        max_retries=job["max_retries"],
-        execution_count=job.get("execution_count", 0),
-        executions=tuple(run_execution_row(e) for e in executions[:EXECUTIONS_PER_JOB]),
-    )
+    newest = executions[:EXECUTIONS_PER_JOB]
+    return _row(RunJobRow, job, executions=tuple(run_execution_row(e) for e in newest))
 
 
 def fault_row(fault: JSON) -> FaultRow:
@@ -113,18 +95,7 @@ def fault_row(fault: JSON) -> FaultRow:
     effect = fault.get("effect", {})
     details = ", ".join(f"{k}={v}" for k, v in effect.items() if k not in ("type", "headers"))
     kind = effect.get("type", "?")
-    return FaultRow(
-        id=fault["id"],
-        enabled=bool(fault.get("enabled")),
-        service=fault.get("service", ""),
-        operation=fault.get("operation", ""),
-        effect=f"{kind}({details})" if details else kind,
-        queue=fault.get("queue"),
-        job=fault.get("job"),
-        probability=fault.get("probability", 1),
-        count=fault.get("count"),
-        fired=fault.get("fired", 0),
-    )
+    return _row(FaultRow, fault, effect=f"{kind}({details})" if details else kind)
 
 
 def cloud_state(

@@ -7,6 +7,7 @@ polling while the cloud view shows, so its counts are current when it comes back
 """
 
 import time
+from collections.abc import Callable
 from functools import partial
 
 from rich.text import Text
@@ -123,14 +124,15 @@ class ExecutionsView(DashboardView, Vertical):
             self._throughput_read_at = time.monotonic()
             throughput_until = clock.now()
         selected = self.execution_list.selected_id
-        read = partial(take_snapshot, self.filter, start, limit, selected, throughput_until)
+        self._read(
+            "poll", partial(take_snapshot, self.filter, start, limit, selected, throughput_until)
+        )
+
+    def _read(self, group: str, read: Callable[[], object]) -> None:
+        """Run `read` in a worker thread of `group` (cancelling the group's previous one)."""
+        work = partial(on_own_connection, read)
         self.run_worker(
-            partial(on_own_connection, read),
-            thread=True,
-            exclusive=True,
-            group="poll",
-            name="poll",
-            exit_on_error=False,
+            work, thread=True, exclusive=True, group=group, name=group, exit_on_error=False
         )
 
     def _schedule_poll(self) -> None:
@@ -203,15 +205,7 @@ class ExecutionsView(DashboardView, Vertical):
         """Load the newly selected execution alone (one primary-key read), not a whole poll."""
         if message.execution_id is None:
             return
-        read = partial(fetch_execution, message.execution_id)
-        self.run_worker(
-            partial(on_own_connection, read),
-            thread=True,
-            exclusive=True,
-            group="detail",
-            name="detail",
-            exit_on_error=False,
-        )
+        self._read("detail", partial(fetch_execution, message.execution_id))
 
     # ------------------------------------------------------------------ filters
 
