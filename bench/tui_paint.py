@@ -99,6 +99,7 @@ async def measure(rows: int) -> dict[str, float]:
 
     figures: dict[str, float] = {}
     app = TasksDashboard(poll_interval=3600)  # polls only when asked
+    view = app.executions_view
 
     def painted(pilot: Pilot) -> bool:
         lines = [s.text for s in pilot.app.screen._compositor.render_strips()]
@@ -115,29 +116,29 @@ async def measure(rows: int) -> dict[str, float]:
 
         refreshes = []
         for _ in range(10):
-            polls = app.polls
+            polls = view.polls
             t0 = time.perf_counter()
-            app.poll_now()
-            await wait(pilot, lambda polls=polls: app.polls > polls)
+            view.poll_now()
+            await wait(pilot, lambda polls=polls: view.polls > polls)
             app.screen._compositor.render_strips()
             refreshes.append(time.perf_counter() - t0)
         figures["refresh (median of 10)"] = statistics.median(refreshes)
 
         t0 = time.perf_counter()
-        app.execution_list.cursor = rows // 2
-        await wait(pilot, lambda: app.execution_list.row_at(rows // 2) is not None)
+        view.execution_list.cursor = rows // 2
+        await wait(pilot, lambda: view.execution_list.row_at(rows // 2) is not None)
         app.screen._compositor.render_strips()
         figures["jump to the middle"] = time.perf_counter() - t0
 
         moves = []
         for _ in range(20):
             t0 = time.perf_counter()
-            app.execution_list.action_cursor_down()
-            await wait(pilot, lambda: app.detail.shown_id == app.execution_list.selected_id)
+            view.execution_list.action_cursor_down()
+            await wait(pilot, lambda: view.detail.shown_id == view.execution_list.selected_id)
             app.screen._compositor.render_strips()
             moves.append(time.perf_counter() - t0)
         figures["cursor move + detail"] = statistics.median(moves)
-        figures["reads of one poll"] = app.snapshot.seconds if app.snapshot else float("nan")
+        figures["reads of one poll"] = view.snapshot.seconds if view.snapshot else float("nan")
     return figures
 
 

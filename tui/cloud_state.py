@@ -1,28 +1,21 @@
 """What the cloud view shows: queues, Scheduler jobs, Run Jobs and, on the emulator, its
 clock and fault rules.
 
-One small interface, three sources that return the same JSON shapes (the emulator control
-API's): `tui.emulator_sources` (an emulator server's control API, or the in-process emulator)
-and `tui.google_cloud_source` (the backends' transports, i.e. Google's official clients).
+One small interface, three sources that return the same typed rows (`tui.cloud_rows`):
+`tui.emulator_sources` (an emulator server's control API, or the in-process emulator) and
+`tui.google_cloud_source` (the backends' transports, i.e. Google's official clients).
 `tui.targets.cloud_source()` picks one. Reads are synchronous: the app calls them in a thread
 worker.
 """
 
-from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from tui.cloud_rows import FaultRow, QueueRow, RunJobRow, SchedulerJobRow
 
 #: Run Jobs executions shown per job (newest first).
 EXECUTIONS_PER_JOB = 3
-
-JSON = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class RunJobState:
-    """One Run Jobs job and its newest executions (each with its `tasks`)."""
-
-    job: JSON
-    executions: list[JSON] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -31,11 +24,11 @@ class CloudState:
 
     where: str
     emulated: bool = True  # an emulator (with a clock and fault rules), not Google
-    clock: str = ""
-    queues: list[JSON] = field(default_factory=list)
-    scheduler_jobs: list[JSON] = field(default_factory=list)
-    run_jobs: list[RunJobState] = field(default_factory=list)
-    faults: list[JSON] = field(default_factory=list)
+    clock: datetime | None = None  # the emulator's (virtual) time
+    queues: tuple[QueueRow, ...] = ()
+    scheduler_jobs: tuple[SchedulerJobRow, ...] = ()
+    run_jobs: tuple[RunJobRow, ...] = ()
+    faults: tuple[FaultRow, ...] = ()
     error: str | None = None
     hint: str | None = None  # what to do about `error`, when the source knows better than the view
 
@@ -55,7 +48,7 @@ class CloudSource(Protocol):
 class FaultSwitch(Protocol):
     """A source that can switch the emulator's fault rules (the emulator's; Google has none)."""
 
-    def set_fault_enabled(self, fault_id: str, enabled: bool) -> JSON: ...
+    def set_fault_enabled(self, fault_id: str, enabled: bool) -> FaultRow: ...
 
 
 def resource_id(name: str) -> str:

@@ -1,19 +1,120 @@
 """The emulator as the cloud view reads it: an emulator server's HTTP control API
 (`just dev`), or the in-process emulator of `tasks_google.transports.inprocess` (tests,
-`transport: "inprocess"`)."""
+`transport: "inprocess"`).
+
+Both speak the control API's JSON (the engines' `describe_*`); it is turned into the cloud
+view's typed rows here, and only here.
+"""
 
 import json
-from datetime import UTC
+from dataclasses import fields
+from datetime import UTC, datetime
 from typing import Any
 from urllib.error import HTTPError, URLError
 from urllib.parse import quote
 from urllib.request import Request, urlopen
 
 from tasks_google.dev_emulator import START_HINT
-from tui.cloud_state import EXECUTIONS_PER_JOB, JSON, CloudState, RunJobState
+from tui.cloud_rows import (
+    FaultRow,
+    QueueRow,
+    RunExecutionRow,
+    RunJobRow,
+    RunTaskRow,
+    SchedulerJobRow,
+    parse_time,
+)
+from tui.cloud_state import EXECUTIONS_PER_JOB, CloudState
+
+JSON = dict[str, Any]
 
 #: Seconds an HTTP control API call may take before the emulator counts as unreachable.
 HTTP_TIMEOUT_SECONDS = 2.0
+
+
+def _row[Row](kind: type[Row], *sources: JSON, **parsed: Any) -> Row:
+    """A `kind` row from the control API's JSON: every key of `sources` named like one of its
+    fields (the JSON's names are the rows' names), then the `parsed` fields."""
+    names = {field.name for field in fields(kind)}
+    values = {key: value for source in sources for key, value in source.items() if key in names}
+    return kind(**{**values, **parsed})
+
+
+def queue_row(queue: JSON) -> QueueRow:
+    """A queue of `describe_queues`."""
+    return _row(
+        QueueRow,
+        queue,
+        queue["retry_config"],
+        queue["rate_limits"],
+        next_dispatch_time=parse_time(queue.get("next_dispatch_time")),
+    )
+
+
+def scheduler_job_row(job: JSON) -> SchedulerJobRow:
+    """A job of the Scheduler's `describe_jobs`."""
+    status = job.get("status") or {}
+    return _row(
+        SchedulerJobRow,
+        job,
+        next_fire_time=parse_time(job.get("next_fire_time")),
+        last_attempt_time=parse_time(job.get("last_attempt_time")),
+        status_code=status.get("code") or None,
+        status_message=status.get("message") or "",
+    )
+
+
+def run_execution_row(execution: JSON) -> RunExecutionRow:
+    """An execution of Run Jobs' `describe_executions`, with its tasks."""
+    tasks = execution.get("tasks", ())
+    return _row(
+        RunExecutionRow,
+        execution,
+        start_time=parse_time(execution.get("start_time")),
+        completion_time=parse_time(execution.get("completion_time")),
+        tasks=tuple(
+            _row(
+                RunTaskRow,
+                task,
+                start_time=parse_time(task.get("start_time")),
+                end_time=parse_time(task.get("end_time")),
+            )
+            for task in tasks
+        ),
+    )
+
+
+def run_job_row(job: JSON, executions: list[JSON]) -> RunJobRow:
+    """A job of Run Jobs' `describe_jobs` and its newest `executions`."""
+    newest = executions[:EXECUTIONS_PER_JOB]
+    return _row(RunJobRow, job, executions=tuple(run_execution_row(e) for e in newest))
+
+
+def fault_row(fault: JSON) -> FaultRow:
+    """A fault rule of the control API (`ActiveFault.to_json`)."""
+    effect = fault.get("effect", {})
+    details = ", ".join(f"{k}={v}" for k, v in effect.items() if k not in ("type", "headers"))
+    kind = effect.get("type", "?")
+    return _row(FaultRow, fault, effect=f"{kind}({details})" if details else kind)
+
+
+def cloud_state(
+    where: str,
+    clock: datetime | None,
+    queues: list[JSON],
+    scheduler_jobs: list[JSON],
+    run_jobs: list[tuple[JSON, list[JSON]]],
+    faults: list[JSON],
+) -> CloudState:
+    """The control API's answers as the cloud view's state."""
+    return CloudState(
+        where=where,
+        clock=clock,
+        queues=tuple(queue_row(queue) for queue in queues),
+        scheduler_jobs=tuple(scheduler_job_row(job) for job in scheduler_jobs),
+        run_jobs=tuple(run_job_row(job, executions) for job, executions in run_jobs),
+        faults=tuple(fault_row(fault) for fault in faults),
+    )
 
 
 class EmulatorUnreachable(Exception):
@@ -55,16 +156,13 @@ class HttpEmulatorSource:
         try:
             health = self._call("GET", "/health")
             jobs = self._call("GET", "/v1/run/jobs")["jobs"]
-            return CloudState(
-                where=self.where,
-                clock=health.get("time", ""),
-                queues=self._call("GET", "/v1/queues")["queues"],
-                scheduler_jobs=self._call("GET", "/v1/scheduler/jobs")["jobs"],
-                run_jobs=[
-                    RunJobState(job, self._executions(job["name"])[:EXECUTIONS_PER_JOB])
-                    for job in jobs
-                ],
-                faults=self._call("GET", "/v1/faults")["faults"],
+            return cloud_state(
+                self.where,
+                parse_time(health.get("time")),
+                self._call("GET", "/v1/queues")["queues"],
+                self._call("GET", "/v1/scheduler/jobs")["jobs"],
+                [(job, self._executions(job["name"])) for job in jobs],
+                self._call("GET", "/v1/faults")["faults"],
             )
         except EmulatorUnreachable as error:
             return CloudState(where=self.where, error=str(error))
@@ -72,8 +170,8 @@ class HttpEmulatorSource:
     def _executions(self, job: str) -> list[JSON]:
         return self._call("GET", f"/v1/run/executions?job={quote(job, safe='')}")["executions"]
 
-    def set_fault_enabled(self, fault_id: str, enabled: bool) -> JSON:
-        return self._call("PATCH", f"/v1/faults/{fault_id}", {"enabled": enabled})
+    def set_fault_enabled(self, fault_id: str, enabled: bool) -> FaultRow:
+        return fault_row(self._call("PATCH", f"/v1/faults/{fault_id}", {"enabled": enabled}))
 
 
 class MissingEmulatorSource:
@@ -108,26 +206,22 @@ class InProcessEmulatorSource:
         from tasks_google.transports.inprocess import current_cloud
 
         cloud = current_cloud()
-        newest = EXECUTIONS_PER_JOB
+        run = cloud.run
         try:
-            clock = cloud.now().astimezone(UTC).isoformat(timespec="milliseconds")
-            return CloudState(
-                where=self.where,
-                clock=clock.replace("+00:00", "Z"),
-                queues=cloud.tasks.describe_queues(),
-                scheduler_jobs=cloud.scheduler.describe_jobs(),
-                run_jobs=[
-                    RunJobState(job, cloud.run.describe_executions(job["name"])[:newest])
-                    for job in cloud.run.describe_jobs()
-                ],
-                faults=[fault.to_json() for fault in cloud.faults.list()],
+            return cloud_state(
+                self.where,
+                cloud.now().astimezone(UTC),
+                cloud.tasks.describe_queues(),
+                cloud.scheduler.describe_jobs(),
+                [(job, run.describe_executions(job["name"])) for job in run.describe_jobs()],
+                [fault.to_json() for fault in cloud.faults.list()],
             )
         except Exception as error:  # a job deleted between the two reads, ...
             return CloudState(where=self.where, error=f"reading the emulator failed: {error}")
 
-    def set_fault_enabled(self, fault_id: str, enabled: bool) -> JSON:
+    def set_fault_enabled(self, fault_id: str, enabled: bool) -> FaultRow:
         from tasks_google.transports.inprocess import current_cloud
 
         faults = current_cloud().faults
         faults.set_enabled(fault_id, enabled)
-        return faults.get(fault_id).to_json()
+        return fault_row(faults.get(fault_id).to_json())

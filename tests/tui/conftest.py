@@ -1,17 +1,31 @@
 """Helpers for driving the dashboard with Textual's Pilot against the test database."""
 
+import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from textual.app import App
 from textual.pilot import Pilot
 
 from tasks_google import TaskExecution
 
 #: Terminal size of every dashboard test: wide enough for every column.
 SIZE = (150, 40)
+
+
+def drive(
+    app: App, scenario: Callable[[Pilot], Awaitable[None]], size: tuple[int, int] = SIZE
+) -> None:
+    """Run `app` headless in a terminal of `size` while `scenario(pilot)` plays against it."""
+
+    async def run() -> None:
+        async with app.run_test(size=size) as pilot:
+            await scenario(pilot)
+
+    asyncio.run(run())
 
 
 def screen_lines(pilot: Pilot) -> list[str]:
@@ -34,9 +48,9 @@ async def until(pilot: Pilot, predicate: Callable[[], bool], timeout: float = 10
 
 async def until_polled(pilot: Pilot, timeout: float = 10) -> None:
     """Wait for a poll that started after now to be applied."""
-    polls = pilot.app.polls
-    pilot.app.poll_now()
-    await until(pilot, lambda: pilot.app.polls > polls, timeout)
+    polls = pilot.app.executions_view.polls
+    pilot.app.executions_view.poll_now()
+    await until(pilot, lambda: pilot.app.executions_view.polls > polls, timeout)
     await pilot.pause()
 
 

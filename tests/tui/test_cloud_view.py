@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from django.db import connections
 from django.tasks import TaskResultStatus
 from google.cloud import run_v2, scheduler_v1
+from textual.pilot import Pilot
 
 from emulator.cloud_tasks.queue_specs import parse_queue_spec
 from emulator.faults import FaultRule, HttpStatus
@@ -21,7 +22,7 @@ from emulator.server.emulator_server import EmulatorServer, start_server
 from tasks_google import ScheduledTask, TaskExecution, schedule_task
 from tests.settings import SERVICE_ACCOUNT
 from tests.tasks_google import tasks
-from tests.tui.conftest import SIZE, screen_lines, screen_text, until
+from tests.tui.conftest import drive, screen_lines, screen_text, until
 from tui.app import TasksDashboard
 from tui.emulator_sources import HttpEmulatorSource, InProcessEmulatorSource
 from tui.google_cloud_source import GoogleCloudSource
@@ -53,67 +54,66 @@ def test_in_process_emulator_state_and_schedule_actions(transactional_db, tasks_
     app = TasksDashboard(poll_interval=0.05)
     assert isinstance(app.cloud, InProcessEmulatorSource)
 
-    async def drive() -> None:
-        async with app.run_test(size=SIZE) as pilot:
-            await pilot.press("2")
-            await until(pilot, lambda: "Fault rules" in screen_text(pilot))
-            text = screen_text(pilot)
-            assert "Emulator (in-process)" in text and "clock" in text
-            clock = tasks_emulator.now().strftime("%Y-%m-%d %H:%M:%S UTC")
-            assert clock in text
-            [queue] = lines_with(pilot, "default ")
-            assert re.search(r"default +RUNNING +1 +0 ", queue), queue
-            assert "attempts, backoff" in text
-            [job] = lines_with(pilot, "nightly-report")
-            assert queue.lstrip().startswith("▸")  # the first queue is selected
-            await pilot.press("down")  # to the Scheduler job
-            await until(pilot, lambda: "▸" in "".join(lines_with(pilot, "nightly-report")))
-            [job] = lines_with(pilot, "nightly-report")
-            assert "0 3 * * *" in job and "Europe/Paris" in job and "ENABLED" in job
-            assert "never fired" in job
-            [fault] = lines_with(pilot, "f1 ")
-            assert "● on" in fault and "dispatch" in fault and "http_status(status=503)" in fault
-            assert "Run Jobs: none" in text
+    async def scenario(pilot: Pilot) -> None:
+        await pilot.press("2")
+        await until(pilot, lambda: "Fault rules" in screen_text(pilot))
+        text = screen_text(pilot)
+        assert "Emulator (in-process)" in text and "clock" in text
+        clock = tasks_emulator.now().strftime("%Y-%m-%d %H:%M:%S UTC")
+        assert clock in text
+        [queue] = lines_with(pilot, "default ")
+        assert re.search(r"default +RUNNING +1 +0 ", queue), queue
+        assert "attempts, backoff" in text
+        [job] = lines_with(pilot, "nightly-report")
+        assert queue.lstrip().startswith("▸")  # the first queue is selected
+        await pilot.press("down")  # to the Scheduler job
+        await until(pilot, lambda: "▸" in "".join(lines_with(pilot, "nightly-report")))
+        [job] = lines_with(pilot, "nightly-report")
+        assert "0 3 * * *" in job and "Europe/Paris" in job and "ENABLED" in job
+        assert "never fired" in job
+        [fault] = lines_with(pilot, "f1 ")
+        assert "● on" in fault and "dispatch" in fault and "http_status(status=503)" in fault
+        assert "Run Jobs: none" in text
 
-            # Pause asks first; n leaves it running.
-            await pilot.press("p")
-            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-            await pilot.press("n")
-            await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
-            await pilot.press("p")
-            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-            await pilot.press("y")
-            await until(pilot, lambda: "PAUSED" in "".join(lines_with(pilot, "nightly-report")))
-            assert "Pause: Paused nightly-report (schedule 'nightly-report')." in screen_text(pilot)
-            assert not await schedule_enabled("nightly-report")
-            await pilot.press("u")  # resuming needs no confirmation
-            await until(pilot, lambda: "ENABLED" in "".join(lines_with(pilot, "nightly-report")))
-            assert await schedule_enabled("nightly-report")
+        # Pause asks first; n leaves it running.
+        await pilot.press("p")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("n")
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+        await pilot.press("p")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await until(pilot, lambda: "PAUSED" in "".join(lines_with(pilot, "nightly-report")))
+        assert "Pause: Paused nightly-report (schedule 'nightly-report')." in screen_text(pilot)
+        assert not await schedule_enabled("nightly-report")
+        await pilot.press("u")  # resuming needs no confirmation
+        await until(pilot, lambda: "ENABLED" in "".join(lines_with(pilot, "nightly-report")))
+        assert await schedule_enabled("nightly-report")
 
-            await pilot.press("n")
-            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-            await pilot.press("y")
-            await until(pilot, lambda: "Run now: Ran nightly-report now." in screen_text(pilot))
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await until(pilot, lambda: "Run now: Ran nightly-report now." in screen_text(pilot))
 
-            # Down to the fault rule; t switches it off, then on again.
-            await pilot.press("t")  # on a Scheduler job: says what to select
-            await pilot.press("down")
-            await until(pilot, lambda: "▸" in "".join(lines_with(pilot, "f1 ")))
-            await pilot.press("t")
-            await until(pilot, lambda: "○ off" in "".join(lines_with(pilot, "f1 ")))
-            assert not tasks_emulator.cloud.faults.get("f1").rule.enabled
-            await pilot.press("t")
-            await until(pilot, lambda: "● on" in "".join(lines_with(pilot, "f1 ")))
-            assert tasks_emulator.cloud.faults.get("f1").rule.enabled
+        # Down to the fault rule; t switches it off, then on again.
+        await pilot.press("t")  # on a Scheduler job: says what to select
+        await pilot.press("down")
+        await until(pilot, lambda: "▸" in "".join(lines_with(pilot, "f1 ")))
+        await pilot.press("t")
+        await until(pilot, lambda: "○ off" in "".join(lines_with(pilot, "f1 ")))
+        assert not tasks_emulator.cloud.faults.get("f1").rule.enabled
+        await pilot.press("t")
+        await until(pilot, lambda: "● on" in "".join(lines_with(pilot, "f1 ")))
+        assert tasks_emulator.cloud.faults.get("f1").rule.enabled
 
-            # Back to the executions; the emulator keys are off there.
-            await pilot.press("1")
-            await until(pilot, lambda: "STATUS" in screen_text(pilot))
-            await pilot.press("t")
-            await pilot.pause()
-            assert tasks_emulator.cloud.faults.get("f1").rule.enabled
+        # Back to the executions; the emulator keys are off there.
+        await pilot.press("1")
+        await until(pilot, lambda: "STATUS" in screen_text(pilot))
+        await pilot.press("t")
+        await pilot.pause()
+        assert tasks_emulator.cloud.faults.get("f1").rule.enabled
 
-    asyncio.run(drive())
+    drive(app, scenario)
     assert "nightly-report" in tasks_emulator.cloud.scheduler.describe_jobs()[0]["name"]
 
 
@@ -122,33 +122,32 @@ def test_queue_pause_resume_and_purge_with_keys(transactional_db, tasks_emulator
     tasks.noop_task.enqueue()
     app = TasksDashboard(poll_interval=0.05)
 
-    async def drive() -> None:
-        async with app.run_test(size=SIZE) as pilot:
-            await pilot.press("2")
-            await until(pilot, lambda: "emails" in screen_text(pilot))
-            # Queues are listed by name: default, then emails. The cursor starts on default.
-            await pilot.press("down")
-            await until(pilot, lambda: "▸" in "".join(lines_with(pilot, "emails ")))
-            await pilot.press("p")
-            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-            assert "Pause queue emails? Its tasks wait" in screen_text(pilot)
-            await pilot.press("y")
-            await until(pilot, lambda: "PAUSED" in "".join(lines_with(pilot, "emails ")))
-            await pilot.press("u")  # resuming needs no confirmation
-            await until(pilot, lambda: "RUNNING" in "".join(lines_with(pilot, "emails ")))
-            assert "Resume: Resumed." in screen_text(pilot)
+    async def scenario(pilot: Pilot) -> None:
+        await pilot.press("2")
+        await until(pilot, lambda: "emails" in screen_text(pilot))
+        # Queues are listed by name: default, then emails. The cursor starts on default.
+        await pilot.press("down")
+        await until(pilot, lambda: "▸" in "".join(lines_with(pilot, "emails ")))
+        await pilot.press("p")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "Pause queue emails? Its tasks wait" in screen_text(pilot)
+        await pilot.press("y")
+        await until(pilot, lambda: "PAUSED" in "".join(lines_with(pilot, "emails ")))
+        await pilot.press("u")  # resuming needs no confirmation
+        await until(pilot, lambda: "RUNNING" in "".join(lines_with(pilot, "emails ")))
+        assert "Resume: Resumed." in screen_text(pilot)
 
-            await pilot.press("X")
-            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-            assert "Purge queue emails?" in screen_text(pilot)
-            await pilot.press("y")
-            await until(pilot, lambda: "1 waiting execution was recorded" in screen_text(pilot))
-            [queue] = lines_with(pilot, "emails ")
-            assert re.search(r"emails +RUNNING +0 +0 ", queue), queue
-            [other] = lines_with(pilot, "default ")
-            assert re.search(r"default +RUNNING +1 +0 ", other), other  # left alone
+        await pilot.press("X")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "Purge queue emails?" in screen_text(pilot)
+        await pilot.press("y")
+        await until(pilot, lambda: "1 waiting execution was recorded" in screen_text(pilot))
+        [queue] = lines_with(pilot, "emails ")
+        assert re.search(r"emails +RUNNING +0 +0 ", queue), queue
+        [other] = lines_with(pilot, "default ")
+        assert re.search(r"default +RUNNING +1 +0 ", other), other  # left alone
 
-    asyncio.run(drive())
+    drive(app, scenario)
     row = TaskExecution.objects.get(pk=waiting.id)
     assert row.status == TaskResultStatus.FAILED and row.cancelled_at is not None
     assert "was purged" in row.errors[-1]["traceback"]
@@ -206,16 +205,15 @@ def test_real_emulator_server_over_the_control_api(transactional_db):
         server.cloud.faults.add(FaultRule(operation="dispatch", effect=HttpStatus(500)))
         app = TasksDashboard(poll_interval=0.05, cloud=HttpEmulatorSource(server.url))
 
-        async def drive() -> None:
-            async with app.run_test(size=SIZE) as pilot:
-                await pilot.press("2")
-                await until(pilot, lambda: "task 1" in screen_text(pilot), timeout=15)
-                assert_renders_the_server_state(pilot, f"Emulator ({server.url})")
-                await pilot.press("down", "down")  # from the queue past the job to the fault
-                await pilot.press("t")
-                await until(pilot, lambda: "○ off" in "".join(lines_with(pilot, "f1 ")))
+        async def scenario(pilot: Pilot) -> None:
+            await pilot.press("2")
+            await until(pilot, lambda: "task 1" in screen_text(pilot), timeout=15)
+            assert_renders_the_server_state(pilot, f"Emulator ({server.url})")
+            await pilot.press("down", "down")  # from the queue past the job to the fault
+            await pilot.press("t")
+            await until(pilot, lambda: "○ off" in "".join(lines_with(pilot, "f1 ")))
 
-        asyncio.run(drive())
+        drive(app, scenario)
         assert not server.cloud.faults.get("f1").rule.enabled
 
 
@@ -261,29 +259,28 @@ def test_real_emulator_server_through_the_official_clients(transactional_db, set
         }
         app = TasksDashboard(poll_interval=0.05, cloud=GoogleCloudSource())
 
-        async def drive() -> None:
-            async with app.run_test(size=SIZE) as pilot:
-                await pilot.press("2")
-                await until(pilot, lambda: "task 1" in screen_text(pilot), timeout=15)
-                assert_renders_the_server_state(
-                    pilot, f"Google Cloud ({PARENT})  read through the backends' transports"
-                )
-                text = screen_text(pilot)
-                assert "Fault rules" not in text  # Google has none
-                assert "Toggle fault" not in text  # nor the key for them
-                [queue] = lines_with(pilot, "mail ")
-                assert re.search(r"mail +RUNNING +— +— +— ", queue), queue  # no depth on Google
+        async def scenario(pilot: Pilot) -> None:
+            await pilot.press("2")
+            await until(pilot, lambda: "task 1" in screen_text(pilot), timeout=15)
+            assert_renders_the_server_state(
+                pilot, f"Google Cloud ({PARENT})  read through the backends' transports"
+            )
+            text = screen_text(pilot)
+            assert "Fault rules" not in text  # Google has none
+            assert "Toggle fault" not in text  # nor the key for them
+            [queue] = lines_with(pilot, "mail ")
+            assert re.search(r"mail +RUNNING +— +— +— ", queue), queue  # no depth on Google
 
-                # Pausing a queue goes through tasks_google.pause_queue and the official client.
-                await pilot.press("p")
-                await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-                await pilot.press("y")
-                await until(pilot, lambda: "PAUSED" in "".join(lines_with(pilot, "mail ")))
-                assert "Pause: Paused. projects/demo-project/locations/us-central1/queues/mail" in (
-                    screen_text(pilot)
-                )
+            # Pausing a queue goes through tasks_google.pause_queue and the official client.
+            await pilot.press("p")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await pilot.press("y")
+            await until(pilot, lambda: "PAUSED" in "".join(lines_with(pilot, "mail ")))
+            assert "Pause: Paused. projects/demo-project/locations/us-central1/queues/mail" in (
+                screen_text(pilot)
+            )
 
-        asyncio.run(drive())
+        drive(app, scenario)
         assert server.cloud.tasks.describe_queues()[0]["state"] == "PAUSED"
 
 
@@ -308,18 +305,17 @@ def test_every_backend_on_google_reads_google_and_says_why_it_cannot(
     app = TasksDashboard(poll_interval=0.05)
     assert isinstance(app.cloud, GoogleCloudSource)
 
-    async def drive() -> None:
-        async with app.run_test(size=SIZE) as pilot:
-            header = screen_text(pilot).splitlines()[0]
-            assert "GCP (acme-prod, europe-west1)" in header
-            await pilot.press("2")
-            await until(pilot, lambda: "GOOGLE CLOUD UNREADABLE" in screen_text(pilot), 30)
-            text = screen_text(pilot)
-            assert "projects/acme-prod/locations/europe-west1" in text
-            assert "reading Google Cloud failed" in text
-            assert "credentials" in text
+    async def scenario(pilot: Pilot) -> None:
+        header = screen_text(pilot).splitlines()[0]
+        assert "GCP (acme-prod, europe-west1)" in header
+        await pilot.press("2")
+        await until(pilot, lambda: "GOOGLE CLOUD UNREADABLE" in screen_text(pilot), 30)
+        text = screen_text(pilot)
+        assert "projects/acme-prod/locations/europe-west1" in text
+        assert "reading Google Cloud failed" in text
+        assert "credentials" in text
 
-    asyncio.run(drive())
+    drive(app, scenario)
 
 
 def test_an_emulator_that_does_not_answer_is_said_to_be_not_running_with_how_to_start_it(
@@ -341,18 +337,17 @@ def test_an_emulator_that_does_not_answer_is_said_to_be_not_running_with_how_to_
     app = TasksDashboard(poll_interval=0.05)
     assert isinstance(app.cloud, HttpEmulatorSource)
 
-    async def drive() -> None:
-        async with app.run_test(size=SIZE) as pilot:
-            assert "EMULATOR (127.0.0.1:9)" in screen_text(pilot).splitlines()[0]
-            await pilot.press("2")
-            await until(pilot, lambda: "EMULATOR UNREACHABLE" in screen_text(pilot))
-            text = screen_text(pilot)
-            assert "http://127.0.0.1:10 unreachable" in text
-            assert "Is the emulator running?" in text
-            assert "Start it with `python manage.py tasks_dev`" in text
-            assert "IAM" not in text
+    async def scenario(pilot: Pilot) -> None:
+        assert "EMULATOR (127.0.0.1:9)" in screen_text(pilot).splitlines()[0]
+        await pilot.press("2")
+        await until(pilot, lambda: "EMULATOR UNREACHABLE" in screen_text(pilot))
+        text = screen_text(pilot)
+        assert "http://127.0.0.1:10 unreachable" in text
+        assert "Is the emulator running?" in text
+        assert "Start it with `python manage.py tasks_dev`" in text
+        assert "IAM" not in text
 
-    asyncio.run(drive())
+    drive(app, scenario)
 
 
 def test_a_demo_project_without_an_emulator_says_to_start_one_not_to_fix_permissions(
@@ -372,17 +367,16 @@ def test_a_demo_project_without_an_emulator_says_to_start_one_not_to_fix_permiss
     }
     app = TasksDashboard(poll_interval=0.05)
 
-    async def drive() -> None:
-        async with app.run_test(size=SIZE) as pilot:
-            assert "EMULATOR (not running)" in screen_text(pilot).splitlines()[0]
-            await pilot.press("2")
-            await until(pilot, lambda: "EMULATOR UNREACHABLE" in screen_text(pilot))
-            text = screen_text(pilot)
-            assert "No emulator is configured or running for demo-shop" in text
-            assert "Start it with `python manage.py tasks_dev`" in text
-            assert "IAM" not in text and "GOOGLE" not in text
+    async def scenario(pilot: Pilot) -> None:
+        assert "EMULATOR (not running)" in screen_text(pilot).splitlines()[0]
+        await pilot.press("2")
+        await until(pilot, lambda: "EMULATOR UNREACHABLE" in screen_text(pilot))
+        text = screen_text(pilot)
+        assert "No emulator is configured or running for demo-shop" in text
+        assert "Start it with `python manage.py tasks_dev`" in text
+        assert "IAM" not in text and "GOOGLE" not in text
 
-    asyncio.run(drive())
+    drive(app, scenario)
 
 
 def test_a_narrow_terminal_cuts_the_settings_columns_not_the_names(
@@ -391,16 +385,15 @@ def test_a_narrow_terminal_cuts_the_settings_columns_not_the_names(
     tasks.noop_task.enqueue()
     app = TasksDashboard(poll_interval=0.05)
 
-    async def drive() -> None:
-        async with app.run_test(size=(100, 30)) as pilot:
-            await pilot.press("2")
-            await until(pilot, lambda: "default" in "".join(lines_with(pilot, "RUNNING")))
-            [queue] = lines_with(pilot, "RUNNING")
-            assert re.search(r"▸ +default +RUNNING +1 +0 ", queue), queue
-            assert "100 attempts, backo…" in queue  # RETRY and RATE share what is left
-            assert len(queue.rstrip()) <= 100
+    async def scenario(pilot: Pilot) -> None:
+        await pilot.press("2")
+        await until(pilot, lambda: "default" in "".join(lines_with(pilot, "RUNNING")))
+        [queue] = lines_with(pilot, "RUNNING")
+        assert re.search(r"▸ +default +RUNNING +1 +0 ", queue), queue
+        assert "100 attempts, backo…" in queue  # RETRY and RATE share what is left
+        assert len(queue.rstrip()) <= 100
 
-    asyncio.run(drive())
+    drive(app, scenario, size=(100, 30))
 
 
 def line_of(pilot, word: str) -> int:
@@ -420,18 +413,17 @@ def test_a_click_selects_a_queue_job_or_fault_rule(transactional_db, tasks_emula
     tasks_emulator.cloud.faults.add(FaultRule(operation="dispatch", effect=HttpStatus(503)))
     app = TasksDashboard(poll_interval=0.05)
 
-    async def drive() -> None:
-        async with app.run_test(size=SIZE) as pilot:
-            await pilot.press("2")
-            await until(pilot, lambda: "Fault rules" in screen_text(pilot))
-            await click_on(pilot, "nightly-report")
-            assert app.cloud_view.selected()[0] == "job"
-            await click_on(pilot, "f1 ")
-            assert app.cloud_view.selected()[0] == "fault"
-            await click_on(pilot, "emails ")
-            assert app.cloud_view.selected()[1]["queue_id"] == "emails"
-            await pilot.click(offset=(20, line_of(pilot, "Queues")))  # not a row
-            await pilot.pause()
-            assert app.cloud_view.selected()[1]["queue_id"] == "emails"
+    async def scenario(pilot: Pilot) -> None:
+        await pilot.press("2")
+        await until(pilot, lambda: "Fault rules" in screen_text(pilot))
+        await click_on(pilot, "nightly-report")
+        assert app.cloud_view.selected()[0] == "job"
+        await click_on(pilot, "f1 ")
+        assert app.cloud_view.selected()[0] == "fault"
+        await click_on(pilot, "emails ")
+        assert app.cloud_view.selected()[1].queue_id == "emails"
+        await pilot.click(offset=(20, line_of(pilot, "Queues")))  # not a row
+        await pilot.pause()
+        assert app.cloud_view.selected()[1].queue_id == "emails"
 
-    asyncio.run(drive())
+    drive(app, scenario)

@@ -1,16 +1,16 @@
 """The dashboard driven by keys (Textual Pilot) against the real test database."""
 
-import asyncio
 import re
 from datetime import timedelta
 
 from django.tasks import TaskResultStatus
 from django.utils import timezone
+from textual.pilot import Pilot
 
 from tasks_google import TaskExecution, leases
 from tests.tasks_google import tasks
 from tests.tasks_google.attempt_drivers import run_in_thread, wait_running
-from tests.tui.conftest import SIZE, screen_lines, screen_text, until, until_polled
+from tests.tui.conftest import drive, screen_lines, screen_text, until, until_polled
 from tui.app import TasksDashboard
 from tui.execution_filter import ExecutionFilter
 from tui.execution_query import Snapshot
@@ -68,81 +68,76 @@ def test_rows_render_newest_first_with_full_status_words(make_execution):
     rows = one_of_each(make_execution)
     app = TasksDashboard(poll_interval=0.05)
 
-    async def drive() -> None:
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: len(list_lines(pilot)) == 5)
-            lines = list_lines(pilot)
-            # Newest first: the cancelled one was made last.
-            assert [line.split()[1] for line in lines] == [
-                "CANCELLED",
-                "FAILED",
-                "SUCCESSFUL",
-                "RUNNING",
-                "READY",
-            ]
-            assert lines[0].startswith("⊘ CANCELLED ")
-            assert lines[1].startswith("✗ FAILED ")
-            assert "shop.tasks.failed_one" in lines[1]
-            assert "████" in lines[3] and "75%" in lines[3]
-            text = screen_text(pilot)
-            assert "EMULATOR (in-process)" in text.splitlines()[0]
-            assert "✗ FAILED 1" in text and "⊘ CANCELLED 1" in text and "… READY 1" in text
-            # The newest is selected: the detail pane shows it.
-            await until(
-                pilot,
-                lambda: (
-                    rows["cancelled"].id in screen_text(pilot)
-                    and re.search(r"Cancellation +cancelled at", screen_text(pilot)) is not None
-                ),
-            )
+    async def scenario(pilot: Pilot) -> None:
+        await until(pilot, lambda: len(list_lines(pilot)) == 5)
+        lines = list_lines(pilot)
+        # Newest first: the cancelled one was made last.
+        assert [line.split()[1] for line in lines] == [
+            "CANCELLED",
+            "FAILED",
+            "SUCCESSFUL",
+            "RUNNING",
+            "READY",
+        ]
+        assert lines[0].startswith("⊘ CANCELLED ")
+        assert lines[1].startswith("✗ FAILED ")
+        assert "shop.tasks.failed_one" in lines[1]
+        assert "████" in lines[3] and "75%" in lines[3]
+        text = screen_text(pilot)
+        assert "EMULATOR (in-process)" in text.splitlines()[0]
+        assert "✗ FAILED 1" in text and "⊘ CANCELLED 1" in text and "… READY 1" in text
+        # The newest is selected: the detail pane shows it.
+        await until(
+            pilot,
+            lambda: (
+                rows["cancelled"].id in screen_text(pilot)
+                and re.search(r"Cancellation +cancelled at", screen_text(pilot)) is not None
+            ),
+        )
 
-    asyncio.run(drive())
+    drive(app, scenario)
 
 
 def test_detail_shows_errors_and_return_value(make_execution):
     rows = one_of_each(make_execution)
     app = TasksDashboard(poll_interval=0.05)
 
-    async def drive() -> None:
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: len(list_lines(pilot)) == 5)
-            await pilot.press("down")
-            await until(pilot, lambda: rows["failed"].id in screen_text(pilot))
-            await pilot.press("tab", "end")  # into the detail pane, to its end
-            await until(pilot, lambda: "ValueError: boom" in screen_text(pilot))
-            await until(pilot, lambda: "#1 builtins.ValueError" in screen_text(pilot))
-            await until(pilot, lambda: "Errors (1)" in screen_text(pilot))
-            await pilot.press("shift+tab", "down")
-            await until(pilot, lambda: rows["successful"].id in screen_text(pilot))
-            await pilot.press("tab", "end")
-            await until(pilot, lambda: '"answer": 42' in screen_text(pilot))
+    async def scenario(pilot: Pilot) -> None:
+        await until(pilot, lambda: len(list_lines(pilot)) == 5)
+        await pilot.press("down")
+        await until(pilot, lambda: rows["failed"].id in screen_text(pilot))
+        await pilot.press("tab", "end")  # into the detail pane, to its end
+        await until(pilot, lambda: "ValueError: boom" in screen_text(pilot))
+        await until(pilot, lambda: "#1 builtins.ValueError" in screen_text(pilot))
+        await until(pilot, lambda: "Errors (1)" in screen_text(pilot))
+        await pilot.press("shift+tab", "down")
+        await until(pilot, lambda: rows["successful"].id in screen_text(pilot))
+        await pilot.press("tab", "end")
+        await until(pilot, lambda: '"answer": 42' in screen_text(pilot))
 
-    asyncio.run(drive())
+    drive(app, scenario)
 
 
 def test_status_filter_and_text_filter_narrow_the_rows(make_execution):
     one_of_each(make_execution)
     app = TasksDashboard(poll_interval=0.05)
 
-    async def drive() -> None:
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: len(list_lines(pilot)) == 5)
-            await pilot.press("s")  # READY
-            await until(pilot, lambda: len(list_lines(pilot)) == 1)
-            await pilot.press("s", "s", "s")  # RUNNING, SUCCESSFUL, FAILED (not the cancelled one)
-            await until(
-                pilot, lambda: [line.split()[1] for line in list_lines(pilot)] == ["FAILED"]
-            )
-            await pilot.press("s", "s")  # CANCELLED, then all
-            await until(pilot, lambda: len(list_lines(pilot)) == 5)
+    async def scenario(pilot: Pilot) -> None:
+        await until(pilot, lambda: len(list_lines(pilot)) == 5)
+        await pilot.press("s")  # READY
+        await until(pilot, lambda: len(list_lines(pilot)) == 1)
+        await pilot.press("s", "s", "s")  # RUNNING, SUCCESSFUL, FAILED (not the cancelled one)
+        await until(pilot, lambda: [line.split()[1] for line in list_lines(pilot)] == ["FAILED"])
+        await pilot.press("s", "s")  # CANCELLED, then all
+        await until(pilot, lambda: len(list_lines(pilot)) == 5)
 
-            await pilot.press("slash", *"successful", "enter")
-            await until(pilot, lambda: len(list_lines(pilot)) == 1)
-            assert "shop.tasks.successful_one" in list_lines(pilot)[0]
-            await pilot.press("escape")
-            await until(pilot, lambda: len(list_lines(pilot)) == 5)
+        await pilot.press("slash", *"successful", "enter")
+        await until(pilot, lambda: len(list_lines(pilot)) == 1)
+        assert "shop.tasks.successful_one" in list_lines(pilot)[0]
+        await pilot.press("escape")
+        await until(pilot, lambda: len(list_lines(pilot)) == 5)
 
-    asyncio.run(drive())
+    drive(app, scenario)
 
 
 def test_backend_queue_and_task_filters_narrow_the_rows(make_execution):
@@ -156,39 +151,41 @@ def test_backend_queue_and_task_filters_narrow_the_rows(make_execution):
         # (task, queue) of each line: STATUS WORD, TASK, BACKEND, QUEUE, ...
         return [(line.split()[2], line.split()[4]) for line in list_lines(pilot)]
 
-    async def drive() -> None:
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: len(list_lines(pilot)) == 4)
-            await pilot.press("slash", *"queue:default send", "enter")
-            await until(pilot, lambda: tasks_shown(pilot) == [("shop.tasks.send_mail", "default")])
-            assert "queue=default, text='send'" in screen_text(pilot)
-            await pilot.press("escape")
-            await until(pilot, lambda: len(list_lines(pilot)) == 4)
+    async def scenario(pilot: Pilot) -> None:
+        await until(pilot, lambda: len(list_lines(pilot)) == 4)
+        await pilot.press("slash", *"queue:default send", "enter")
+        await until(pilot, lambda: tasks_shown(pilot) == [("shop.tasks.send_mail", "default")])
+        assert "queue=default, text='send'" in screen_text(pilot)
+        await pilot.press("escape")
+        await until(pilot, lambda: len(list_lines(pilot)) == 4)
 
-            # b cycles the configured backends (jobs, default), then all again.
-            await pilot.press("b")
-            await until(pilot, lambda: tasks_shown(pilot) == [("shop.tasks.export", "batch")])
-            await pilot.press("b")
-            await until(pilot, lambda: len(list_lines(pilot)) == 3)
-            await pilot.press("b")
-            await until(pilot, lambda: len(list_lines(pilot)) == 4)
+        # b cycles the configured backends (jobs, default), then all again.
+        await pilot.press("b")
+        await until(pilot, lambda: tasks_shown(pilot) == [("shop.tasks.export", "batch")])
+        await pilot.press("b")
+        await until(pilot, lambda: len(list_lines(pilot)) == 3)
+        await pilot.press("b")
+        await until(pilot, lambda: len(list_lines(pilot)) == 4)
 
-            # T narrows to the selected row's task (the newest: export), T again widens.
-            await pilot.press("down")  # resize
-            await until(pilot, lambda: app.execution_list.selected_row.task_path.endswith("resize"))
-            await pilot.press("T")
-            await until(pilot, lambda: tasks_shown(pilot) == [("shop.tasks.resize", "default")])
-            assert "task=shop.tasks.resize" in screen_text(pilot)
-            await pilot.press("T")
-            await until(pilot, lambda: len(list_lines(pilot)) == 4)
+        # T narrows to the selected row's task (the newest: export), T again widens.
+        await pilot.press("down")  # resize
+        await until(
+            pilot,
+            lambda: app.executions_view.execution_list.selected_row.task_path.endswith("resize"),
+        )
+        await pilot.press("T")
+        await until(pilot, lambda: tasks_shown(pilot) == [("shop.tasks.resize", "default")])
+        assert "task=shop.tasks.resize" in screen_text(pilot)
+        await pilot.press("T")
+        await until(pilot, lambda: len(list_lines(pilot)) == 4)
 
-            # A status word that names no status says what is allowed; the list is unchanged.
-            await pilot.press("slash", *"status:bogus", "enter")
-            await until(pilot, lambda: "status:bogus is not a status" in screen_text(pilot))
-            assert "ready, running, successful, failed, cancelled" in screen_text(pilot)
-            assert len(list_lines(pilot)) == 4
+        # A status word that names no status says what is allowed; the list is unchanged.
+        await pilot.press("slash", *"status:bogus", "enter")
+        await until(pilot, lambda: "status:bogus is not a status" in screen_text(pilot))
+        assert "ready, running, successful, failed, cancelled" in screen_text(pilot)
+        assert len(list_lines(pilot)) == 4
 
-    asyncio.run(drive())
+    drive(app, scenario)
 
 
 def test_cancel_a_ready_execution_with_keys(transactional_db, tasks_emulator):
@@ -196,16 +193,15 @@ def test_cancel_a_ready_execution_with_keys(transactional_db, tasks_emulator):
     assert [t.name for t in tasks_emulator.pending()] == [result.id]
     app = TasksDashboard(poll_interval=0.05)
 
-    async def drive() -> None:
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: app.execution_list.selected_id == result.id)
-            await pilot.press("c")
-            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-            await until(pilot, lambda: result.id in screen_text(pilot))
-            await pilot.press("y")
-            await until(pilot, lambda: any("⊘ CANCELLED" in line for line in list_lines(pilot)))
+    async def scenario(pilot: Pilot) -> None:
+        await until(pilot, lambda: app.executions_view.execution_list.selected_id == result.id)
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await until(pilot, lambda: result.id in screen_text(pilot))
+        await pilot.press("y")
+        await until(pilot, lambda: any("⊘ CANCELLED" in line for line in list_lines(pilot)))
 
-    asyncio.run(drive())
+    drive(app, scenario)
     row = TaskExecution.objects.get(pk=result.id)
     assert row.status == TaskResultStatus.FAILED and row.cancelled_at is not None
     assert tasks_emulator.pending() == []
@@ -215,16 +211,15 @@ def test_declining_the_confirmation_changes_nothing(transactional_db, tasks_emul
     result = tasks.noop_task.enqueue()
     app = TasksDashboard(poll_interval=0.05)
 
-    async def drive() -> None:
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: app.execution_list.selected_id == result.id)
-            await pilot.press("c")
-            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-            await pilot.press("n")
-            await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
-            await until_polled(pilot)
+    async def scenario(pilot: Pilot) -> None:
+        await until(pilot, lambda: app.executions_view.execution_list.selected_id == result.id)
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("n")
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+        await until_polled(pilot)
 
-    asyncio.run(drive())
+    drive(app, scenario)
     assert TaskExecution.objects.get(pk=result.id).status == TaskResultStatus.READY
 
 
@@ -232,16 +227,15 @@ def test_force_cancel_on_cloud_tasks_shows_why_not(transactional_db, tasks_emula
     result = tasks.noop_task.enqueue()
     app = TasksDashboard(poll_interval=0.05)
 
-    async def drive() -> None:
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: app.execution_list.selected_id == result.id)
-            await pilot.press("C")
-            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-            await pilot.press("y")
-            await until(pilot, lambda: "Force cancel failed" in screen_text(pilot))
-            await until(pilot, lambda: "cannot force-cancel" in screen_text(pilot))
+    async def scenario(pilot: Pilot) -> None:
+        await until(pilot, lambda: app.executions_view.execution_list.selected_id == result.id)
+        await pilot.press("C")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await until(pilot, lambda: "Force cancel failed" in screen_text(pilot))
+        await until(pilot, lambda: "cannot force-cancel" in screen_text(pilot))
 
-    asyncio.run(drive())
+    drive(app, scenario)
     assert TaskExecution.objects.get(pk=result.id).status == TaskResultStatus.READY
 
 
@@ -250,13 +244,12 @@ def test_retry_enqueues_a_copy(transactional_db, tasks_emulator):
     tasks_google_cancel(original.id)
     app = TasksDashboard(poll_interval=0.05)
 
-    async def drive() -> None:
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: app.execution_list.selected_id == original.id)
-            await pilot.press("r")  # a cancelled (failed) one: no question asked
-            await until(pilot, lambda: len(list_lines(pilot)) == 2)
+    async def scenario(pilot: Pilot) -> None:
+        await until(pilot, lambda: app.executions_view.execution_list.selected_id == original.id)
+        await pilot.press("r")  # a cancelled (failed) one: no question asked
+        await until(pilot, lambda: len(list_lines(pilot)) == 2)
 
-    asyncio.run(drive())
+    drive(app, scenario)
     copy = TaskExecution.objects.exclude(pk=original.id).get()
     assert copy.task_path == "tests.tasks_google.tasks.echo"
     assert (copy.args, copy.kwargs) == ([1], {"word": "two"})
@@ -267,22 +260,21 @@ def test_retrying_an_unfinished_execution_asks_first(transactional_db, tasks_emu
     original = tasks.echo.enqueue(1)
     app = TasksDashboard(poll_interval=0.05)
 
-    async def drive() -> None:
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: app.execution_list.selected_id == original.id)
-            await pilot.press("r")
-            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-            assert "is READY, not failed." in screen_text(pilot)
-            await pilot.press("n")
-            await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
-            await until_polled(pilot)
-            assert len(list_lines(pilot)) == 1
-            await pilot.press("r")
-            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-            await pilot.press("y")
-            await until(pilot, lambda: len(list_lines(pilot)) == 2)
+    async def scenario(pilot: Pilot) -> None:
+        await until(pilot, lambda: app.executions_view.execution_list.selected_id == original.id)
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "is READY, not failed." in screen_text(pilot)
+        await pilot.press("n")
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+        await until_polled(pilot)
+        assert len(list_lines(pilot)) == 1
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await until(pilot, lambda: len(list_lines(pilot)) == 2)
 
-    asyncio.run(drive())
+    drive(app, scenario)
 
 
 def tasks_google_cancel(execution_id: str) -> None:
@@ -295,18 +287,17 @@ def test_help_screen_and_copy_id(make_execution):
     row = make_execution()
     app = TasksDashboard(poll_interval=0.05)
 
-    async def drive() -> None:
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: app.execution_list.selected_id == row.id)
-            await pilot.press("question_mark")
-            await until(pilot, lambda: isinstance(app.screen, HelpScreen))
-            await until(pilot, lambda: "force cancel" in screen_text(pilot))
-            await pilot.press("escape")
-            await until(pilot, lambda: not isinstance(app.screen, HelpScreen))
-            await pilot.press("y")
-            assert app.clipboard == row.id
+    async def scenario(pilot: Pilot) -> None:
+        await until(pilot, lambda: app.executions_view.execution_list.selected_id == row.id)
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await until(pilot, lambda: "force cancel" in screen_text(pilot))
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, HelpScreen))
+        await pilot.press("y")
+        assert app.clipboard == row.id
 
-    asyncio.run(drive())
+    drive(app, scenario)
 
 
 def test_detail_shows_the_attempt_timeline(transactional_db, tasks_emulator):
@@ -319,35 +310,33 @@ def test_detail_shows_the_attempt_timeline(transactional_db, tasks_emulator):
         pattern = re.compile(rf"#{number} +. \w+ +{worker} ")
         return next((line for line in screen_lines(pilot) if pattern.search(line)), "")
 
-    async def drive() -> None:
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: app.execution_list.selected_id == result.id)
-            await until(pilot, lambda: "Attempts (2)" in screen_text(pilot))
-            await pilot.press("tab")  # into the detail pane, scrolled down to the timeline
-            for _ in range(10):
-                if attempt_line(pilot, 2):
-                    break
-                await pilot.press("down")
-                await pilot.pause()
-            await until(pilot, lambda: bool(attempt_line(pilot, 2)))
-            assert "↻ retry" in attempt_line(pilot, 1)
-            assert "builtins.RuntimeError" in attempt_line(pilot, 1)
-            assert "✓ succeeded" in attempt_line(pilot, 2)
+    async def scenario(pilot: Pilot) -> None:
+        await until(pilot, lambda: app.executions_view.execution_list.selected_id == result.id)
+        await until(pilot, lambda: "Attempts (2)" in screen_text(pilot))
+        await pilot.press("tab")  # into the detail pane, scrolled down to the timeline
+        for _ in range(10):
+            if attempt_line(pilot, 2):
+                break
+            await pilot.press("down")
+            await pilot.pause()
+        await until(pilot, lambda: bool(attempt_line(pilot, 2)))
+        assert "↻ retry" in attempt_line(pilot, 1)
+        assert "builtins.RuntimeError" in attempt_line(pilot, 1)
+        assert "✓ succeeded" in attempt_line(pilot, 2)
 
-    asyncio.run(drive())
+    drive(app, scenario)
 
 
 def test_a_narrow_terminal_shows_the_facts_in_one_column_without_breaking_the_id(make_execution):
     row = make_execution(task_path="shop.tasks.narrow_one")
     app = TasksDashboard(poll_interval=0.05)
 
-    async def drive() -> None:
-        async with app.run_test(size=(100, 30)) as pilot:
-            await until(pilot, lambda: f"Execution        {row.id}" in screen_text(pilot))
-            [execution] = [line for line in screen_lines(pilot) if "Execution  " in line]
-            assert "Lease owner" not in execution  # one column: one fact per line
+    async def scenario(pilot: Pilot) -> None:
+        await until(pilot, lambda: f"Execution        {row.id}" in screen_text(pilot))
+        [execution] = [line for line in screen_lines(pilot) if "Execution  " in line]
+        assert "Lease owner" not in execution  # one column: one fact per line
 
-    asyncio.run(drive())
+    drive(app, scenario, size=(100, 30))
 
 
 def test_cancel_a_running_execution_and_see_it_recorded_cancelled(
@@ -358,17 +347,16 @@ def test_cancel_a_running_execution_and_see_it_recorded_cancelled(
     wait_running(result.id)
     app = TasksDashboard(poll_interval=0.05)
 
-    async def drive() -> None:
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: any("▶ RUNNING" in line for line in list_lines(pilot)))
-            await until(pilot, lambda: "#1  ▶ running" in screen_text(pilot))
-            await pilot.press("c")
-            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-            await pilot.press("y")
-            await until(pilot, lambda: any("⊘ CANCELLED" in line for line in list_lines(pilot)))
-            await until(pilot, lambda: "#1  ⊘ cancelled" in screen_text(pilot))
+    async def scenario(pilot: Pilot) -> None:
+        await until(pilot, lambda: any("▶ RUNNING" in line for line in list_lines(pilot)))
+        await until(pilot, lambda: "#1  ▶ running" in screen_text(pilot))
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await until(pilot, lambda: any("⊘ CANCELLED" in line for line in list_lines(pilot)))
+        await until(pilot, lambda: "#1  ⊘ cancelled" in screen_text(pilot))
 
-    asyncio.run(drive())
+    drive(app, scenario)
     thread.join(timeout=5)
     assert not thread.is_alive()  # it stopped early: left alone, it runs for 10 s
     assert [outcome.kind for outcome in outcomes] == ["cancelled"]
@@ -380,22 +368,24 @@ def test_a_click_selects_the_row_under_the_pointer(make_execution):
     rows = one_of_each(make_execution)
     app = TasksDashboard(poll_interval=0.05)
 
-    async def drive() -> None:
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: len(list_lines(pilot)) == 5)
-            # Newest first: the third line is the successful one.
-            await pilot.click("#executions", offset=(20, 2))
-            await until(pilot, lambda: app.execution_list.selected_id == rows["successful"].id)
-            await until(pilot, lambda: rows["successful"].id in screen_text(pilot))
+    async def scenario(pilot: Pilot) -> None:
+        await until(pilot, lambda: len(list_lines(pilot)) == 5)
+        # Newest first: the third line is the successful one.
+        await pilot.click("#executions", offset=(20, 2))
+        await until(
+            pilot,
+            lambda: app.executions_view.execution_list.selected_id == rows["successful"].id,
+        )
+        await until(pilot, lambda: rows["successful"].id in screen_text(pilot))
 
-    asyncio.run(drive())
+    drive(app, scenario)
 
 
 def test_a_slow_database_is_polled_less_often(transactional_db):
     app = TasksDashboard(poll_interval=1.0)
-    assert app.next_poll_delay() == 1.0
+    assert app.executions_view.next_poll_delay() == 1.0
     # Reads that took half a second: the next refresh waits four times that.
-    app.snapshot = Snapshot(ExecutionFilter(), 0, [], 0, {}, seconds=0.5)
-    assert app.next_poll_delay() == 2.0
-    app.snapshot = Snapshot(ExecutionFilter(), 0, [], 0, {}, seconds=0.1)
-    assert app.next_poll_delay() == 1.0
+    app.executions_view.snapshot = Snapshot(ExecutionFilter(), 0, [], 0, {}, seconds=0.5)
+    assert app.executions_view.next_poll_delay() == 2.0
+    app.executions_view.snapshot = Snapshot(ExecutionFilter(), 0, [], 0, {}, seconds=0.1)
+    assert app.executions_view.next_poll_delay() == 1.0

@@ -1,12 +1,11 @@
 """The dashboard lists an execution of a PeriodicTask under its class, not under its runner."""
 
-import asyncio
 import re
 
 from textual.pilot import Pilot
 
 from tasks_google.periodic_runner import run_periodic_task
-from tests.tui.conftest import SIZE, screen_lines, screen_text, until
+from tests.tui.conftest import drive, screen_lines, screen_text, until
 from tui.app import TasksDashboard
 
 CLASS = "tests.tasks_google.periodic_classes.CleanupSessions"
@@ -22,14 +21,13 @@ def test_a_periodic_task_execution_is_listed_and_detailed_under_its_class(
     result = run_periodic_task.enqueue(CLASS, older_than_days=30)
     app = TasksDashboard(poll_interval=0.05)
 
-    async def drive() -> None:
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: len(ready_lines(pilot)) == 1)
-            [line] = ready_lines(pilot)
-            assert "periodic_classes.CleanupSessions" in line
-            assert "run_periodic_task" not in line
-            await until(pilot, lambda: result.id in screen_text(pilot))
-            # The detail pane fills in on its own read, after the list.
-            await until(pilot, lambda: re.search(rf"Task +{re.escape(CLASS)}", screen_text(pilot)))
+    async def scenario(pilot: Pilot) -> None:
+        await until(pilot, lambda: len(ready_lines(pilot)) == 1)
+        [line] = ready_lines(pilot)
+        assert "periodic_classes.CleanupSessions" in line
+        assert "run_periodic_task" not in line
+        await until(pilot, lambda: result.id in screen_text(pilot))
+        # The detail pane fills in on its own read, after the list.
+        await until(pilot, lambda: re.search(rf"Task +{re.escape(CLASS)}", screen_text(pilot)))
 
-    asyncio.run(drive())
+    drive(app, scenario)

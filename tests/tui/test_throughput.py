@@ -1,6 +1,5 @@
 """The throughput sparkline: completions and failures per interval, from one aggregate query."""
 
-import asyncio
 import re
 from datetime import timedelta
 
@@ -8,8 +7,9 @@ from django.db import connection
 from django.tasks import TaskResultStatus
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from textual.pilot import Pilot
 
-from tests.tui.conftest import SIZE, screen_lines, until
+from tests.tui.conftest import drive, screen_lines, until
 from tui.app import TasksDashboard
 from tui.throughput import BUCKETS, read_throughput, sparkline
 
@@ -57,13 +57,12 @@ def test_sparkline_in_the_executions_header(make_execution):
     def throughput_line(pilot) -> str:
         return next((line for line in screen_lines(pilot) if "finished per" in line), "")
 
-    async def drive() -> None:
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: "✓" in throughput_line(pilot))
-            line = throughput_line(pilot)
-            assert "finished per 10s, last 5m" in line
-            assert re.search(rf"✓ [▁▂▃▄▅▆▇█]{{{BUCKETS}}} 2 ", line), line
-            assert re.search(rf"✗ [▁▂▃▄▅▆▇█]{{{BUCKETS}}} 1", line), line
-            assert re.search(r"✓ ▁+█ 2", line) and re.search(r"✗ ▁+▅ 1", line), line
+    async def scenario(pilot: Pilot) -> None:
+        await until(pilot, lambda: "✓" in throughput_line(pilot))
+        line = throughput_line(pilot)
+        assert "finished per 10s, last 5m" in line
+        assert re.search(rf"✓ [▁▂▃▄▅▆▇█]{{{BUCKETS}}} 2 ", line), line
+        assert re.search(rf"✗ [▁▂▃▄▅▆▇█]{{{BUCKETS}}} 1", line), line
+        assert re.search(r"✓ ▁+█ 2", line) and re.search(r"✗ ▁+▅ 1", line), line
 
-    asyncio.run(drive())
+    drive(app, scenario)

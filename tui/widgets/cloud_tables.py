@@ -1,9 +1,9 @@
-"""The cloud view: queues, Scheduler jobs, Run Jobs executions; on the emulator also its clock
-and fault rules.
+"""The cloud's state drawn as tables: queues, Scheduler jobs, Run Jobs executions; on the
+emulator also its clock and fault rules.
 
 Queues, Scheduler jobs and fault rules are selectable (one cursor runs through the queues, the
-jobs, then the rules), so the app's keys can pause, resume or purge the selected queue, run,
-pause or resume the selected job, or toggle the selected rule.
+jobs, then the rules), so the cloud view's keys (`tui.views.cloud`) can pause, resume or purge
+the selected queue, run, pause or resume the selected job, or toggle the selected rule.
 """
 
 from datetime import UTC, datetime
@@ -20,10 +20,12 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from tasks_google.dev_emulator import START_HINT
-from tui.cloud_state import JSON, CloudState
+from tui.cloud_rows import FaultRow, QueueRow, RunJobRow, SchedulerJobRow
+from tui.cloud_state import CloudState
 from tui.columns import format_duration
 
 Kind = Literal["queue", "job", "fault"]
+Row = QueueRow | SchedulerJobRow | FaultRow
 
 _STATE_STYLES = {
     "RUNNING": "green",
@@ -38,18 +40,8 @@ _STATE_STYLES = {
 }
 
 
-def _parse(moment: str | None) -> datetime | None:
-    if not moment:
-        return None
-    try:
-        return datetime.fromisoformat(moment.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-def at(moment: str | None, clock: datetime | None) -> str:
-    """`HH:MM:SS` (UTC) of an ISO time, with how far it is from the emulator's clock."""
-    when = _parse(moment)
+def at(when: datetime | None, clock: datetime | None) -> str:
+    """`HH:MM:SS` (UTC) of a time, with how far it is from the emulator's clock."""
     if when is None:
         return "—"
     text = when.strftime("%H:%M:%S")
@@ -62,8 +54,8 @@ def at(moment: str | None, clock: datetime | None) -> str:
     return text
 
 
-def _state(value: Any) -> Text:
-    text = str(value or "—")
+def _state(value: str) -> Text:
+    text = value or "—"
     return Text(text, style=_STATE_STYLES.get(text, ""))
 
 
@@ -120,27 +112,72 @@ def _marker(selected: bool) -> Text:
     return Text("▸", style="bold reverse") if selected else Text(" ")
 
 
-def _last_result(job: JSON, clock: datetime | None) -> str:
-    if not job.get("last_attempt_time"):
+def _last_result(job: SchedulerJobRow, clock: datetime | None) -> str:
+    if job.last_attempt_time is None:
         return "never fired"
-    status = job.get("status")
-    if status and status.get("code"):
-        outcome = f"✗ code {status['code']} {status.get('message') or ''}".rstrip()
-    elif job.get("last_response_status") is not None:
-        code = job["last_response_status"]
+    if job.status_code:
+        outcome = f"✗ code {job.status_code} {job.status_message}".rstrip()
+    elif job.last_response_status is not None:
+        code = job.last_response_status
         outcome = f"{'✓' if 200 <= code < 300 else '✗'} HTTP {code}"
     else:
         outcome = "✓"
-    return f"{outcome} at {at(job['last_attempt_time'], clock)}"
+    return f"{outcome} at {at(job.last_attempt_time, clock)}"
 
 
-def _effect(effect: JSON) -> str:
-    kind = effect.get("type", "?")
-    details = ", ".join(f"{k}={v}" for k, v in effect.items() if k not in ("type", "headers"))
-    return f"{kind}({details})" if details else kind
+def _run_job_line(job: RunJobRow) -> Text:
+    tasks = job.task_count or 1
+    parallel = job.parallelism or "all"
+    executions = job.execution_count
+    return Text.assemble(
+        (job.job_id, "bold"),
+        (
+            f"  {tasks} task{'s' if tasks != 1 else ''}, {parallel} at once, "
+            f"max retries {job.max_retries}, "
+            f"{executions} execution{'s' if executions != 1 else ''}",
+            "dim",
+        ),
+    )
 
 
-class CloudView(VerticalScroll, can_focus=True):
+def _executions_table(job: RunJobRow, clock: datetime | None) -> Table:
+    """A job's newest executions, each followed by its tasks."""
+    table = _table(
+        None, "  EXECUTION / TASK", "STATUS", "TASKS ✓ ✗ ▶", "ATTEMPT", "EXIT", "STARTED", "ENDED"
+    )
+    for execution in job.executions:
+        table.add_row(
+            f"  {execution.execution_id}",
+            _state(execution.status),
+            f"{execution.succeeded_count} {execution.failed_count} {execution.running_count}",
+            "",
+            "",
+            at(execution.start_time, clock),
+            at(execution.completion_time, clock),
+        )
+        for task in execution.tasks:
+            if task.term_signal:
+                exit_text = f"signal {task.term_signal}"
+            else:
+                exit_text = "—" if task.exit_code is None else str(task.exit_code)
+            table.add_row(
+                f"    task {task.index}",
+                _state(task.status),
+                "",
+                "—" if task.attempt is None else str(task.attempt),
+                exit_text,
+                at(task.start_time, clock),
+                at(task.end_time, clock),
+            )
+    return table
+
+
+def _key(row: Row) -> str:
+    """What identifies a row from one reading to the next."""
+    return row.id if isinstance(row, FaultRow) else row.name
+
+
+class CloudTables(VerticalScroll, can_focus=True):
     """The cloud's state, rendered; a cursor over its queues, Scheduler jobs and fault rules."""
 
     BINDINGS = [
@@ -158,16 +195,16 @@ class CloudView(VerticalScroll, can_focus=True):
     def compose(self) -> ComposeResult:
         yield self.body
 
-    def items(self) -> list[tuple[Kind, JSON]]:
+    def items(self) -> list[tuple[Kind, Row]]:
         """The selectable rows, in order: queues, Scheduler jobs, then fault rules."""
         if self.state is None:
             return []
-        queues: list[tuple[Kind, JSON]] = [("queue", queue) for queue in self.state.queues]
-        jobs: list[tuple[Kind, JSON]] = [("job", job) for job in self.state.scheduler_jobs]
-        faults: list[tuple[Kind, JSON]] = [("fault", fault) for fault in self.state.faults]
+        queues: list[tuple[Kind, Row]] = [("queue", queue) for queue in self.state.queues]
+        jobs: list[tuple[Kind, Row]] = [("job", job) for job in self.state.scheduler_jobs]
+        faults: list[tuple[Kind, Row]] = [("fault", fault) for fault in self.state.faults]
         return queues + jobs + faults
 
-    def selected(self) -> tuple[Kind, JSON] | None:
+    def selected(self) -> tuple[Kind, Row] | None:
         items = self.items()
         return items[self.cursor] if 0 <= self.cursor < len(items) else None
 
@@ -183,9 +220,8 @@ class CloudView(VerticalScroll, can_focus=True):
         self.state = state
         items = self.items()
         if before is not None:
-            key = "id" if before[0] == "fault" else "name"
             for position, (kind, item) in enumerate(items):
-                if kind == before[0] and item.get(key) == before[1].get(key):
+                if kind == before[0] and _key(item) == _key(before[1]):
                     self.cursor = position
                     break
         self.cursor = max(0, min(self.cursor, len(items) - 1))
@@ -217,8 +253,8 @@ class CloudView(VerticalScroll, can_focus=True):
             )
         selected = self.selected()
         if state.emulated:
-            clock = _parse(state.clock)
-            stamp = clock.strftime("%Y-%m-%d %H:%M:%S UTC") if clock else state.clock or "—"
+            clock = state.clock
+            stamp = clock.strftime("%Y-%m-%d %H:%M:%S UTC") if clock else "—"
             title = Text.assemble(
                 ("Emulator ", "bold"),
                 (f"({state.where})", ""),
@@ -269,7 +305,7 @@ class CloudView(VerticalScroll, can_focus=True):
             self._render_state()
 
     def _queues(
-        self, state: CloudState, clock: datetime | None, selected: tuple[Kind, JSON] | None
+        self, state: CloudState, clock: datetime | None, selected: tuple[Kind, Row] | None
     ) -> RenderableType:
         if not state.queues:
             return Text("\nQueues: none", style="dim")
@@ -285,24 +321,22 @@ class CloudView(VerticalScroll, can_focus=True):
             "RATE",
         )
         for queue in state.queues:
-            retry = queue.get("retry_config", {})
-            rate = queue.get("rate_limits", {})
             table.add_row(
                 _marker(selected is not None and selected[1] is queue),
-                queue.get("queue_id", queue.get("name", "?")),
-                _state(queue.get("state")),
-                _count(queue.get("depth")),
-                _count(queue.get("in_flight")),
-                at(queue.get("next_dispatch_time"), clock),
-                f"{retry.get('max_attempts')} attempts, backoff "
-                f"{_seconds(retry.get('min_backoff'))} to {_seconds(retry.get('max_backoff'))}",
-                f"{rate.get('max_dispatches_per_second'):g}/s, burst {rate.get('max_burst_size')},"
-                f" ≤{rate.get('max_concurrent_dispatches')} at once",
+                queue.queue_id,
+                _state(queue.state),
+                _count(queue.depth),
+                _count(queue.in_flight),
+                at(queue.next_dispatch_time, clock),
+                f"{queue.max_attempts} attempts, backoff "
+                f"{_seconds(queue.min_backoff)} to {_seconds(queue.max_backoff)}",
+                f"{queue.max_dispatches_per_second:g}/s, burst {queue.max_burst_size},"
+                f" ≤{queue.max_concurrent_dispatches} at once",
             )
         return _fitted(table, self._width, "RETRY", "RATE")
 
     def _scheduler(
-        self, state: CloudState, clock: datetime | None, selected: tuple[Kind, JSON] | None
+        self, state: CloudState, clock: datetime | None, selected: tuple[Kind, Row] | None
     ) -> RenderableType:
         if not state.scheduler_jobs:
             return Text("\nScheduler jobs: none", style="dim")
@@ -312,11 +346,11 @@ class CloudView(VerticalScroll, can_focus=True):
         for job in state.scheduler_jobs:
             table.add_row(
                 _marker(selected is not None and selected[1] is job),
-                job.get("job_id", job.get("name", "?")),
-                job.get("schedule", ""),
-                job.get("time_zone", ""),
-                _state(job.get("state")),
-                at(job.get("next_fire_time"), clock),
+                job.job_id,
+                job.schedule,
+                job.time_zone,
+                _state(job.state),
+                at(job.next_fire_time, clock),
                 _last_result(job, clock),
             )
         return _fitted(table, self._width, "NEXT FIRE", "LAST RESULT")
@@ -325,82 +359,30 @@ class CloudView(VerticalScroll, can_focus=True):
         if not state.run_jobs:
             return Text("\nRun Jobs: none", style="dim")
         parts: list[RenderableType] = [Text("\nRun Jobs", style="bold")]
-        for run_job in state.run_jobs:
-            job = run_job.job
-            tasks = job.get("task_count") or 1
-            parallel = job.get("parallelism") or "all"
-            executions = job.get("execution_count", 0)
-            parts.append(
-                Text.assemble(
-                    (job.get("job_id", "?"), "bold"),
-                    (
-                        f"  {tasks} task{'s' if tasks != 1 else ''}, {parallel} at once, "
-                        f"max retries {job.get('max_retries')}, "
-                        f"{executions} execution{'s' if executions != 1 else ''}",
-                        "dim",
-                    ),
-                )
-            )
-            if not run_job.executions:
-                continue
-            table = _table(
-                None,
-                "  EXECUTION / TASK",
-                "STATUS",
-                "TASKS ✓ ✗ ▶",
-                "ATTEMPT",
-                "EXIT",
-                "STARTED",
-                "ENDED",
-            )
-            for execution in run_job.executions:
-                table.add_row(
-                    f"  {execution.get('execution_id', '?')}",
-                    _state(execution.get("status")),
-                    f"{execution.get('succeeded_count', 0)} {execution.get('failed_count', 0)} "
-                    f"{execution.get('running_count', 0)}",
-                    "",
-                    "",
-                    at(execution.get("start_time"), clock),
-                    at(execution.get("completion_time"), clock),
-                )
-                for task in execution.get("tasks", []):
-                    exit_code = task.get("exit_code")
-                    signal = task.get("term_signal")
-                    attempt = task.get("attempt")
-                    table.add_row(
-                        f"    task {task.get('index')}",
-                        _state(task.get("status")),
-                        "",
-                        "—" if attempt is None else str(attempt),
-                        f"signal {signal}"
-                        if signal
-                        else ("—" if exit_code is None else str(exit_code)),
-                        at(task.get("start_time"), clock),
-                        at(task.get("end_time"), clock),
-                    )
-            parts.append(_fitted(table, self._width, "STARTED", "ENDED"))
+        for job in state.run_jobs:
+            parts.append(_run_job_line(job))
+            if job.executions:
+                table = _executions_table(job, clock)
+                parts.append(_fitted(table, self._width, "STARTED", "ENDED"))
         return Group(*parts)
 
-    def _faults(self, state: CloudState, selected: tuple[Kind, JSON] | None) -> RenderableType:
+    def _faults(self, state: CloudState, selected: tuple[Kind, Row] | None) -> RenderableType:
         if not state.faults:
             return Text("\nFault rules: none", style="dim")
         table = _table(
             "\nFault rules", "", "ID", "ON", "SERVICE", "OPERATION", "WHERE", "P", "FIRED", "EFFECT"
         )
         for fault in state.faults:
-            enabled = fault.get("enabled")
-            fired = fault.get("fired", 0)
-            count = fault.get("count")
+            fired, count = fault.fired, fault.count
             table.add_row(
                 _marker(selected is not None and selected[1] is fault),
-                fault.get("id", "?"),
-                Text("● on", style="bold green") if enabled else Text("○ off", style="dim"),
-                fault.get("service", ""),
-                fault.get("operation", ""),
-                fault.get("queue") or fault.get("job") or "any",
-                f"{fault.get('probability', 1):g}",
+                fault.id,
+                Text("● on", style="bold green") if fault.enabled else Text("○ off", style="dim"),
+                fault.service,
+                fault.operation,
+                fault.queue or fault.job or "any",
+                f"{fault.probability:g}",
                 f"{fired}/{count}" if count is not None else str(fired),
-                _effect(fault.get("effect", {})),
+                fault.effect,
             )
         return _fitted(table, self._width, "EFFECT")
