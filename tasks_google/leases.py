@@ -26,7 +26,13 @@ logger = logging.getLogger(__name__)
 
 # Leases held by attempts running in this process: {owner token: execution id}.
 _held: dict[str, str] = {}
-_held_lock = threading.Lock()
+_held_lock = threading.Condition()
+# Lease takes under way (their UPDATE not yet answered), and whether the process is exiting: at
+# exit no lease is taken any more, and those under way are waited for, so none is left held.
+_taking = 0
+_exiting = False
+#: How long a clean exit waits for lease takes under way before expiring the leases held.
+EXIT_WAIT_SECONDS = 5.0
 
 
 def worker_id() -> str:
@@ -52,15 +58,25 @@ def acquire(
     With `previous_owner`, only if the lease is still the one the caller saw ("" for none):
     then the caller knows for sure whether it took over an expired lease or a free one.
     """
+    global _taking
     now = clock.now()
     rows = TaskExecution.objects.filter(pk=execution_id)
     if previous_owner is not None:
         rows = rows.held_by(previous_owner)
-    taken = retry_if_locked(lambda: rows.take_lease(owner, now, timeout))
-    if taken == 1:
+    with _held_lock:
+        if _exiting:
+            return False  # a delivery racing this process's exit: another process will run it
+        _taking += 1
+    taken = False
+    try:
+        taken = retry_if_locked(lambda: rows.take_lease(owner, now, timeout)) == 1
+    finally:
         with _held_lock:
-            _held[owner] = execution_id
-    return taken == 1
+            _taking -= 1
+            if taken:
+                _held[owner] = execution_id
+            _held_lock.notify_all()
+    return taken
 
 
 def forget(owner: str) -> None:
@@ -77,7 +93,12 @@ def expire_held_leases() -> None:
     instead of waiting for `heartbeat_timeout_seconds`. A killed process cannot do this; its
     leases simply expire.
     """
+    global _exiting
     with _held_lock:
+        _exiting = True
+        # A request thread may be taking a lease right now (a delivery arriving as the server
+        # stops): let it finish, so that its lease is expired below rather than left held.
+        _held_lock.wait_for(lambda: _taking == 0, timeout=EXIT_WAIT_SECONDS)
         held = dict(_held)
         _held.clear()
     if not held:

@@ -236,14 +236,50 @@ def test_heartbeat_notices_a_lost_lease(transactional_db):
     assert beat.lost
 
 
-def test_clean_exit_expires_the_leases_of_unfinished_attempts():
+def test_clean_exit_expires_the_leases_of_unfinished_attempts(monkeypatch):
+    monkeypatch.setattr(leases, "_exiting", False)  # restored for the tests after this one
     row = new_row()
     assert leases.acquire(row.pk, "this-process:1:abc", timedelta(seconds=60))
     leases.expire_held_leases()  # what the interpreter runs at exit
     row.refresh_from_db()
     assert row.lease_expires_at < clock.now()
-    # So the next delivery takes over at once.
+    # So the next delivery takes over at once (this test process plays the next one).
+    leases._exiting = False
     assert leases.acquire(row.pk, "next-process:2:def", timedelta(seconds=60))
+
+
+def test_no_lease_is_taken_once_the_process_exits(monkeypatch):
+    """A delivery arriving while the server stops must not leave a lease nobody will release."""
+    monkeypatch.setattr(leases, "_exiting", False)
+    row = new_row()
+    leases.expire_held_leases()
+    assert not leases.acquire(row.pk, "this-process:1:abc", timedelta(seconds=60))
+    row.refresh_from_db()
+    assert row.lease_owner in ("", None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lease_taken_while_the_process_exits_is_expired(monkeypatch):
+    import threading
+
+    monkeypatch.setattr(leases, "_exiting", False)
+    row = new_row()
+    monkeypatch.setattr(leases, "_taking", 1)  # a request thread is taking a lease right now
+    exiting = threading.Thread(target=leases.expire_held_leases)
+    exiting.start()
+    exiting.join(0.2)
+    assert exiting.is_alive()  # the exit waits for that take
+    # The take succeeds and is registered.
+    TaskExecution.objects.filter(pk=row.pk).update(
+        lease_owner="racing:1:abc", lease_expires_at=clock.now() + timedelta(seconds=60)
+    )
+    with leases._held_lock:
+        leases._held["racing:1:abc"] = row.pk
+        leases._taking = 0
+        leases._held_lock.notify_all()
+    exiting.join(5)
+    row.refresh_from_db()
+    assert row.lease_expires_at < clock.now()
 
 
 def test_finished_attempts_leave_no_lease_behind(tasks_emulator):
