@@ -112,6 +112,8 @@ def main(command: list[str]) -> int:
         ),
         stdout=subprocess.DEVNULL,
         stderr=(root / "server.log").open("w"),
+        # Its own process group: `runuser` and the server with all its workers stop together.
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 30
@@ -124,12 +126,23 @@ def main(command: list[str]) -> int:
         env = {**os.environ, ENV_VAR: f"127.0.0.1:{port}"}
         return subprocess.run(command, env=env).returncode
     finally:
-        server.send_signal(signal.SIGINT)  # fast shutdown
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server, data)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def stop(server: subprocess.Popen, data: Path) -> None:
+    """Fast shutdown of the server itself (not only of `runuser`, which may not pass the signal
+    on), then, if it lingers, SIGKILL to its whole process group: no server outlives the run."""
+    try:
+        postmaster = int((data / "postmaster.pid").read_text().split()[0])
+        os.kill(postmaster, signal.SIGINT)
+    except (OSError, ValueError, IndexError):
+        server.send_signal(signal.SIGINT)
+    try:
+        server.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
 
 
 if __name__ == "__main__":
