@@ -6,6 +6,7 @@ headers a real delivery carries. Time is virtual: nothing is delivered until the
 """
 
 import contextlib
+import functools
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -54,6 +55,12 @@ def deliver_to_django(delivery: Delivery) -> DeliveryResult:
 
 def _host_allowed(host: str) -> bool:
     """Whether Django's own host validation (ALLOWED_HOSTS, DEBUG's defaults) accepts `host`."""
+    return _validates(host, tuple(settings.ALLOWED_HOSTS), settings.DEBUG)
+
+
+@functools.lru_cache(maxsize=64)
+def _validates(host: str, allowed_hosts: tuple[str, ...], debug: bool) -> bool:
+    # Keyed on the settings it depends on, so every delivery does not build a request for it.
     try:
         RequestFactory(headers={"Host": host}).get("/").get_host()
     except DisallowedHost:
