@@ -2,11 +2,14 @@
 
 from collections.abc import Callable
 
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import (
+    NoSuchElementException,
+    StaleElementReferenceException,
+    WebDriverException,
+)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 #: How long a page gets to show what a test waits for (the example project runs real tasks).
@@ -27,17 +30,31 @@ def wait_for[T](driver: WebDriver, condition: Callable[[WebDriver], T], what: st
     return waiting.until(condition, f"timed out after {TIMEOUT} s waiting for {what}")
 
 
+#: True once the document that was marked before a click has been replaced and has loaded.
+LOADED_AND_NEW = "return !window.__leaving && document.readyState === 'complete';"
+
+
 def click_through(driver: WebDriver, by: str, selector: str) -> None:
     """Click the element (a submit button, a link) and wait until the next page has replaced
-    this one."""
+    this one and finished loading.
 
-    def clicked(driver: WebDriver) -> WebElement:
-        page = driver.find_element(By.TAG_NAME, "html")
+    The old page is marked on its `window`, which a new document does not inherit; asking the
+    browser whether the mark is gone avoids holding a reference to an element of the old page
+    (Chrome may answer for such an element with an inspector error instead of "stale")."""
+
+    def clicked(driver: WebDriver) -> bool:
+        driver.execute_script("window.__leaving = true;")
         driver.find_element(by, selector).click()
-        return page
+        return True
 
-    page = wait_for(driver, clicked, f"{selector} to be clickable")
-    wait_for(driver, expected_conditions.staleness_of(page), f"the page after clicking {selector}")
+    def replaced(driver: WebDriver) -> bool:
+        try:
+            return bool(driver.execute_script(LOADED_AND_NEW))
+        except WebDriverException:  # asked while the old document was being torn down
+            return False
+
+    wait_for(driver, clicked, f"{selector} to be clickable")
+    wait_for(driver, replaced, f"the page after clicking {selector}")
 
 
 def style(element: WebElement, prop: str) -> str:
