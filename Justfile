@@ -70,7 +70,7 @@ dev:
     import json, sys, time, urllib.request
     from pathlib import Path
     import psutil
-    from tasks_google.dev_emulator import DATA_DIR_NAME, RECORD_NAME
+    from tasks_google.config.dev_emulator import DATA_DIR_NAME, RECORD_NAME
     url, pid = sys.argv[1], int(sys.argv[2])
     record = Path("example") / DATA_DIR_NAME / RECORD_NAME
     def running():

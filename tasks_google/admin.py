@@ -10,11 +10,11 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
-from tasks_google import schedule_rules, scheduling
-from tasks_google.cancellation import cancel_task
+from tasks_google.control.cancellation import cancel_task
+from tasks_google.control.retrying import retry_task
 from tasks_google.models import ScheduledTask, TaskExecution
-from tasks_google.retrying import retry_task
-from tasks_google.task_registry import registered_tasks
+from tasks_google.scheduling import rules, schedules
+from tasks_google.scheduling.task_registry import registered_tasks
 
 
 @admin.register(TaskExecution)
@@ -181,23 +181,23 @@ class ScheduledTaskForm(forms.ModelForm):
         self.fields["task_path"].choices = [(path, path) for path in registered_tasks()]
 
     def clean_cron(self) -> str:
-        schedule_rules.normalize_cron(self.cleaned_data["cron"])
+        rules.normalize_cron(self.cleaned_data["cron"])
         return self.cleaned_data["cron"]
 
     def clean_time_zone(self) -> str:
-        return schedule_rules.validate_time_zone(self.cleaned_data["time_zone"])
+        return rules.validate_time_zone(self.cleaned_data["time_zone"])
 
     def clean(self) -> dict[str, Any]:
         """Cloud Scheduler's limits, and whether the task accepts the arguments."""
         cleaned = super().clean()
-        for field, message in schedule_rules.limit_problems(cleaned).items():
+        for field, message in rules.limit_problems(cleaned).items():
             self.add_error(field, message)
         if {"task_path", "args", "kwargs"} <= cleaned.keys():
             args, kwargs = cleaned["args"], cleaned["kwargs"]
             if not isinstance(args, list) or not isinstance(kwargs, dict):
                 self.add_error(None, "args must be a JSON list and kwargs a JSON object.")
                 return cleaned
-            problem = schedule_rules.task_problem(cleaned["task_path"], args, kwargs)
+            problem = rules.task_problem(cleaned["task_path"], args, kwargs)
             if problem is not None:
                 self.add_error(None, problem.msg)
         return cleaned
@@ -233,7 +233,7 @@ class ScheduledTaskAdmin(admin.ModelAdmin):
         if not obj.pk:
             return ""
         try:
-            times = scheduling.next_fire_times(obj.cron, obj.time_zone)
+            times = schedules.next_fire_times(obj.cron, obj.time_zone)
         except ValidationError as exc:
             return "; ".join(exc.messages)
         return format_html_join("", "<div>{}</div>", ((t.isoformat(),) for t in times))
@@ -249,11 +249,11 @@ class ScheduledTaskAdmin(admin.ModelAdmin):
         self._sync(request, obj)
 
     def delete_model(self, request: HttpRequest, obj: ScheduledTask) -> None:
-        scheduling.delete_scheduled_task(obj.name)
+        schedules.delete_scheduled_task(obj.name)
 
     def _sync(self, request: HttpRequest, obj: ScheduledTask) -> bool:
         try:
-            scheduling.sync(obj)
+            schedules.sync(obj)
         except Exception as exc:
             self.message_user(
                 request,
@@ -265,9 +265,9 @@ class ScheduledTaskAdmin(admin.ModelAdmin):
 
     @admin.action(description="Run the selected schedules now")
     def run_now(self, request: HttpRequest, queryset: QuerySet) -> None:
-        transport = scheduling.scheduler_transport()
+        transport = schedules.scheduler_transport()
         for obj in queryset:
-            transport.run_scheduler_job(obj.remote_job_name or scheduling.job_name(obj))
+            transport.run_scheduler_job(obj.remote_job_name or schedules.job_name(obj))
             self.message_user(request, f"{obj.name}: fired", messages.SUCCESS)
 
     @admin.action(description="Enable the selected schedules")

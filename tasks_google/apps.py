@@ -14,8 +14,9 @@ class TasksGoogleConfig(AppConfig):
         import django.tasks  # noqa: F401
         from django.core import checks
 
-        from tasks_google import schedule_checks, sqlite
+        from tasks_google.config import sqlite
+        from tasks_google.scheduling.checks import TAG, check_declared_schedules
 
-        checks.register(schedule_checks.check_declared_schedules, schedule_checks.TAG)
+        checks.register(check_declared_schedules, TAG)
 
         sqlite.configure_new_connections()

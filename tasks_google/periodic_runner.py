@@ -5,12 +5,12 @@ from typing import Any
 from django.tasks import task
 from django.utils.module_loading import import_string
 
-from tasks_google.scheduling import host_backend
+from tasks_google.scheduling.schedules import host_backend
 
 
 def run_periodic_task(class_path: str, **payload: Any) -> Any:
     """Run the `PeriodicTask` subclass at `class_path` with the schedule's payload."""
-    from tasks_google.schedule_declarations import PeriodicTask
+    from tasks_google.scheduling.declarations import PeriodicTask
 
     cls = import_string(class_path)
     if not (isinstance(cls, type) and issubclass(cls, PeriodicTask)):

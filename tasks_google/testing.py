@@ -105,8 +105,8 @@ class EmulatedCloud:
         ended = [name for name, over in self._job_executions() if over]
         if not ended:
             return
+        from tasks_google.control.reconcile import record_abandoned
         from tasks_google.models import TaskExecution
-        from tasks_google.reconcile import record_abandoned
 
         unfinished = TaskExecution.objects.unfinished().filter(
             remote_name__in=ended, cancel_requested_at__isnull=True

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tasks_google import views
+from tasks_google.endpoints import views
 
 app_name = "tasks_google"
 

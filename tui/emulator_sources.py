@@ -14,7 +14,7 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import quote
 from urllib.request import Request, urlopen
 
-from tasks_google.dev_emulator import START_HINT
+from tasks_google.config.dev_emulator import START_HINT
 from tui.cloud_rows import (
     FaultRow,
     QueueRow,

@@ -13,7 +13,7 @@ from django.db.models import Count, Q
 from django.db.models.fields.json import KeyTextTransform
 
 from tasks_google import TaskExecution
-from tasks_google.schedule_declarations import execution_task_name
+from tasks_google.config.scheduler_jobs import execution_task_name
 from tui.execution_filter import ExecutionFilter
 from tui.status_labels import CANCELLED, DISPLAY_ORDER
 from tui.throughput import Throughput, read_throughput

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tasks_google.backends.stored import configured_backends
-from tasks_google.options import CLOUD_TASKS, RUN_JOBS
+from tasks_google.config.options import CLOUD_TASKS, RUN_JOBS
 from tui.cloud_rows import (
     QueueRow,
     RunExecutionRow,
@@ -164,7 +164,7 @@ class GoogleCloudSource:
         return tuple(seen[name] for name in sorted(seen))
 
     def _scheduler_jobs(self) -> tuple[SchedulerJobRow, ...]:
-        from tasks_google.scheduling import host_backend
+        from tasks_google.scheduling.schedules import host_backend
 
         try:
             host = host_backend()

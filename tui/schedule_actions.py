@@ -5,7 +5,7 @@ that owns the job. Jobs that belong to no schedule of this project are left alon
 """
 
 from tasks_google import ScheduledTask, pause_schedule, resume_schedule, run_schedule
-from tasks_google.scheduling import job_name
+from tasks_google.scheduling.schedules import job_name
 from tui.cloud_state import resource_id
 
 

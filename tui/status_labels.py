@@ -3,7 +3,7 @@ colour is optional."""
 
 from dataclasses import dataclass
 
-from tasks_google import attempts
+from tasks_google.execution import attempts
 
 #: The pseudo-status of a FAILED execution with `cancelled_at` set (Django has no CANCELLED).
 CANCELLED = "CANCELLED"
@@ -46,7 +46,7 @@ def label_for(status: str, cancelled: bool = False) -> StatusLabel:
     return LABELS.get(key, StatusLabel("?", key, ""))
 
 
-#: How each outcome of `TaskExecution.attempts` reads (see tasks_google.attempts).
+#: How each outcome of `TaskExecution.attempts` reads (see tasks_google.execution.attempts).
 ATTEMPT_LABELS: dict[str, StatusLabel] = {
     attempts.RUNNING: StatusLabel("▶", "running", "bold yellow"),
     attempts.SUCCEEDED: StatusLabel("✓", "succeeded", "green"),

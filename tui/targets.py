@@ -5,8 +5,8 @@ from dataclasses import dataclass
 
 from django.tasks import task_backends
 
-from tasks_google.targets import Target as BackendTarget
-from tasks_google.targets import TargetKind
+from tasks_google.config.targets import Target as BackendTarget
+from tasks_google.config.targets import TargetKind
 from tui.cloud_state import CloudSource
 from tui.emulator_sources import (
     HttpEmulatorSource,

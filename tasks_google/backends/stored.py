@@ -22,14 +22,14 @@ from django.tasks.exceptions import InvalidTask
 from django.tasks.signals import task_enqueued
 
 from tasks_google import clock
-from tasks_google.options import (
+from tasks_google.config.options import (
     CLOUD_TASKS,
     BackendKind,
     BackendOptions,
     Problem,
     parse_options,
 )
-from tasks_google.targets import Target, TargetKind, resolve_target
+from tasks_google.config.targets import Target, TargetKind, resolve_target
 from tasks_google.task import Task
 from tasks_google.transports import RemoteStep, Transport, get_transport
 

@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
-from tasks_google.scheduler_job_settings import JOB_DEFAULTS
+from tasks_google.config.scheduler_jobs import JOB_DEFAULTS
 
 if TYPE_CHECKING:
     from google.cloud import run_v2, scheduler_v1, tasks_v2
 
-    from tasks_google.targets import Target
+    from tasks_google.config.targets import Target
 
 
 @dataclass(frozen=True)
@@ -239,7 +239,7 @@ def get_transport(alias: str, target: "Target") -> Transport:
     """
     from django.core.exceptions import ImproperlyConfigured
 
-    from tasks_google.targets import TargetKind
+    from tasks_google.config.targets import TargetKind
 
     if target.kind is TargetKind.IN_PROCESS:
         from tasks_google.transports import inprocess

@@ -10,7 +10,7 @@ report an outage themselves, as fast (`gcp.GrpcChannel`).
 from collections.abc import Callable
 from typing import NoReturn
 
-from tasks_google.dev_emulator import START_HINT
+from tasks_google.config.dev_emulator import START_HINT
 from tasks_google.exceptions import EmulatorUnavailableError
 
 #: How long the connection to an emulator host may take before it counts as unanswered.

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import psutil
 
-from tasks_google.dev_emulator import emulator_env
+from tasks_google.config.dev_emulator import emulator_env
 from tests.integration.dev_processes import wait_until
 
 REPO = Path(__file__).resolve().parents[2]

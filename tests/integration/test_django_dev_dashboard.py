@@ -8,7 +8,7 @@ import signal
 import subprocess
 import urllib.request
 
-from tasks_google.dev_emulator import RECORD_NAME
+from tasks_google.config.dev_emulator import RECORD_NAME
 from tests.integration.dev_processes import free_port, free_port_pair, wait_until
 from tests.integration.dev_project import (
     TasksDev,

@@ -3,7 +3,7 @@ reports it within about a second, naming the host it tried and how to start the 
 
 import subprocess
 
-from tasks_google.dev_emulator import emulator_env
+from tasks_google.config.dev_emulator import emulator_env
 from tests.integration.dev_processes import free_port_pair
 from tests.integration.dev_project import example_project, manage, project_env
 

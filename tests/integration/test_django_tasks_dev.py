@@ -10,7 +10,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tasks_google.dev_emulator import emulator_env
+from tasks_google.config.dev_emulator import emulator_env
 from tests.integration.dev_processes import (
     ExampleApp,
     free_port,

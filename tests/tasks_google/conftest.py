@@ -23,7 +23,7 @@ def backend(request, settings):
 @pytest.fixture(autouse=True)
 def _forget_leases_taken_by_hand():
     """Tests that take leases directly leave no entry for the at-exit lease expiry."""
-    from tasks_google import leases
+    from tasks_google.execution import leases
 
     yield
     leases._held.clear()

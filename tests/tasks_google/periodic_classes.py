@@ -1,6 +1,6 @@
 """PeriodicTasks declared at import, as a project would in its tasks module."""
 
-from tasks_google.schedule_declarations import PeriodicTask
+from tasks_google.scheduling.declarations import PeriodicTask
 
 RUNS: list[dict] = []
 

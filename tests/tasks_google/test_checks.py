@@ -291,10 +291,10 @@ def test_w003_names_each_backend_once_in_manage_py_check(monkeypatch, settings):
 
 @pytest.fixture
 def only_declared_here(monkeypatch):
-    from tasks_google import schedule_declarations
+    from tasks_google.scheduling import declarations
 
-    monkeypatch.setattr(schedule_declarations, "_declared", {})
-    return schedule_declarations
+    monkeypatch.setattr(declarations, "_declared", {})
+    return declarations
 
 
 def schedule_check_errors() -> dict[str, tuple[str, str]]:

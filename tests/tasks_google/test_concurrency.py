@@ -7,7 +7,7 @@ import pytest
 from django.db import connections
 from django.tasks import TaskResultStatus
 
-from tasks_google import runtime
+from tasks_google.execution import runtime
 from tasks_google.models import TaskExecution
 from tests.tasks_google import tasks
 

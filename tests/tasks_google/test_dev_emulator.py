@@ -8,14 +8,14 @@ import sys
 import pytest
 
 from emulator.server.emulator_server import start_server
-from tasks_google import dev_emulator
-from tasks_google.dev_emulator import (
+from tasks_google.config import dev_emulator
+from tasks_google.config.dev_emulator import (
     DevEmulator,
     find_dev_emulator,
     follow_dev_emulator,
     record_path,
 )
-from tasks_google.options import EMULATOR_HOST_ENV, EMULATOR_URL_ENV
+from tasks_google.config.options import EMULATOR_HOST_ENV, EMULATOR_URL_ENV
 
 
 @pytest.fixture

@@ -12,10 +12,11 @@ from django.tasks import TaskResultStatus
 from django.tasks.signals import task_finished
 from google.cloud import run_v2, tasks_v2
 
-from tasks_google import clock, leases
+from tasks_google import clock
+from tasks_google.control.reconcile import reconcile, record_abandoned, stale_executions
 from tasks_google.exceptions import AbandonedExecutionError
+from tasks_google.execution import leases
 from tasks_google.models import TaskExecution
-from tasks_google.reconcile import reconcile, record_abandoned, stale_executions
 from tests.tasks_google import tasks
 
 pytestmark = pytest.mark.django_db(transaction=True)

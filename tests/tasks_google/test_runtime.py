@@ -6,8 +6,9 @@ import pytest
 from django.tasks import TaskResultStatus
 from django.test import Client
 
-from tasks_google import clock, leases
+from tasks_google import clock
 from tasks_google.exceptions import LostAttemptError
+from tasks_google.execution import leases
 from tasks_google.models import TaskExecution
 from tasks_google.testing import emulated
 from tests.tasks_google import tasks

@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from emulator.scheduler import ScheduleError, parse_schedule, parse_time_zone
-from tasks_google.schedule_rules import CRON_MACROS, normalize_cron, time_zone
+from tasks_google.scheduling.rules import CRON_MACROS, normalize_cron, time_zone
 
 CRONS = [
     "0 9 * * 1-5",

@@ -11,8 +11,9 @@ from django.tasks import TaskResultStatus
 from google.cloud import scheduler_v1
 
 from emulator.faults import FaultRule, RpcError
-from tasks_google import periodic, schedule_declarations, schedule_task
+from tasks_google import periodic, schedule_task
 from tasks_google.models import ScheduledTask, TaskExecution
+from tasks_google.scheduling import declarations
 from tests.settings import TASKS
 from tests.tasks_google import bad_schedules_project, tasks
 
@@ -25,7 +26,7 @@ HERE = "declared in tests.tasks_google.tasks"
 
 @pytest.fixture(autouse=True)
 def only_this_tests_declarations(monkeypatch):
-    monkeypatch.setattr(schedule_declarations, "_declared", {})
+    monkeypatch.setattr(declarations, "_declared", {})
 
 
 def run(*args) -> list[str]:
@@ -72,7 +73,7 @@ def test_plan_then_apply_then_nothing_to_do(tasks_emulator):
 def test_updates_show_the_fields_that_differ_and_are_applied(tasks_emulator):
     periodic("*/10 * * * *", name="tick")(tasks.noop_task)
     run()
-    schedule_declarations._declared.clear()
+    declarations._declared.clear()
     periodic("*/5 * * * *", name="tick", time_zone="Asia/Tokyo")(tasks.noop_task)
     assert run("--dry-run")[0] == "[~] tick (*/5 * * * *, Asia/Tokyo): schedule, time zone"
     run()
@@ -84,7 +85,7 @@ def test_updates_show_the_fields_that_differ_and_are_applied(tasks_emulator):
 def test_renaming_deletes_the_old_job(tasks_emulator):
     periodic("*/10 * * * *", name="old-name")(tasks.noop_task)
     run()
-    schedule_declarations._declared.clear()
+    declarations._declared.clear()
     periodic("*/10 * * * *", name="new-name")(tasks.noop_task)
     assert run("--dry-run")[:2] == [
         "[+] new-name (*/10 * * * *, UTC)",
@@ -113,7 +114,7 @@ def test_only_this_projects_namespace_is_touched(tasks_emulator, settings):
     assert run("--dry-run")[0] == "[+] shop--tick (*/10 * * * *, UTC)"
     run()
     assert set(remote_jobs(tasks_emulator)) == {"billing--invoices", "shop--tick"}
-    schedule_declarations._declared.clear()
+    declarations._declared.clear()
     assert run()[0] == "[-] shop--tick (*/10 * * * *, UTC)"
     assert set(remote_jobs(tasks_emulator)) == {"billing--invoices"}
 
@@ -122,8 +123,8 @@ def test_periodic_task_class_runs_through_django_tasks(tasks_emulator):
     from tests.tasks_google.periodic_classes import CleanupSessions
 
     # Declared at import (when this test imports it first, along with the others there).
-    schedule_declarations._declared.clear()
-    schedule_declarations.declare_class(CleanupSessions)
+    declarations._declared.clear()
+    declarations.declare_class(CleanupSessions)
     assert run()[0] == "[+] CleanupSessions (0 * * * *, Europe/Paris)"
     job = remote_jobs(tasks_emulator)["CleanupSessions"]
     assert (job.schedule, job.time_zone) == ("0 * * * *", "Europe/Paris")
@@ -161,8 +162,8 @@ def test_delete_all_asks_unless_yes(tasks_emulator, monkeypatch):
 def test_class_hooks_set_headers_and_oidc(tasks_emulator):
     from tests.tasks_google.periodic_classes import PublicPing
 
-    schedule_declarations._declared.clear()  # a first import declared every class there
-    schedule_declarations.declare_class(PublicPing)
+    declarations._declared.clear()  # a first import declared every class there
+    declarations.declare_class(PublicPing)
     assert run()[0] == "[+] PublicPing (*/15 * * * *, UTC)"
     job = remote_jobs(tasks_emulator)["PublicPing"]
     assert job.http_target.headers["X-Purpose"] == "ping"
@@ -205,7 +206,7 @@ def test_bad_schedules_are_listed_and_nothing_is_applied(tasks_emulator):
 def test_a_schedule_that_turns_bad_keeps_its_job_until_fixed(tasks_emulator):
     periodic("*/10 * * * *", name="tick")(tasks.noop_task)
     run()
-    schedule_declarations._declared.clear()
+    declarations._declared.clear()
     periodic("*/10 * * * *", name="tick", time_zone="Europe/Pariss")(tasks.noop_task)
     periodic("*/5 * * * *", name="tock")(tasks.noop_task)
     _, out, err = run_refused()

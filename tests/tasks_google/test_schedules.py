@@ -16,7 +16,7 @@ from google.rpc import code_pb2
 
 from tasks_google import delete_scheduled_task, run_schedule, schedule_task
 from tasks_google.models import ScheduledTask, ScheduleFire, TaskExecution
-from tasks_google.scheduling import next_fire_times
+from tasks_google.scheduling.schedules import next_fire_times
 from tasks_google.testing import emulated
 from tests.tasks_google import tasks
 from tests.tasks_google.deliveries import id_token

@@ -3,7 +3,7 @@
 import pytest
 from django.db import OperationalError, connection
 
-from tasks_google.sqlite import BUSY_TIMEOUT_MS, retry_if_locked
+from tasks_google.config.sqlite import BUSY_TIMEOUT_MS, retry_if_locked
 
 
 def test_database_locked_is_retried():

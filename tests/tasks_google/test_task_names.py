@@ -6,9 +6,10 @@ import re
 import pytest
 from django.core.management import call_command
 
-from tasks_google import run_schedule, schedule_declarations
+from tasks_google import run_schedule
+from tasks_google.config.scheduler_jobs import PERIODIC_RUNNER_PATH
 from tasks_google.models import TaskExecution
-from tasks_google.schedule_declarations import PERIODIC_RUNNER_PATH
+from tasks_google.scheduling import declarations
 from tests.tasks_google import tasks
 
 pytestmark = pytest.mark.django_db
@@ -37,8 +38,8 @@ def test_admin_shows_a_periodic_task_execution_under_its_class(
 ):
     from tests.tasks_google.periodic_classes import CleanupSessions
 
-    monkeypatch.setattr(schedule_declarations, "_declared", {})
-    schedule_declarations.declare_class(CleanupSessions)
+    monkeypatch.setattr(declarations, "_declared", {})
+    declarations.declare_class(CleanupSessions)
     call_command("schedule_tasks", stdout=io.StringIO())
     run_schedule("CleanupSessions")
     other = tasks.noop_task.enqueue()

@@ -11,15 +11,16 @@ import pytest
 from django.tasks import TaskResultStatus
 
 from emulator.oidc import OidcIssuer
-from tasks_google import clock, id_tokens, signing_certificates
-from tasks_google.models import TaskExecution
-from tasks_google.options import EMULATOR_HOST_ENV, EMULATOR_URL_ENV
-from tasks_google.signing_certificates import (
+from tasks_google import clock
+from tasks_google.config.options import EMULATOR_HOST_ENV, EMULATOR_URL_ENV
+from tasks_google.endpoints import id_tokens, signing_certificates
+from tasks_google.endpoints.signing_certificates import (
     CERTS_TTL_SECONDS,
     FAILED_DOWNLOAD_RETRY_SECONDS,
     UNKNOWN_KEY_REFETCH_SECONDS,
     CertificateCache,
 )
+from tasks_google.models import TaskExecution
 from tests.settings import SERVICE_ACCOUNT, TASKS
 from tests.tasks_google.certificate_server import certificate_server, refused_url
 from tests.tasks_google.deliveries import AUDIENCE, post_execute, post_schedule
@@ -139,7 +140,7 @@ def test_unverifiable_token_is_503_with_retry_after_and_one_warning(unreachable_
     assert response["Retry-After"] == str(math.ceil(FAILED_DOWNLOAD_RETRY_SECONDS))
     assert_untouched(row)
     logged = [r for r in caplog.records if r.levelno >= logging.WARNING]
-    assert [(r.name, r.levelname) for r in logged] == [("tasks_google.views", "WARNING")]
+    assert [(r.name, r.levelname) for r in logged] == [("tasks_google.endpoints.views", "WARNING")]
     assert logged[0].exc_info is None and "refused" in logged[0].getMessage()
     assert post_schedule("nightly", SLOT, token=token).status_code == 503
 

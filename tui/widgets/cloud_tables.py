@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from tasks_google.dev_emulator import START_HINT
+from tasks_google.config.dev_emulator import START_HINT
 from tui.cloud_rows import FaultRow, QueueRow, RunJobRow, SchedulerJobRow
 from tui.cloud_state import CloudState
 from tui.columns import format_duration

@@ -14,7 +14,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from tasks_google import TaskExecution
-from tasks_google.attempts import parse_timestamp
+from tasks_google.execution.attempts import parse_timestamp
 from tui.columns import format_duration, progress
 from tui.status_labels import attempt_label, label_for
 

@@ -11,8 +11,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
-from tasks_google import runtime
 from tasks_google.exceptions import TaskCancelledError
+from tasks_google.execution import runtime
 from tasks_google.transports import DATABASE_NAMES_ENV, EXECUTION_ID_ENV, MAX_RETRIES_ENV
 
 #: Cloud Run's 0-based attempt number of this task.

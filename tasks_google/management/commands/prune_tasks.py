@@ -1,12 +1,12 @@
-"""`manage.py prune_tasks`: delete old finished executions (see `tasks_google.pruning`)."""
+"""`manage.py prune_tasks`: delete old finished executions (see `tasks_google.control.pruning`)."""
 
 from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
+from tasks_google.control.pruning import DEFAULT_BATCH_SIZE, prune_executions
 from tasks_google.management.command_errors import TasksCommand
-from tasks_google.pruning import DEFAULT_BATCH_SIZE, prune_executions
 
 DEFAULT_DAYS = 30.0
 

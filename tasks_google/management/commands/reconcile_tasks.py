@@ -1,12 +1,12 @@
-"""`manage.py reconcile_tasks`: leave no execution hanging (see `tasks_google.reconcile`)."""
+"""`manage.py reconcile_tasks`: leave no execution hanging (`tasks_google.control.reconcile`)."""
 
 from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
+from tasks_google.control.reconcile import DEFAULT_GRACE, DEFAULT_LIMIT, DEFAULT_STALE, reconcile
 from tasks_google.management.command_errors import TasksCommand
-from tasks_google.reconcile import DEFAULT_GRACE, DEFAULT_LIMIT, DEFAULT_STALE, reconcile
 
 
 class Command(TasksCommand):

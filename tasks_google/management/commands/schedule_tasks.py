@@ -14,12 +14,12 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError, CommandParser
 from google.rpc import code_pb2
 
-from tasks_google import schedule_sync
 from tasks_google.executions import load_task
 from tasks_google.management.command_errors import TasksCommand
 from tasks_google.models import ScheduledTask
-from tasks_google.schedule_declarations import declared_schedules, discover_schedules
-from tasks_google.scheduling import (
+from tasks_google.scheduling import sync
+from tasks_google.scheduling.declarations import declared_schedules, discover_schedules
+from tasks_google.scheduling.schedules import (
     host_backend,
     job_name,
     next_fire_times,
@@ -62,7 +62,7 @@ class Command(TasksCommand):
         self._sync(options["dry_run"])
 
     def _sync(self, dry_run: bool) -> None:
-        plan = schedule_sync.plan()
+        plan = sync.plan()
         for line in plan.lines:
             self.stdout.write(str(line))
         for problem in plan.problems:
@@ -74,8 +74,8 @@ class Command(TasksCommand):
             self.stdout.write(f"{len(pending)} change(s) planned; nothing applied (--dry-run).")
             return
         try:
-            schedule_sync.apply(plan)
-        except schedule_sync.SyncFailed as exc:
+            sync.apply(plan)
+        except sync.SyncFailed as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"{len(pending)} change(s) applied.")
 
@@ -92,9 +92,9 @@ class Command(TasksCommand):
         jobs = {
             job.name: job
             for job in scheduler_transport().list_scheduler_jobs(config.location_path)
-            if schedule_sync.owns(job)
+            if sync.owns(job)
         }
-        for row in schedule_sync.desired_rows():
+        for row in sync.desired_rows():
             job = jobs.get(job_name(row))
             state = job.state.name if job else "NOT SYNCED"
             try:
@@ -113,7 +113,7 @@ class Command(TasksCommand):
         jobs = [
             job
             for job in scheduler_transport().list_scheduler_jobs(config.location_path)
-            if schedule_sync.owns(job)
+            if sync.owns(job)
         ]
         if not jobs:
             self.stdout.write("No job in this namespace.")

@@ -10,10 +10,11 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import CommandError, CommandParser
 
-from tasks_google import dev_emulator, devloop
+from tasks_google.config import dev_emulator
+from tasks_google.config.options import EMULATOR_URL_ENV
+from tasks_google.dev import children, emulator_command, loop, ports
 from tasks_google.management.command_errors import TasksCommand
 from tasks_google.management.commands.tasks_emulator import add_emulator_arguments
-from tasks_google.options import EMULATOR_URL_ENV
 
 
 class Command(TasksCommand):
@@ -38,7 +39,7 @@ class Command(TasksCommand):
 
         host = "127.0.0.1"
         port, http_port = options["emulator_port"], options["emulator_http_port"]
-        taken = devloop.port_taken(options["addrport"], host, port, http_port)
+        taken = ports.port_taken(options["addrport"], host, port, http_port)
         if taken:
             raise CommandError(taken)
         loop = self._dev_loop(host, port, http_port, options)
@@ -62,22 +63,26 @@ class Command(TasksCommand):
 
     def _dev_loop(
         self, host: str, port: int, http_port: int | None, options: dict[str, Any]
-    ) -> devloop.DevLoop:
-        data_dir = None if options["memory"] else options["data_dir"] or devloop.default_data_dir()
+    ) -> loop.DevLoop:
+        data_dir = (
+            None
+            if options["memory"]
+            else options["data_dir"] or emulator_command.default_data_dir()
+        )
         env = {**os.environ, **dev_emulator.emulator_env(host, port, http_port)}
-        emulator = devloop.Child(
+        emulator = children.Child(
             "emulator",
-            devloop.emulator_argv(
+            emulator_command.emulator_argv(
                 port=port,
                 http_port=http_port,
                 data_dir=data_dir,
                 queue_specs=options["queue"],
-                app_url=devloop.app_url(options["addrport"]),
+                app_url=ports.app_url(options["addrport"]),
             ),
             env,
         )
         manage = os.path.abspath(sys.argv[0])
-        server = devloop.Child(
+        server = children.Child(
             "runserver",
             [sys.executable, manage, "runserver", options["addrport"], "--noreload"],
             env,
@@ -85,13 +90,13 @@ class Command(TasksCommand):
             # at once and are redelivered to the restarted server without waiting for expiry.
             stop_signal=signal.SIGINT,
         )
-        emulator_dir = devloop.package_dir("emulator")
+        emulator_dir = emulator_command.package_dir("emulator")
         watched = {
             Path(getattr(settings, "BASE_DIR", None) or Path.cwd()),
             emulator_dir,
-            devloop.package_dir("tasks_google"),
+            emulator_command.package_dir("tasks_google"),
         }
-        return devloop.DevLoop(
+        return loop.DevLoop(
             emulator,
             server,
             health_url=env[EMULATOR_URL_ENV] + "/health",

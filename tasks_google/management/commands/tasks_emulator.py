@@ -5,7 +5,8 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from tasks_google import dev_emulator, devloop
+from tasks_google.config import dev_emulator
+from tasks_google.dev import emulator_command, ports
 from tasks_google.management.command_errors import TasksCommand
 
 
@@ -22,16 +23,16 @@ class Command(TasksCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         host = "127.0.0.1"
         port, http_port = options["emulator_port"], options["emulator_http_port"]
-        argv = devloop.emulator_argv(
+        argv = emulator_command.emulator_argv(
             port=port,
             http_port=http_port,
             data_dir=None
             if options["memory"]
-            else options["data_dir"] or devloop.default_data_dir(),
+            else options["data_dir"] or emulator_command.default_data_dir(),
             queue_specs=options["queue"],
         )
         if port and http_port != 0:
-            taken = devloop.port_taken(None, host, port, http_port)
+            taken = ports.port_taken(None, host, port, http_port)
             if taken:
                 raise CommandError(taken)
             # Where tools like tasks_tui find it; this process becomes the emulator, so the
@@ -46,7 +47,7 @@ def add_emulator_arguments(parser: CommandParser) -> None:
     parser.add_argument(
         "--emulator-port",
         type=int,
-        default=devloop.DEFAULT_EMULATOR_PORT,
+        default=emulator_command.DEFAULT_EMULATOR_PORT,
         help="gRPC port of the emulator (default: %(default)s; its control API uses the next one).",
     )
     parser.add_argument(

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from tasks_google.dev_emulator import follow_dev_emulator
+from tasks_google.config.dev_emulator import follow_dev_emulator
 from tasks_google.management.command_errors import TasksCommand
 from tui.app import DEFAULT_POLL_INTERVAL, TasksDashboard
 

@@ -1,11 +1,17 @@
-"""Cloud Scheduler job settings: the defaults tasks_google gives a job, and the limits on them.
+"""Cloud Scheduler job settings: the defaults tasks_google gives a job, the limits on them, and
+the task a `PeriodicTask` schedule runs.
 
 The model's field defaults, schedules declared in code, `schedule_task`, the admin form (through the
 model), the limit checks and the transport's job spec all read these; docs/schedules.md quotes them.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
+
+#: The task that runs `PeriodicTask` subclasses; its first argument is the class path.
+PERIODIC_RUNNER_PATH = "tasks_google.periodic_runner.run_periodic_task"
 
 
 @dataclass(frozen=True)
@@ -33,3 +39,11 @@ MAX_DESCRIPTION_LENGTH = 500
 def seconds(duration: timedelta) -> float:
     """A duration as the seconds the rows, declarations and job specs hold."""
     return duration.total_seconds()
+
+
+def execution_task_name(task_path: str, args: Sequence[Any]) -> str:
+    """The task an execution is shown under: its task path, or for a `PeriodicTask` the class
+    path rather than the runner's. Only `args[0]` is read (a list query may fetch just that)."""
+    if task_path == PERIODIC_RUNNER_PATH and args and isinstance(args[0], str):
+        return args[0]
+    return task_path

@@ -19,15 +19,16 @@ from croniter import croniter
 from django.core.exceptions import ValidationError
 from django.utils.module_loading import import_string
 
-from tasks_google.executions import TaskNotFound, load_task
-from tasks_google.options import Problem
-from tasks_google.schedule_declarations import PERIODIC_RUNNER_PATH, PeriodicTask
-from tasks_google.scheduler_job_settings import (
+from tasks_google.config.options import Problem
+from tasks_google.config.scheduler_jobs import (
     ATTEMPT_DEADLINE_RANGE,
     MAX_DESCRIPTION_LENGTH,
     MAX_RETRY_COUNT,
+    PERIODIC_RUNNER_PATH,
     seconds,
 )
+from tasks_google.executions import TaskNotFound, load_task
+from tasks_google.scheduling.declarations import PeriodicTask
 
 #: Shorthands expanded here, so Cloud Scheduler always receives 5-field cron.
 CRON_MACROS = {

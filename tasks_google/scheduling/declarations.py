@@ -12,10 +12,13 @@ from typing import Any, ClassVar
 from django.tasks import Task
 from django.utils.module_loading import autodiscover_modules
 
-from tasks_google.scheduler_job_settings import JOB_DEFAULTS, seconds
+from tasks_google.config.scheduler_jobs import (
+    JOB_DEFAULTS,
+    PERIODIC_RUNNER_PATH,
+    execution_task_name,
+    seconds,
+)
 
-#: The task that runs `PeriodicTask` subclasses; its first argument is the class path.
-PERIODIC_RUNNER_PATH = "tasks_google.periodic_runner.run_periodic_task"
 #: The modules of installed apps that declare schedules.
 DECLARING_MODULES = ("tasks", "periodic")
 
@@ -55,14 +58,6 @@ def discover_schedules() -> dict[str, DeclaredSchedule]:
     """Every schedule declared in installed apps' `tasks` and `periodic` modules, by name."""
     autodiscover_modules(*DECLARING_MODULES)
     return declared_schedules()
-
-
-def execution_task_name(task_path: str, args: Sequence[Any]) -> str:
-    """The task an execution is shown under: its task path, or for a `PeriodicTask` the class
-    path rather than the runner's. Only `args[0]` is read (a list query may fetch just that)."""
-    if task_path == PERIODIC_RUNNER_PATH and args and isinstance(args[0], str):
-        return args[0]
-    return task_path
 
 
 def declare(schedule: DeclaredSchedule) -> None:

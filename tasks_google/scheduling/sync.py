@@ -12,11 +12,11 @@ from google.api_core.exceptions import GoogleAPICallError
 from google.cloud import scheduler_v1
 
 from tasks_google import clock
+from tasks_google.config.options import Problem
 from tasks_google.models import ScheduledTask
-from tasks_google.options import Problem
-from tasks_google.schedule_declarations import DeclaredSchedule, declared_schedules
-from tasks_google.schedule_rules import schedule_problems
-from tasks_google.scheduling import host_backend, job_name, job_spec, scheduler_transport
+from tasks_google.scheduling.declarations import DeclaredSchedule, declared_schedules
+from tasks_google.scheduling.rules import schedule_problems
+from tasks_google.scheduling.schedules import host_backend, job_name, job_spec, scheduler_transport
 from tasks_google.transports.scheduler_messages import job_message
 
 #: The fields a plan compares, each with how it reads on a job.

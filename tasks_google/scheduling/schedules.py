@@ -16,12 +16,13 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.tasks import Task, task_backends
 
-from tasks_google import clock, schedule_rules
+from tasks_google import clock
 from tasks_google.backends.stored import configured_backends
+from tasks_google.config.options import CLOUD_TASKS
+from tasks_google.config.scheduler_jobs import JOB_DEFAULTS, seconds
 from tasks_google.executions import as_json
 from tasks_google.models import ScheduledTask
-from tasks_google.options import CLOUD_TASKS
-from tasks_google.scheduler_job_settings import JOB_DEFAULTS, seconds
+from tasks_google.scheduling import rules
 from tasks_google.transports import SchedulerJobSpec, Transport
 
 #: Setting naming the Cloud Tasks backend whose `schedule/` endpoint receives the fires.
@@ -32,9 +33,9 @@ def next_fire_times(
     cron: str, time_zone: str, count: int = 5, after: datetime | None = None
 ) -> list[datetime]:
     """The next `count` fire times of a schedule, in its time zone."""
-    zone = schedule_rules.time_zone(time_zone)
+    zone = rules.time_zone(time_zone)
     start = (after or clock.now()).astimezone(zone)
-    times = croniter(schedule_rules.normalize_cron(cron), start)
+    times = croniter(rules.normalize_cron(cron), start)
     return [times.get_next(datetime) for _ in range(count)]
 
 
@@ -62,7 +63,7 @@ def job_spec(row: ScheduledTask) -> SchedulerJobSpec:
     config = host_backend().config
     return SchedulerJobSpec(
         name=job_name(row),
-        schedule=schedule_rules.normalize_cron(row.cron),
+        schedule=rules.normalize_cron(row.cron),
         time_zone=row.time_zone,
         uri=config.base_url + "schedule/",
         body=json.dumps({"schedule": row.name}).encode(),
@@ -117,16 +118,16 @@ def schedule_task(
     """
     if not isinstance(task, Task):
         raise ValidationError(f"{task!r} is not a django.tasks.Task (decorate it with @task).")
-    schedule_rules.normalize_cron(cron)
-    schedule_rules.validate_time_zone(time_zone)
+    rules.normalize_cron(cron)
+    rules.validate_time_zone(time_zone)
     limits = {
         "name": name,
         "description": description,
         "retry_count": retry_count,
         "attempt_deadline_seconds": attempt_deadline_seconds,
     }
-    problems = list(schedule_rules.limit_problems(limits).values())
-    rejected = schedule_rules.task_problem(task.module_path, list(args), dict(kwargs or {}))
+    problems = list(rules.limit_problems(limits).values())
+    rejected = rules.task_problem(task.module_path, list(args), dict(kwargs or {}))
     if rejected is not None:
         problems.append(rejected.msg)
     if problems:

@@ -17,13 +17,15 @@ from typing import Any
 from django.tasks import TaskContext, TaskResult, TaskResultStatus, task_backends
 from django.tasks.signals import task_finished, task_started
 
-from tasks_google import attempts, cancellation, clock, leases
+from tasks_google import clock
+from tasks_google.config.sqlite import retry_if_locked
 from tasks_google.exceptions import (
     LostAttemptError,
     NonJSONReturnValueError,
     PermanentTaskError,
     TaskCancelledError,
 )
+from tasks_google.execution import attempts, cancel_signals, leases
 from tasks_google.executions import (
     as_json,
     is_valid_execution_id,
@@ -33,7 +35,6 @@ from tasks_google.executions import (
     with_error,
 )
 from tasks_google.models import TaskExecution
-from tasks_google.sqlite import retry_if_locked
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ def run_attempt(
         attempts_made = row.attempt_count - 1
     if row.cancel_requested_at is not None:
         # Cancelled before it could start: it never starts.
-        cancelled = cancellation.finish_cancelled(
+        cancelled = cancel_signals.finish_cancelled(
             row, started=True, owner=owner, sender=type(backend)
         )
         leases.forget(owner)
@@ -126,7 +127,7 @@ def run_attempt(
             timedelta(seconds=config.cancel_poll_interval_seconds),
         )
     finally:
-        cancellation.unwatch(row.pk)
+        cancel_signals.unwatch(row.pk)
     # Only now is the attempt over; if it was interrupted, the lease stays registered so that a
     # clean exit of this process expires it (leases.expire_held_leases).
     leases.forget(owner)
@@ -220,7 +221,7 @@ class _Attempt:
 
         result = to_result(row, task)
         task_started.send(type(self.backend), task_result=result)
-        self.cancel_flag = cancellation.watch(row.pk)
+        self.cancel_flag = cancel_signals.watch(row.pk)
         heartbeat = leases.Heartbeat(
             row.pk,
             self.owner,
@@ -259,12 +260,12 @@ class _Attempt:
     def _cancelled(self) -> bool:
         if self.cancel_flag is not None and self.cancel_flag.is_set():
             return True
-        return cancellation.cancel_requested(self.row.pk)
+        return cancel_signals.cancel_requested(self.row.pk)
 
     def _record_cancelled(
         self, result: TaskResult | None, error: BaseException | None = None
     ) -> Outcome:
-        recorded = cancellation.finish_cancelled(
+        recorded = cancel_signals.finish_cancelled(
             self.row,
             started=True,
             owner=self.owner,

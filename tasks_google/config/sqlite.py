@@ -29,7 +29,7 @@ def _tune(sender: Any, connection: Any, **kwargs: Any) -> None:
 
 def configure_new_connections() -> None:
     """Tune every SQLite connection Django opens from now on."""
-    connection_created.connect(_tune, dispatch_uid="tasks_google.sqlite")
+    connection_created.connect(_tune, dispatch_uid="tasks_google.config.sqlite")
 
 
 def retry_if_locked[T](operation: Callable[[], T], attempts: int = 6) -> T:

@@ -8,9 +8,11 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from tasks_google import fires, id_tokens, runtime
 from tasks_google.backends.stored import configured_backends
-from tasks_google.options import CLOUD_TASKS
+from tasks_google.config.options import CLOUD_TASKS
+from tasks_google.endpoints import id_tokens
+from tasks_google.execution import runtime
+from tasks_google.scheduling import fires
 
 logger = logging.getLogger(__name__)
 

@@ -25,8 +25,9 @@ from django.db.models.functions import Coalesce
 from django.tasks import TaskResultStatus, task_backends
 from django.tasks.exceptions import InvalidTaskBackend
 
-from tasks_google import attempts, clock
+from tasks_google import clock
 from tasks_google.exceptions import AbandonedExecutionError
+from tasks_google.execution import attempts
 from tasks_google.executions import announce_failure, with_error
 from tasks_google.models import TaskExecution
 
@@ -125,7 +126,7 @@ def reconcile(
     """Create the missing remote work of up to `limit` orphaned executions, record as
     cancelled the executions whose forced cancel killed the attempt, and record FAILED up to
     `limit` stale executions whose remote work is over."""
-    from tasks_google.cancellation import finish_cancelled
+    from tasks_google.execution.cancel_signals import finish_cancelled
 
     report = ReconcileReport()
     for row in killed_while_cancelling(limit):

@@ -22,10 +22,11 @@ from google.api_core import exceptions as api_exceptions
 from tasks_google import clock
 from tasks_google.backends.cloud_tasks import CloudTasksBackend
 from tasks_google.backends.stored import configured_backends
-from tasks_google.cancellation import CancelRemoteWork, finish_cancelled
+from tasks_google.config.options import CLOUD_TASKS
+from tasks_google.control.cancellation import CancelRemoteWork
 from tasks_google.exceptions import QueueDoesNotExist, TaskCancelledError
+from tasks_google.execution.cancel_signals import finish_cancelled
 from tasks_google.models import TaskExecution
-from tasks_google.options import CLOUD_TASKS
 
 #: What each state means for the tasks of a queue.
 STATE_MEANINGS = {

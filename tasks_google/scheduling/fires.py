@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from tasks_google import clock
 from tasks_google.executions import load_task
 from tasks_google.models import ScheduledTask, ScheduleFire, TaskExecution
-from tasks_google.schedule_rules import TASK_NOT_FOUND, task_problem
+from tasks_google.scheduling.rules import TASK_NOT_FOUND, task_problem
 
 logger = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from types import TracebackType
 from django.db import connections
 
 from tasks_google import clock
+from tasks_google.config.sqlite import retry_if_locked
 from tasks_google.models import TaskExecution
-from tasks_google.sqlite import retry_if_locked
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ One code path for every target: signature, expiry, audience, issuer and the serv
 verified email. Only where the signing keys come from differs: Google's published certificates,
 the emulator server's copy of the same endpoint, or the in-process emulator's issuer directly.
 A token's header is parsed (its key id) before any certificate is needed, so a malformed token
-costs no download; downloads follow the policy of `tasks_google.signing_certificates`.
+costs no download; downloads follow the policy of `tasks_google.endpoints.signing_certificates`.
 """
 
 import base64
@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from google.auth import exceptions as auth_exceptions
 from google.auth import jwt
 
-from tasks_google import signing_certificates
-from tasks_google.options import BackendOptions
-from tasks_google.signing_certificates import CertificatesUnavailable
-from tasks_google.targets import Target, TargetKind, resolve_target
+from tasks_google.config.options import BackendOptions
+from tasks_google.config.targets import Target, TargetKind, resolve_target
+from tasks_google.endpoints import signing_certificates
+from tasks_google.endpoints.signing_certificates import CertificatesUnavailable
 
 #: Google's signing certificates for ID tokens, as a {key id: PEM certificate} map.
 GOOGLE_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"

@@ -18,7 +18,7 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from tasks_google.options import (
+from tasks_google.config.options import (
     EMULATOR_HOST_ENV,
     EMULATOR_URL_ENV,
     RUN_EMULATOR_HOST_ENV,

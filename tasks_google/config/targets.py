@@ -15,7 +15,7 @@ import enum
 import sys
 from dataclasses import dataclass
 
-from tasks_google.options import DEMO_PROJECT_PREFIX, BackendOptions, Problem
+from tasks_google.config.options import DEMO_PROJECT_PREFIX, BackendOptions, Problem
 
 #: The module of the in-process emulator; only it can switch one on at run time.
 IN_PROCESS_MODULE = "tasks_google.transports.inprocess"

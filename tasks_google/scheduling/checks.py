@@ -12,8 +12,8 @@ from django.apps import apps
 from django.core import checks
 from django.utils.module_loading import module_has_submodule
 
-from tasks_google.schedule_declarations import DECLARING_MODULES, declared_schedules
-from tasks_google.schedule_rules import IMPORT_FAILED, schedule_problems
+from tasks_google.scheduling.declarations import DECLARING_MODULES, declared_schedules
+from tasks_google.scheduling.rules import IMPORT_FAILED, schedule_problems
 
 #: Their tag: `manage.py check --tag schedules` runs only them.
 TAG = "schedules"

@@ -14,24 +14,20 @@ TaskCancelledError in its errors; `task_finished` is sent.
 """
 
 import logging
-import threading
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import router, transaction
-from django.tasks import TaskContext, TaskResult, TaskResultStatus, task_backends
+from django.tasks import TaskResult, TaskResultStatus, task_backends
 
-from tasks_google import attempts, clock
-from tasks_google.exceptions import CancellationNotSupported, TaskCancelledError
-from tasks_google.executions import announce_failure, find_execution, with_error
+from tasks_google import clock
+from tasks_google.exceptions import CancellationNotSupported
+from tasks_google.execution.cancel_signals import finish_cancelled
+from tasks_google.executions import find_execution
 from tasks_google.models import TaskExecution
 from tasks_google.transports import RemoteStep
 
 logger = logging.getLogger(__name__)
-
-#: {execution id: event set once its cancellation was requested}, for attempts in this process.
-_flags: dict[str, threading.Event] = {}
-_flags_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -40,41 +36,6 @@ class CancelResult:
 
     state: str
     message: str
-
-
-def watch(execution_id: str) -> threading.Event:
-    """The cancellation flag of an attempt starting in this process."""
-    with _flags_lock:
-        return _flags.setdefault(execution_id, threading.Event())
-
-
-def unwatch(execution_id: str) -> None:
-    with _flags_lock:
-        _flags.pop(execution_id, None)
-
-
-def cancel_requested(execution_id: str) -> bool:
-    """Ask the database whether cancelling this execution was requested."""
-    return TaskExecution.objects.filter(pk=execution_id).cancel_requested().exists()
-
-
-def is_task_cancelled(context: TaskContext, refresh: bool = False) -> bool:
-    """True once cancelling the running execution was requested.
-
-    Cheap: reads a flag kept up to date by the attempt's watch thread (within about a second).
-    `refresh=True` asks the database now.
-    """
-    execution_id = context.task_result.id
-    with _flags_lock:
-        flag = _flags.get(execution_id)
-    if flag is not None and flag.is_set():
-        return True
-    if refresh or flag is None:
-        requested = cancel_requested(execution_id)
-        if requested and flag is not None:
-            flag.set()
-        return requested
-    return False
 
 
 def cancel_task(result_or_id: TaskResult | str, force: bool = False) -> CancelResult:
@@ -133,29 +94,3 @@ class CancelRemoteWork(RemoteStep):
             logger.exception(
                 "Removing the remote work of cancelled execution %s failed", self.row.pk
             )
-
-
-def finish_cancelled(
-    row: TaskExecution,
-    *,
-    started: bool,
-    owner: str = "",
-    error: BaseException | None = None,
-    result: TaskResult | None = None,
-    sender: type | None = None,
-) -> bool:
-    """Record `row` as cancelled (FAILED, cancelled_at, a TaskCancelledError in errors, its running
-    attempt `cancelled`) and send `task_finished`. Not started: only while it is READY and
-    unleased. Started: only while `owner` holds its lease. Returns whether it was recorded."""
-    now = clock.now()
-    if error is None:
-        error = TaskCancelledError("Cancelled on request.")
-    row.errors = with_error(row.errors, error)
-    if started:
-        row.attempts = attempts.ended(
-            row.attempts, row.attempt_count, attempts.CANCELLED, now, error
-        )
-    if not row.record_cancellation(now, owner=owner if started else None):
-        return False
-    announce_failure(row, error, result, sender)
-    return True

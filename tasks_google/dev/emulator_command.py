@@ -1,0 +1,79 @@
+"""The command line that starts the emulator for this project: its project, location and queues
+from TASKS, and routes that bring deliveries for a production `base_url` to runserver."""
+
+import importlib.util
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from tasks_google.backends.stored import configured_backends
+from tasks_google.config import dev_emulator
+from tasks_google.config.options import CLOUD_TASKS
+
+DEFAULT_EMULATOR_PORT = 8123
+
+
+def emulator_argv(
+    *,
+    port: int,
+    http_port: int | None,
+    data_dir: str | None,
+    queue_specs: Sequence[str] = (),
+    host: str = "127.0.0.1",
+    app_url: str | None = None,
+) -> list[str]:
+    """`python -m emulator` for this project: its project, location and queues from TASKS.
+
+    Queues named in `queue_specs` (`QUEUE_ID[:key=value,...]`) replace the plain ones from TASKS.
+    With several projects, the first backend's project and location are used; queues elsewhere
+    are created on first use, with defaults. With `app_url` (the local runserver's origin),
+    deliveries to a `base_url` elsewhere (the production one, say) are routed to it.
+    """
+    argv = [sys.executable, "-m", "emulator", "--host", host, "--port", str(port)]
+    if http_port is not None:
+        argv += ["--http-port", str(http_port)]
+    if data_dir:
+        argv += ["--data-dir", data_dir]
+    specs = {spec.split(":", 1)[0]: spec for spec in queue_specs}
+    backends = [b for b in configured_backends(CLOUD_TASKS) if b.config.transport == "gcp"]
+    if backends:
+        first = backends[0].config
+        argv += ["--project", first.project_id, "--location", first.location]
+        for backend in backends:
+            config = backend.config
+            if (config.project_id, config.location) != (first.project_id, first.location):
+                continue
+            for queue in sorted(backend.queues):
+                specs.setdefault(config.queue_id(queue), config.queue_id(queue))
+    for spec in specs.values():
+        argv += ["--queue", spec]
+    if app_url is not None:
+        for route in local_routes([b.config.base_url for b in backends], app_url):
+            argv += ["--route", route]
+    return argv
+
+
+def local_routes(base_urls: Sequence[str], app_url: str) -> list[str]:
+    """`FROM=TO` routes that bring each `base_url` not already on `app_url` to the same path there.
+
+    The project's settings keep their production `base_url` (and with it the ID token's
+    audience); only where the emulator sends the requests changes.
+    """
+    routes = []
+    for base_url in dict.fromkeys(base_urls):
+        if base_url and not base_url.startswith(app_url + "/"):
+            routes.append(f"{base_url}={app_url}{urlsplit(base_url).path}")
+    return routes
+
+
+def default_data_dir() -> str:
+    """`.emulator-data` beside the project (BASE_DIR if the settings have one)."""
+    return str(dev_emulator.default_data_dir())
+
+
+def package_dir(name: str) -> Path | None:
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.origin is None:
+        return None
+    return Path(spec.origin).parent
