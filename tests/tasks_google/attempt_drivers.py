@@ -54,3 +54,10 @@ def hold_lease(execution_id: str, owner: str = "other-worker:1:abc", seconds: fl
         worker_ids=["other-worker:1"],
         started_at=clock.now(),
     )
+
+
+def new_row(task_path="tests.tasks_google.tasks.noop_task"):
+    """An execution stored as enqueue stores it, without its Cloud Task."""
+    return TaskExecution.objects.create(
+        task_path=task_path, backend="default", queue="default", enqueued_at=clock.now()
+    )

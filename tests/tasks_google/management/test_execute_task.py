@@ -17,7 +17,7 @@ from tests.tasks_google import tasks
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def execute_task(*args, env_extra=None, **kwargs) -> subprocess.Popen:

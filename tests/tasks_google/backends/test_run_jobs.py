@@ -22,7 +22,7 @@ from tests.tasks_google import tasks
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 JOBS = "projects/demo-project/locations/us-central1/jobs"
 # A startproject's manage.py (its settings module comes from DJANGO_SETTINGS_MODULE here).
 MANAGE_PY = """\

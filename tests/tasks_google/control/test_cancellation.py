@@ -122,13 +122,3 @@ def test_cancel_requested_between_delivery_and_start_is_honoured(tasks_emulator)
     row = TaskExecution.objects.get(pk=result.id)
     assert row.return_value is None
     assert [(a["number"], a["outcome"]) for a in row.attempts] == [(1, "cancelled")]
-
-
-@pytest.mark.django_db
-def test_progress_is_stored_and_throttled(tasks_emulator):
-    result = tasks.reports_progress.enqueue(steps=50)
-    tasks_emulator.run_until_idle()
-    row = TaskExecution.objects.get(pk=result.id)
-    # Throttled in the loop; the final report is always written.
-    assert (row.progress_done, row.progress_total, row.progress_message) == (50, 50, "step 50")
-    assert row.progress_at is not None

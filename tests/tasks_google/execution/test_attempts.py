@@ -14,7 +14,7 @@ from tasks_google.models import MAX_RECORDED_ATTEMPTS, TaskExecution
 from tests.tasks_google import tasks
 from tests.tasks_google.attempt_drivers import hold_lease, run_in_thread, wait_running
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def timeline(result) -> list[dict]:

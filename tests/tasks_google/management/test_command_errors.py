@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def run_command(tmp_path: Path, project_id: str, *args: str) -> subprocess.CompletedProcess:

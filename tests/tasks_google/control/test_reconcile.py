@@ -21,7 +21,7 @@ from tests.tasks_google import tasks
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 PARENT = "projects/demo-project/locations/us-central1"
 
 
