@@ -272,14 +272,14 @@ class ScheduledTaskAdmin(admin.ModelAdmin):
 
     @admin.action(description="Enable the selected schedules")
     def enable(self, request: HttpRequest, queryset: QuerySet) -> None:
-        for obj in queryset:
-            obj.enabled = True
-            obj.save(update_fields=["enabled", "updated_at"])
-            self._sync(request, obj)
+        self._set_enabled(request, queryset, True)
 
     @admin.action(description="Disable (pause) the selected schedules")
     def disable(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._set_enabled(request, queryset, False)
+
+    def _set_enabled(self, request: HttpRequest, queryset: QuerySet, enabled: bool) -> None:
         for obj in queryset:
-            obj.enabled = False
+            obj.enabled = enabled
             obj.save(update_fields=["enabled", "updated_at"])
             self._sync(request, obj)

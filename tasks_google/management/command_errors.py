@@ -21,6 +21,14 @@ NO_CREDENTIALS_HINT = (
 )
 
 
+def require_at_least(options: dict[str, Any], flag: str, minimum: int, unit: str = "") -> None:
+    """Refuse the value of `flag` (e.g. `--batch-size`) if it is below `minimum` (or NaN)."""
+    value = options[flag.removeprefix("--").replace("-", "_")]
+    if not value >= minimum:
+        bound = "0 or more" if minimum == 0 else f"at least {minimum}"
+        raise CommandError(f"{flag} must be {bound}{unit} (got {value:g}).")
+
+
 def user_error_message(exc: BaseException) -> str | None:
     """The line to print for an error the user can fix; None for anything else."""
     if isinstance(exc, ImproperlyConfigured | EmulatorUnavailableError | QueueDoesNotExist):

@@ -3,10 +3,10 @@
 from datetime import timedelta
 from typing import Any
 
-from django.core.management.base import CommandError, CommandParser
+from django.core.management.base import CommandParser
 
 from tasks_google.control.pruning import DEFAULT_BATCH_SIZE, prune_executions
-from tasks_google.management.command_errors import TasksCommand
+from tasks_google.management.command_errors import TasksCommand, require_at_least
 
 DEFAULT_DAYS = 30.0
 
@@ -35,11 +35,9 @@ class Command(TasksCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        require_at_least(options, "--days", 0)
+        require_at_least(options, "--batch-size", 1)
         days, batch_size = options["days"], options["batch_size"]
-        if not days >= 0:  # also refuses nan
-            raise CommandError(f"--days must be 0 or more (got {days:g}).")
-        if batch_size < 1:
-            raise CommandError(f"--batch-size must be at least 1 (got {batch_size}).")
         report = prune_executions(
             timedelta(days=days), batch_size=batch_size, dry_run=options["dry_run"]
         )

@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from tasks_google.control.reconcile import DEFAULT_GRACE, DEFAULT_LIMIT, DEFAULT_STALE, reconcile
-from tasks_google.management.command_errors import TasksCommand
+from tasks_google.management.command_errors import TasksCommand, require_at_least
 
 
 class Command(TasksCommand):
@@ -45,12 +45,9 @@ class Command(TasksCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["older_than"] < 0:
-            raise CommandError("--older-than must be 0 or more seconds.")
-        if options["stale_after"] < 0:
-            raise CommandError("--stale-after must be 0 or more seconds.")
-        if options["limit"] < 1:
-            raise CommandError("--limit must be at least 1.")
+        require_at_least(options, "--older-than", 0, " seconds")
+        require_at_least(options, "--stale-after", 0, " seconds")
+        require_at_least(options, "--limit", 1)
         report = reconcile(
             grace=timedelta(seconds=options["older_than"]),
             limit=options["limit"],
