@@ -88,10 +88,10 @@ def main() -> None:
         import django
 
         django.setup()
-        from django.tasks import TaskResultStatus
         from shop import tasks
 
         from tasks_google import cancel_task
+        from tasks_google.framework import TaskResultStatus
         from tasks_google.models import TaskExecution
 
         tasks.ping.enqueue(0)  # warm up: client channel, queue creation

@@ -10,13 +10,13 @@ class TasksGoogleConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # django.tasks registers its system checks (which call our backends' check()) on import.
-        import django.tasks  # noqa: F401
         from django.core import checks
 
         from tasks_google.config import sqlite
+        from tasks_google.framework import register_checks_and_signals
         from tasks_google.scheduling.checks import TAG, check_declared_schedules
 
+        register_checks_and_signals()
         checks.register(check_declared_schedules, TAG)
 
         sqlite.configure_new_connections()

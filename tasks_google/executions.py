@@ -6,13 +6,18 @@ import re
 from traceback import format_exception
 from typing import Any
 
-from django.tasks import Task, TaskResult, TaskResultStatus, task_backends
-from django.tasks.base import TaskError
-from django.tasks.exceptions import TaskResultDoesNotExist
-from django.tasks.signals import task_finished
-from django.utils.json import normalize_json
 from django.utils.module_loading import import_string
 
+from tasks_google.framework import (
+    Task,
+    TaskError,
+    TaskResult,
+    TaskResultDoesNotExist,
+    TaskResultStatus,
+    normalize_json,
+    task_backends,
+    task_finished,
+)
 from tasks_google.models import (
     EXECUTION_ID_MAX_LENGTH,
     MAX_RECORDED_ERRORS,

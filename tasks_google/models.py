@@ -8,10 +8,10 @@ from typing import Any
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
-from django.tasks import TaskResultStatus
 
 from tasks_google.config.scheduler_jobs import JOB_DEFAULTS, execution_task_name, seconds
 from tasks_google.config.sqlite import retry_if_locked
+from tasks_google.framework import TaskResultStatus
 
 #: Longest id Django allows for a TaskResult ("shorter than 64 characters").
 EXECUTION_ID_MAX_LENGTH = 63

@@ -2,9 +2,9 @@
 
 from typing import Any
 
-from django.tasks import task
 from django.utils.module_loading import import_string
 
+from tasks_google.framework import task
 from tasks_google.scheduling.schedules import host_backend
 
 

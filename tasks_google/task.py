@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.tasks import Task as DjangoTask
+from tasks_google.framework import Task as DjangoTask
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

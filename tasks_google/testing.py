@@ -26,11 +26,6 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connections
-from django.tasks import (
-    DEFAULT_TASK_BACKEND_ALIAS,
-    DEFAULT_TASK_QUEUE_NAME,
-    task_backends,
-)
 from google.api_core import exceptions as api_exceptions
 from google.cloud import run_v2, tasks_v2
 from google.protobuf import field_mask_pb2
@@ -38,6 +33,11 @@ from google.protobuf import field_mask_pb2
 from emulator import LocalCloud, VirtualClock
 from tasks_google import clock
 from tasks_google.backends.run_jobs import project_dir
+from tasks_google.framework import (
+    DEFAULT_TASK_BACKEND_ALIAS,
+    DEFAULT_TASK_QUEUE_NAME,
+    task_backends,
+)
 from tasks_google.transports import JobRunSpec, RemoteStep, inprocess
 from tasks_google.transports.run_messages import create_job_request
 

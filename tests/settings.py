@@ -1,5 +1,6 @@
 """Django settings for the test suite."""
 
+import importlib.util
 import os
 import sys
 import tempfile
@@ -20,6 +21,9 @@ INSTALLED_APPS = [
     "tasks_google",
     "tests.testapp",
 ]
+if importlib.util.find_spec("django.tasks") is None:
+    # Django 5.2: the task framework is the django-tasks backport, installed as its docs say.
+    INSTALLED_APPS.insert(INSTALLED_APPS.index("tasks_google"), "django_tasks")
 MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

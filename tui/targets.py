@@ -3,10 +3,9 @@ and where its cloud view reads from."""
 
 from dataclasses import dataclass
 
-from django.tasks import task_backends
-
 from tasks_google.config.targets import Target as BackendTarget
 from tasks_google.config.targets import TargetKind
+from tasks_google.framework import task_backends
 from tui.cloud_state import CloudSource
 from tui.emulator_sources import (
     HttpEmulatorSource,

@@ -6,11 +6,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core import checks
-from django.tasks.exceptions import InvalidTask
 
 from tasks_google import clock
 from tasks_google.backends.stored import StartRemote, StoredExecutionBackend, task_timeout
 from tasks_google.config.options import CLOUD_TASKS, BackendOptions
+from tasks_google.framework import InvalidTask
 from tasks_google.task import Task
 from tasks_google.transports import CloudTaskSpec, RemoteStep, Transport
 

@@ -15,11 +15,11 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
-from django.tasks import TaskResult
 
 from tasks_google.backends.stored import StartRemote, StoredExecutionBackend, task_timeout
 from tasks_google.config.options import RUN_JOBS
 from tasks_google.config.targets import TargetKind
+from tasks_google.framework import TaskResult
 from tasks_google.task import Task
 from tasks_google.transports import (
     DATABASE_NAMES_ENV,

@@ -16,10 +16,6 @@ from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.db import router, transaction
-from django.tasks import TaskResult, TaskResultStatus
-from django.tasks.backends.base import BaseTaskBackend
-from django.tasks.exceptions import InvalidTask
-from django.tasks.signals import task_enqueued
 
 from tasks_google import clock
 from tasks_google.config.options import (
@@ -30,6 +26,13 @@ from tasks_google.config.options import (
     parse_options,
 )
 from tasks_google.config.targets import Target, TargetKind, resolve_target
+from tasks_google.framework import (
+    BaseTaskBackend,
+    InvalidTask,
+    TaskResult,
+    TaskResultStatus,
+    task_enqueued,
+)
 from tasks_google.task import Task
 from tasks_google.transports import RemoteStep, Transport, get_transport
 
@@ -220,7 +223,7 @@ def configured_backends(kind: BackendKind | None = None) -> list[StoredExecution
     is left out like one with invalid OPTIONS: one broken alias never takes the others down.
     `manage.py check` fails on either.
     """
-    from django.tasks import task_backends
+    from tasks_google.framework import task_backends
 
     found = []
     for alias in task_backends:

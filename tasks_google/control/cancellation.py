@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import router, transaction
-from django.tasks import TaskResult, TaskResultStatus, task_backends
 
 from tasks_google import clock
 from tasks_google.exceptions import CancellationNotSupported
 from tasks_google.execution.cancel_signals import finish_cancelled
 from tasks_google.executions import find_execution
+from tasks_google.framework import TaskResult, TaskResultStatus, task_backends
 from tasks_google.models import TaskExecution
 from tasks_google.transports import RemoteStep
 

@@ -11,12 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import router, transaction
-from django.tasks import (
-    DEFAULT_TASK_BACKEND_ALIAS,
-    DEFAULT_TASK_QUEUE_NAME,
-    task_backends,
-)
-from django.tasks.exceptions import InvalidTaskBackend
 from google.api_core import exceptions as api_exceptions
 
 from tasks_google import clock
@@ -26,6 +20,12 @@ from tasks_google.config.options import CLOUD_TASKS
 from tasks_google.control.cancellation import CancelRemoteWork
 from tasks_google.exceptions import QueueDoesNotExist, TaskCancelledError
 from tasks_google.execution.cancel_signals import finish_cancelled
+from tasks_google.framework import (
+    DEFAULT_TASK_BACKEND_ALIAS,
+    DEFAULT_TASK_QUEUE_NAME,
+    InvalidTaskBackend,
+    task_backends,
+)
 from tasks_google.models import TaskExecution
 
 #: What each state means for the tasks of a queue.

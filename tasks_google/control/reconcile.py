@@ -22,13 +22,12 @@ from datetime import timedelta
 
 from django.db.models import Q
 from django.db.models.functions import Coalesce
-from django.tasks import TaskResultStatus, task_backends
-from django.tasks.exceptions import InvalidTaskBackend
 
 from tasks_google import clock
 from tasks_google.exceptions import AbandonedExecutionError
 from tasks_google.execution import attempts
 from tasks_google.executions import announce_failure, with_error
+from tasks_google.framework import InvalidTaskBackend, TaskResultStatus, task_backends
 from tasks_google.models import TaskExecution
 
 logger = logging.getLogger(__name__)

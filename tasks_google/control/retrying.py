@@ -1,8 +1,7 @@
 """Re-enqueue a copy of an execution (the dashboard's and the admin's "retry")."""
 
-from django.tasks import TaskResult, task_backends
-
 from tasks_google.executions import find_execution, load_task
+from tasks_google.framework import TaskResult, task_backends
 
 
 def retry_task(result_or_id: TaskResult | str) -> TaskResult:

@@ -7,12 +7,11 @@ cancellation is an operator's action: `tasks_google.control.cancellation`.
 
 import threading
 
-from django.tasks import TaskContext, TaskResult
-
 from tasks_google import clock
 from tasks_google.exceptions import TaskCancelledError
 from tasks_google.execution import attempts
 from tasks_google.executions import announce_failure, with_error
+from tasks_google.framework import TaskContext, TaskResult
 from tasks_google.models import TaskExecution
 
 #: {execution id: event set once its cancellation was requested}, for attempts in this process.

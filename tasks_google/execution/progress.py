@@ -3,9 +3,8 @@
 import threading
 import time
 
-from django.tasks import TaskContext
-
 from tasks_google import clock
+from tasks_google.framework import TaskContext
 from tasks_google.models import TaskExecution
 
 #: Reports closer together than this are dropped (except the last one, done == total).

@@ -14,9 +14,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.tasks import TaskContext, TaskResult, TaskResultStatus, task_backends
-from django.tasks.signals import task_finished, task_started
-
 from tasks_google import clock
 from tasks_google.config.sqlite import retry_if_locked
 from tasks_google.exceptions import (
@@ -33,6 +30,14 @@ from tasks_google.executions import (
     refresh_result,
     to_result,
     with_error,
+)
+from tasks_google.framework import (
+    TaskContext,
+    TaskResult,
+    TaskResultStatus,
+    task_backends,
+    task_finished,
+    task_started,
 )
 from tasks_google.models import TaskExecution
 

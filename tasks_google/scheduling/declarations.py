@@ -9,7 +9,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from django.tasks import Task
 from django.utils.module_loading import autodiscover_modules
 
 from tasks_google.config.scheduler_jobs import (
@@ -18,6 +17,7 @@ from tasks_google.config.scheduler_jobs import (
     execution_task_name,
     seconds,
 )
+from tasks_google.framework import Task
 
 #: The modules of installed apps that declare schedules.
 DECLARING_MODULES = ("tasks", "periodic")

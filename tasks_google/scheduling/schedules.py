@@ -14,13 +14,13 @@ from typing import Any
 from croniter import croniter
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
-from django.tasks import Task, task_backends
 
 from tasks_google import clock
 from tasks_google.backends.stored import configured_backends
 from tasks_google.config.options import CLOUD_TASKS
 from tasks_google.config.scheduler_jobs import JOB_DEFAULTS, seconds
 from tasks_google.executions import as_json
+from tasks_google.framework import Task, task_backends
 from tasks_google.models import ScheduledTask
 from tasks_google.scheduling import rules
 from tasks_google.transports import SchedulerJobSpec, Transport

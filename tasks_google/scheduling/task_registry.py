@@ -3,8 +3,9 @@
 import sys
 
 from django.apps import apps
-from django.tasks import Task
 from django.utils.module_loading import autodiscover_modules
+
+from tasks_google.framework import Task
 
 
 def registered_tasks() -> dict[str, Task]:

@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
-from django.tasks import TaskResultStatus, task_backends
 from google.api_core.exceptions import ServiceUnavailable
 from google.cloud import tasks_v2
 
@@ -22,6 +21,7 @@ from tasks_google import (
     resume_queue,
 )
 from tasks_google.exceptions import EmulatorUnavailableError
+from tasks_google.framework import TaskResultStatus, task_backends
 from tasks_google.models import TaskExecution
 from tasks_google.transports import CloudTaskSpec, gcp
 from tests.settings import SERVICE_ACCOUNT

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
-from django.tasks import TaskResultStatus
 from google.cloud import run_v2
 
 from emulator.faults import RUN, FaultRule, RpcError
 from emulator.server import start_server
+from tasks_google.framework import TaskResultStatus
 from tasks_google.models import TaskExecution
 from tests.integration.test_emulator_run_jobs import run_clients
 from tests.settings import TASKS

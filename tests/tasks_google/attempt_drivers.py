@@ -6,10 +6,10 @@ import time
 from datetime import timedelta
 
 from django.db import connections
-from django.tasks import TaskResultStatus
 
 from tasks_google import clock
 from tasks_google.execution import runtime
+from tasks_google.framework import TaskResultStatus
 from tasks_google.models import TaskExecution
 
 

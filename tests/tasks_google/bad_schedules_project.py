@@ -4,7 +4,7 @@ import os
 from pathlib import Path
 
 REPORTS_TASKS = """
-from django.tasks import task
+from tasks_google.framework import task
 
 from tasks_google import PeriodicTask, periodic
 

@@ -1,6 +1,6 @@
 import pytest
-from django.tasks import task_backends
 
+from tasks_google.framework import task_backends
 from tests.settings import TASKS
 
 #: Every backend the django.tasks conformance suite runs against, by id.

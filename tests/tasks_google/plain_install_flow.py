@@ -2,9 +2,9 @@
 interpreter where only a plain install's distributions can be imported: both backends under
 `emulated()`."""
 
-from django.tasks import TaskResultStatus
 from django.test import TransactionTestCase
 
+from tasks_google.framework import TaskResultStatus
 from tasks_google.testing import emulated
 from tests.tasks_google import tasks
 

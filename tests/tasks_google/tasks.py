@@ -2,11 +2,11 @@
 
 import sys
 import time
+from dataclasses import replace
 from datetime import timedelta
 
-from django.tasks import TaskContext, task
-
 from tasks_google import PermanentTaskError
+from tasks_google.framework import DECORATOR_TAKES_TASK_FIELDS, TaskContext, task
 
 
 @task
@@ -151,9 +151,14 @@ def reports_progress(context: TaskContext, steps: int) -> int:
     return steps
 
 
-@task(timeout=timedelta(minutes=5))
 def bounded() -> str:
     return "done in time"
+
+
+if DECORATOR_TAKES_TASK_FIELDS:
+    bounded = task(timeout=timedelta(minutes=5))(bounded)
+else:  # Django 6.0: the decorator takes Django's own fields only
+    bounded = replace(task(bounded), timeout=timedelta(minutes=5))
 
 
 @task

@@ -1,9 +1,9 @@
 """The TaskExecution admin: read-only, filterable, tracebacks shown, cancel and re-enqueue."""
 
 import pytest
-from django.tasks import TaskResultStatus
 
 from tasks_google import retry_task
+from tasks_google.framework import TaskResultStatus
 from tasks_google.models import TaskExecution
 from tests.tasks_google import tasks
 

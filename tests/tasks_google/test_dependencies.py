@@ -1,4 +1,5 @@
-"""A plain `pip install tasks-google` (no extra) runs the documented tests.
+"""A plain `pip install tasks-google` (no extra; on Django 5.2, only the `django52` extra the README
+names) runs the documented tests.
 
 The flow runs in fresh interpreters (the test runner and the Run Jobs subprocesses) that cannot
 import any installed distribution outside the package's base requirements: one that is needed
@@ -16,7 +17,11 @@ from django.db import connection
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from tasks_google import framework
+
 REPO = Path(__file__).resolve().parents[2]
+#: What the README tells a user to install, on this Django.
+PLAIN_INSTALL = "tasks-google" if framework.PACKAGE == "django.tasks" else "tasks-google[django52]"
 #: The database driver is the project's own requirement (the suite's, under PostgreSQL).
 DRIVERS = {"postgresql": "psycopg[binary]"}
 
@@ -84,7 +89,7 @@ def test_base_requirements_follow_extras_of_requirements():
 
 def test_the_in_process_emulator_needs_no_extra(tmp_path):
     (tmp_path / "sitecustomize.py").write_text(SITECUSTOMIZE)
-    allowed = base_requirements("tasks-google")
+    allowed = base_requirements(PLAIN_INSTALL)
     if connection.vendor in DRIVERS:
         allowed |= base_requirements(DRIVERS[connection.vendor])
     uninstalled = modules_outside(allowed)

@@ -5,9 +5,9 @@ host); the emulated network must not turn that into deliveries refused with Disa
 """
 
 import pytest
-from django.tasks import TaskResultStatus
 from django.test import override_settings
 
+from tasks_google.framework import TaskResultStatus
 from tests.tasks_google import tasks
 
 pytestmark = pytest.mark.django_db

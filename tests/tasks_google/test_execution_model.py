@@ -3,9 +3,9 @@
 from datetime import timedelta
 
 import pytest
-from django.tasks import TaskResultStatus
 
 from tasks_google import clock
+from tasks_google.framework import TaskResultStatus
 from tasks_google.models import TaskExecution
 
 pytestmark = pytest.mark.django_db

@@ -11,6 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "tasks_google"
 #: Lowest first. A unit is a subpackage or a module at the top of tasks_google; a unit imports
 #: only from units in the layers before its own.
 LAYERS = [
+    {"framework"},
     {"config", "clock", "exceptions", "task"},
     {"transports"},
     {"models"},

@@ -3,10 +3,10 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.tasks import TaskResultStatus
 from django.utils import timezone
 
 from tasks_google import schedule_task
+from tasks_google.framework import TaskResultStatus
 from tasks_google.models import ScheduledTask, ScheduleFire, TaskExecution
 from tasks_google.testing import emulated
 from tests.tasks_google import tasks

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.db import connections
-from django.tasks import TaskResultStatus
 from google.cloud import run_v2, scheduler_v1
 from textual.pilot import Pilot
 
@@ -20,6 +19,7 @@ from emulator.cloud_tasks.queue_specs import parse_queue_spec
 from emulator.faults import FaultRule, HttpStatus
 from emulator.server.emulator_server import EmulatorServer, start_server
 from tasks_google import ScheduledTask, TaskExecution, schedule_task
+from tasks_google.framework import TaskResultStatus
 from tests.settings import SERVICE_ACCOUNT
 from tests.tasks_google import tasks
 from tests.tui.conftest import drive, screen_lines, screen_text, until

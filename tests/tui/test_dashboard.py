@@ -3,12 +3,12 @@
 import re
 from datetime import timedelta
 
-from django.tasks import TaskResultStatus
 from django.utils import timezone
 from textual.pilot import Pilot
 
 from tasks_google import TaskExecution
 from tasks_google.execution import leases
+from tasks_google.framework import TaskResultStatus
 from tests.tasks_google import tasks
 from tests.tasks_google.attempt_drivers import run_in_thread, wait_running
 from tests.tui.conftest import drive, screen_lines, screen_text, until, until_polled

@@ -10,10 +10,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.tasks import TaskResultStatus
 
 from emulator.faults import FaultRule, HttpStatus
 from tasks_google import schedule_task
+from tasks_google.framework import TaskResultStatus
 from tasks_google.testing import EmulatedCloud, emulated
 from tests.tasks_google import tasks
 from tests.tui.conftest import SIZE, screen_text, until

@@ -4,11 +4,11 @@ import re
 from datetime import timedelta
 
 from django.db import connection
-from django.tasks import TaskResultStatus
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from textual.pilot import Pilot
 
+from tasks_google.framework import TaskResultStatus
 from tests.tui.conftest import drive, screen_lines, until
 from tui.app import TasksDashboard
 from tui.throughput import BUCKETS, read_throughput, sparkline

@@ -4,7 +4,6 @@ import json
 from datetime import datetime
 from typing import Any
 
-from django.tasks import task_backends
 from django.utils import timezone
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -15,6 +14,7 @@ from textual.widgets import Static
 
 from tasks_google import TaskExecution
 from tasks_google.execution.attempts import parse_timestamp
+from tasks_google.framework import task_backends
 from tui.columns import format_duration, progress
 from tui.status_labels import attempt_label, label_for
 

@@ -1,10 +1,10 @@
 """One broken alias in TASKS never stops the deliveries of the other backends."""
 
 import pytest
-from django.tasks import TaskResultStatus
 from django.test import override_settings
 
 from tasks_google import schedule_task
+from tasks_google.framework import TaskResultStatus
 from tasks_google.models import TaskExecution
 from tests.settings import TASKS
 from tests.tasks_google import tasks

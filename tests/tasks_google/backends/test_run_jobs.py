@@ -10,11 +10,11 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.db import connection
-from django.tasks import TaskResultStatus
 from google.cloud import run_v2
 
 from tasks_google import TaskCancelledError, cancel_task
 from tasks_google.exceptions import AbandonedExecutionError
+from tasks_google.framework import TaskResultStatus
 from tasks_google.models import TaskExecution
 from tasks_google.testing import emulated
 from tests.settings import TASKS

@@ -4,9 +4,9 @@ import dataclasses
 from datetime import timedelta
 
 import pytest
-from django.tasks.exceptions import InvalidTask
 from google.cloud import tasks_v2
 
+from tasks_google.framework import InvalidTask
 from tests.tasks_google import tasks
 
 

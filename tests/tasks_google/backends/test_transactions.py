@@ -2,8 +2,8 @@
 
 import pytest
 from django.db import transaction
-from django.tasks import TaskResultStatus
 
+from tasks_google.framework import TaskResultStatus
 from tasks_google.models import TaskExecution
 from tests.tasks_google import tasks
 

@@ -242,11 +242,10 @@ def test_e007_queue_must_map_to_a_cloud_run_job_id():
 
 
 def test_run_jobs_refuses_run_after_and_checks_the_timeout(settings):
+    from dataclasses import replace
     from datetime import timedelta
 
-    from django.tasks import task
-    from django.tasks.exceptions import InvalidTask
-
+    from tasks_google.framework import DECORATOR_TAKES_TASK_FIELDS, InvalidTask, task
     from tests.settings import TASKS
     from tests.tasks_google.tasks import noop_task  # imported with the settings it is written for
 
@@ -255,11 +254,17 @@ def test_run_jobs_refuses_run_after_and_checks_the_timeout(settings):
         "jobs": {"BACKEND": "tasks_google.backends.CloudRunJobsBackend", "OPTIONS": RUN_JOBS_VALID},
     }
 
-    batch = task(backend="jobs", timeout=timedelta(hours=100))(noop_task.func)
+    def jobs_task(timeout: timedelta):
+        """The task with this timeout, by the mechanism of this Django version."""
+        if DECORATOR_TAKES_TASK_FIELDS:
+            return task(backend="jobs", timeout=timeout)(noop_task.func)
+        return replace(task(backend="jobs")(noop_task.func), timeout=timeout)
+
+    batch = jobs_task(timedelta(hours=100))
     with pytest.raises(InvalidTask, match="run_after"):
         batch.using(run_after=timezone_now() + timedelta(minutes=1))
     with pytest.raises(InvalidTask, match="timeout must be a timedelta"):
-        task(backend="jobs", timeout=timedelta(hours=169))(noop_task.func)
+        jobs_task(timedelta(hours=169))
 
 
 def timezone_now():

@@ -2,12 +2,10 @@
 
 import pytest
 from django.db import transaction
-from django.tasks import TaskResultStatus
-from django.tasks.exceptions import TaskResultDoesNotExist
-from django.tasks.signals import task_finished
 
 from tasks_google import CancellationNotSupported, TaskCancelledError, cancel_task
 from tasks_google.execution import runtime
+from tasks_google.framework import TaskResultDoesNotExist, TaskResultStatus, task_finished
 from tasks_google.models import TaskExecution
 from tests.tasks_google import tasks
 from tests.tasks_google.attempt_drivers import run_in_thread, wait_running

@@ -5,9 +5,9 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.tasks import TaskResultStatus
 
 from tasks_google import clock, prune_executions
+from tasks_google.framework import TaskResultStatus
 from tasks_google.models import ScheduleFire, TaskExecution
 
 pytestmark = pytest.mark.django_db

@@ -3,9 +3,6 @@
 from datetime import timedelta
 
 import pytest
-from django.tasks import TaskResultStatus, task_backends
-from django.tasks.exceptions import InvalidTaskBackend
-from django.tasks.signals import task_finished
 
 from tasks_google import (
     QueueDoesNotExist,
@@ -15,6 +12,12 @@ from tasks_google import (
     purge_queue,
     queue_state,
     resume_queue,
+)
+from tasks_google.framework import (
+    InvalidTaskBackend,
+    TaskResultStatus,
+    task_backends,
+    task_finished,
 )
 from tasks_google.models import TaskExecution
 from tests.settings import TASKS

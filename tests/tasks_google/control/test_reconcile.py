@@ -8,14 +8,13 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.db import connection
-from django.tasks import TaskResultStatus
-from django.tasks.signals import task_finished
 from google.cloud import run_v2, tasks_v2
 
 from tasks_google import clock
 from tasks_google.control.reconcile import reconcile, record_abandoned, stale_executions
 from tasks_google.exceptions import AbandonedExecutionError
 from tasks_google.execution import leases
+from tasks_google.framework import TaskResultStatus, task_finished
 from tasks_google.models import TaskExecution
 from tests.tasks_google import tasks
 

@@ -4,10 +4,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core import checks
-from django.tasks import TaskResultStatus, task_backends
 from google.auth import crypt, jwt
 
 from emulator.oidc import OidcIssuer, generate_key_pem
+from tasks_google.framework import TaskResultStatus, task_backends
 from tasks_google.models import TaskExecution
 from tasks_google.transports import inprocess
 from tests.settings import SERVICE_ACCOUNT, TASKS

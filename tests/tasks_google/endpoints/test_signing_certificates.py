@@ -8,7 +8,6 @@ import logging
 import math
 
 import pytest
-from django.tasks import TaskResultStatus
 
 from emulator.oidc import OidcIssuer
 from tasks_google import clock
@@ -20,6 +19,7 @@ from tasks_google.endpoints.signing_certificates import (
     UNKNOWN_KEY_REFETCH_SECONDS,
     CertificateCache,
 )
+from tasks_google.framework import TaskResultStatus
 from tasks_google.models import TaskExecution
 from tests.settings import SERVICE_ACCOUNT, TASKS
 from tests.tasks_google.certificate_server import certificate_server, refused_url

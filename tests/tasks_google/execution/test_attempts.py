@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
-from django.tasks import TaskResultStatus
 
 from tasks_google import cancel_task
 from tasks_google.execution import leases, runtime
+from tasks_google.framework import TaskResultStatus
 from tasks_google.models import MAX_RECORDED_ATTEMPTS, TaskExecution
 from tests.tasks_google import tasks
 from tests.tasks_google.attempt_drivers import hold_lease, run_in_thread, wait_running

@@ -5,9 +5,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connections
-from django.tasks import TaskResultStatus
 
 from tasks_google.execution import runtime
+from tasks_google.framework import TaskResultStatus
 from tasks_google.models import TaskExecution
 from tests.tasks_google import tasks
 

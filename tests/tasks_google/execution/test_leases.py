@@ -3,10 +3,10 @@
 from datetime import timedelta
 
 import pytest
-from django.tasks import TaskResultStatus
 
 from tasks_google import clock
 from tasks_google.execution import leases
+from tasks_google.framework import TaskResultStatus
 from tasks_google.models import TaskExecution
 from tests.tasks_google import tasks
 from tests.tasks_google.attempt_drivers import hold_lease, new_row

@@ -4,8 +4,8 @@ from datetime import timedelta
 from itertools import pairwise
 
 import pytest
-from django.tasks import TaskResultStatus
 
+from tasks_google.framework import TaskResultStatus
 from tests.tasks_google import tasks
 
 pytestmark = pytest.mark.django_db

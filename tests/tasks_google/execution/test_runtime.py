@@ -3,10 +3,10 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.tasks import TaskResultStatus
 from django.test import Client
 
 from tasks_google.exceptions import LostAttemptError
+from tasks_google.framework import TaskResultStatus
 from tasks_google.models import TaskExecution
 from tasks_google.testing import emulated
 from tests.tasks_google import tasks

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
-from django.tasks import TaskResultStatus
 
 from tasks_google import TaskCancelledError
+from tasks_google.framework import TaskResultStatus
 from tasks_google.models import TaskExecution
 from tests.tasks_google import tasks
 

@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connections
-from django.tasks import TaskResultStatus
 from django.test import Client
 from google.api_core import exceptions as api_exceptions
 from google.cloud import scheduler_v1
 from google.rpc import code_pb2
 
 from tasks_google import delete_scheduled_task, run_schedule, schedule_task
+from tasks_google.framework import TaskResultStatus
 from tasks_google.models import ScheduledTask, ScheduleFire, TaskExecution
 from tasks_google.scheduling.schedules import next_fire_times
 from tasks_google.testing import emulated

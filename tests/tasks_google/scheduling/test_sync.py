@@ -7,11 +7,11 @@ import sys
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
-from django.tasks import TaskResultStatus
 from google.cloud import scheduler_v1
 
 from emulator.faults import FaultRule, RpcError
 from tasks_google import periodic, schedule_task
+from tasks_google.framework import TaskResultStatus
 from tasks_google.models import ScheduledTask, TaskExecution
 from tasks_google.scheduling import declarations
 from tests.settings import TASKS
