@@ -9,19 +9,28 @@ default:
 # Lint, then run the whole suite in parallel on SQLite (the browser tests in tests/browser too:
 # headless Chromium from Debian's chromium and chromium-driver packages), then the Django app's
 # and the dashboard's tests on a throwaway PostgreSQL (row locks, concurrency, the dashboard's
-# aggregate queries); between the two, the wheel as a user installs it (test-installed).
-# Extra arguments go to pytest.
-[doc("Lint, then every test on SQLite (browser tests too), then the app's and dashboard's on PostgreSQL")]
+# aggregate queries); between the two, the wheel as a user installs it (test-installed), on this
+# Django and on Django 5.2 LTS. Last, the Django app's tests on the other Django versions
+# (test-matrix). Extra arguments go to pytest.
+[doc("Lint, every test on SQLite (browser tests too), the wheel in new projects, PostgreSQL, the Django matrix")]
 test *args: lint
     pytest -n auto {{ args }}
     python -m tests.installed
+    python -m tests.installed --django52
     python -m tests.postgres_server pytest -n auto tests/tasks_google tests/tui {{ args }}
+    python -m tests.matrix {{ args }}
 
 # The wheel installed in a new `django-admin startproject`, with the code the README and docs
 # tell a user to paste and tests written as a user writes them (tests/installed/).
-[doc("The wheel in a fresh startproject, set up and tested from the docs")]
+[doc("The wheel in a fresh startproject, set up and tested from the docs (--django52: on 5.2 LTS)")]
 test-installed *args:
     python -m tests.installed {{ args }}
+
+# The Django app's tests on Django 5.2 LTS + the django-tasks backport, and on Django 6.0, each in
+# its own environment under .matrix/ (the development environment runs the newest Django).
+[doc("The Django app's tests on Django 5.2 (+ django-tasks) and 6.0")]
+test-matrix *args:
+    python -m tests.matrix {{ args }}
 
 # Only the Django app's and the dashboard's tests, on a throwaway PostgreSQL server.
 test-postgres *args:

@@ -12,7 +12,8 @@ class Task(DjangoTask):
 
     Each backend checks it against its platform's range and maps it onto it: Cloud Tasks'
     dispatch deadline (15 s to 30 min), a Run Jobs attempt timeout (up to 168 h). Set it with
-    `@task(timeout=timedelta(minutes=5))` (Django 6.1) or `dataclasses.replace(task, timeout=...)`.
+    `@task(timeout=timedelta(minutes=5))` (Django 6.1, or 5.2 with the django-tasks backport) or
+    `dataclasses.replace(task, timeout=...)` (Django 6.0).
     """
 
     timeout: timedelta | None = None

@@ -1,16 +1,21 @@
 """The "as installed" stage: the wheel in a new project, used the way the docs say.
 
-    python -m tests.installed [--keep]
+    python -m tests.installed [--keep] [--django52]
 
 Builds the wheel, installs it into a fresh virtual environment with only what the README tells a
 user to install, creates a project with `django-admin startproject`, adds the code that README.md
 and docs/*.md tell a user to paste (see `doc_snippets`) and the tests a user would write
 (`tests/installed/project/`), then runs `manage.py check` and the project's own pytest, in a
 clean environment, outside this repository. Exits with the first failing step's status.
+
+With `--django52`, the user is on Django 5.2 LTS and does what the README says for it: installs
+the `django52` extra, adds "django_tasks" to INSTALLED_APPS and imports from `django_tasks` where
+the docs write `django.tasks` (with the backport's names for two exceptions).
 """
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -24,6 +29,14 @@ REPO = Path(__file__).resolve().parents[2]
 USER_FILES = Path(__file__).resolve().parent / "project"
 #: The extras the docs' snippets need: the dashboard's app is in the settings they add.
 EXTRAS = "dashboard"
+#: What README.md tells a user on Django 5.2 to do: the extra, the backport's app, its imports.
+DJANGO52_EXTRA = "django52"
+DJANGO52_APP = "django_tasks"
+DJANGO52_NAMES = {
+    r"\bdjango\.tasks\b": "django_tasks",
+    r"\bInvalidTaskBackend\b": "InvalidTaskBackendError",
+    r"\bInvalidTask\b": "InvalidTaskError",
+}
 #: What README.md tells a user to install to run the documented tests.
 USER_REQUIREMENTS = ["pytest", "pytest-django"]
 #: The user's own app, created with `manage.py startapp`.
@@ -65,7 +78,7 @@ def run(step: str, command: list[str], cwd: Path, env: dict[str, str] | None = N
         raise StepFailed(done.returncode)
 
 
-def install(work: Path) -> Path:
+def install(work: Path, extras: str) -> Path:
     """Build the wheel and install it, with the documented test tools, into a new venv."""
     uv = uv_command()
     run("build the wheel", [*uv, "build", "--wheel", "--out-dir", str(work / "dist")], REPO)
@@ -75,7 +88,7 @@ def install(work: Path) -> Path:
     python = venv / "bin" / "python"
     run(
         "pip install the wheel",
-        [*uv, "pip", "install", "-q", "--python", python, f"{wheel}[{EXTRAS}]", *USER_REQUIREMENTS],
+        [*uv, "pip", "install", "-q", "--python", python, f"{wheel}[{extras}]", *USER_REQUIREMENTS],
         work,
     )
     return venv
@@ -98,6 +111,20 @@ def create_project(work: Path, venv: Path) -> Path:
     return project
 
 
+def follow_django52_instructions(project: Path) -> None:
+    """The README's steps for Django 5.2: the backport's app first, then its import names."""
+    settings = project / "mysite" / "settings.py"
+    settings.write_text(
+        settings.read_text()
+        + f"\nINSTALLED_APPS.insert(INSTALLED_APPS.index('tasks_google'), {DJANGO52_APP!r})\n"
+    )
+    for path in project.rglob("*.py"):
+        code = path.read_text()
+        for pattern, replacement in DJANGO52_NAMES.items():
+            code = re.sub(pattern, replacement, code)
+        path.write_text(code)
+
+
 def append(path: Path, code: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     existing = path.read_text() if path.exists() else ""
@@ -107,12 +134,19 @@ def append(path: Path, code: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", action="store_true", help="keep the project directory")
+    parser.add_argument(
+        "--django52", action="store_true", help="a user on Django 5.2 LTS with the backport"
+    )
     options = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="tasks-google-installed-"))
     try:
-        venv = install(work)
+        extras = f"{EXTRAS},{DJANGO52_EXTRA}" if options.django52 else EXTRAS
+        venv = install(work, extras)
         project = create_project(work, venv)
+        if options.django52:
+            follow_django52_instructions(project)
         env = user_env(venv)
+        run("the Django installed", ["python", "-m", "django", "--version"], project, env)
         run("manage.py check", ["python", "manage.py", "check"], project, env)
         run("the project's tests", ["python", "-m", "pytest", "-q"], project, env)
     except StepFailed as failure:
