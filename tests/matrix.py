@@ -9,7 +9,8 @@ from this checkout, on another Django:
 - `django52`: Django 5.2 LTS with the `django-tasks` backport, as the `django52` extra installs it;
 - `django60`: Django 6.0.
 
-Each runs `tests/tasks_google` on SQLite. Exits with the first failing stack's status.
+Each runs `tests/tasks_google` on SQLite (the LTS also `tests/tui`, the dashboard's). Exits with
+the first failing stack's status.
 """
 
 import argparse
@@ -33,12 +34,14 @@ class Stack:
     extras: tuple[str, ...] = ()
     #: Requirements installed over the locked ones.
     over: tuple[str, ...] = ()
+    #: What runs there: the Django app's tests, and on the LTS the dashboard's too.
+    tests: tuple[str, ...] = ("tests/tasks_google",)
 
 
 STACKS = {
     stack.name: stack
     for stack in (
-        Stack("django52", extras=("django52",)),
+        Stack("django52", extras=("django52",), tests=("tests/tasks_google", "tests/tui")),
         Stack("django60", over=("django>=6.0,<6.1",)),
     )
 }
@@ -69,7 +72,7 @@ def run(stack: Stack, pytest_args: list[str]) -> int:
     ).stdout.strip()
     print(f"--- {stack.name}: Django {version}", flush=True)
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
-    command = [python, "-m", "pytest", "-q", "-n", "auto", "tests/tasks_google", *pytest_args]
+    command = [python, "-m", "pytest", "-q", "-n", "auto", *stack.tests, *pytest_args]
     done = subprocess.run(command, cwd=REPO, env=env, check=False)
     print(f"--- {stack.name}: exit {done.returncode} in {time.monotonic() - started:.0f} s")
     return done.returncode
