@@ -9,7 +9,7 @@ its own backend. Every fire is an ordinary execution.
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 from croniter import croniter
 from django.conf import settings
@@ -98,6 +98,7 @@ def sync(row: ScheduledTask) -> ScheduledTask:
     return row
 
 
+@overload
 def schedule_task(
     name: str,
     task: Task,
@@ -110,12 +111,88 @@ def schedule_task(
     description: str = "",
     retry_count: int = JOB_DEFAULTS.retry_count,
     attempt_deadline_seconds: float = seconds(JOB_DEFAULTS.attempt_deadline),
-) -> ScheduledTask:
-    """Create or update the schedule `name` running `task` on `cron`, and its Cloud Scheduler job.
+) -> ScheduledTask: ...
+
+
+@overload
+def schedule_task(
+    task: Task,
+    schedule: str,
+    *,
+    name: str = "",
+    description: str = "",
+    time_zone: str = "UTC",
+    enabled: bool = True,
+    backend: str = "",
+    queue_name: str = "",
+    args: Sequence[Any] | None = None,
+    kwargs: Mapping[str, Any] | None = None,
+) -> ScheduledTask: ...
+
+
+def schedule_task(*args: Any, **kwargs: Any) -> ScheduledTask:
+    """Create or update the schedule `name` running `task` on `cron`, and its Cloud Scheduler job:
+    `schedule_task(name, task, cron, *, time_zone, args, kwargs, enabled, description,
+    retry_count, attempt_deadline_seconds)`.
+
+    django-tasks-google's call, `schedule_task(task, schedule, *, name, description, time_zone,
+    enabled, backend, queue_name, args, kwargs)`, does the same: `name` defaults to the task's
+    name, and `backend` / `queue_name` choose where its fires enqueue (default: the task's own).
 
     Raises ValidationError for a bad name, cron, time zone or limit, or arguments `task` does
     not accept (nothing is saved then).
     """
+    if args and isinstance(args[0], Task):
+        name, task, cron, options = _from_their_call(*args, **kwargs)
+        return _schedule_task(name, task, cron, **options)
+    return _schedule_task(*args, **kwargs)
+
+
+def _from_their_call(
+    task: Task,
+    schedule: str,
+    *,
+    name: str = "",
+    description: str = "",
+    time_zone: str = "UTC",
+    enabled: bool = True,
+    backend: str = "",
+    queue_name: str = "",
+    takes_context: bool | None = None,
+    args: Sequence[Any] | None = None,
+    kwargs: Mapping[str, Any] | None = None,
+) -> tuple[str, Task, str, dict[str, Any]]:
+    """`_schedule_task`'s name, task, cron and options for a call in django-tasks-google's shape."""
+    if takes_context is not None and takes_context != task.takes_context:
+        raise TypeError(
+            "schedule_task(takes_context=...) is not taken here: a task declares it, with "
+            "@task(takes_context=True)."
+        )
+    if backend or queue_name:
+        task = task.using(backend=backend or task.backend, queue_name=queue_name or task.queue_name)
+    options = {
+        "time_zone": time_zone,
+        "args": args or (),
+        "kwargs": kwargs,
+        "enabled": enabled,
+        "description": description,
+    }
+    return name or task.name, task, schedule, options
+
+
+def _schedule_task(
+    name: str,
+    task: Task,
+    cron: str,
+    *,
+    time_zone: str = "UTC",
+    args: Sequence[Any] = (),
+    kwargs: Mapping[str, Any] | None = None,
+    enabled: bool = True,
+    description: str = "",
+    retry_count: int = JOB_DEFAULTS.retry_count,
+    attempt_deadline_seconds: float = seconds(JOB_DEFAULTS.attempt_deadline),
+) -> ScheduledTask:
     if not isinstance(task, Task):
         raise ValidationError(f"{task!r} is not a django.tasks.Task (decorate it with @task).")
     rules.normalize_cron(cron)
@@ -151,9 +228,14 @@ def schedule_task(
     return sync(row)
 
 
-def delete_scheduled_task(name: str) -> bool:
-    """Delete the schedule `name` and its Cloud Scheduler job; False if there was none."""
-    row = ScheduledTask.objects.filter(name=name).first()
+def delete_scheduled_task(name: str | int) -> bool:
+    """Delete the schedule `name` and its Cloud Scheduler job; False if there was none.
+
+    An int is the schedule's primary key (`ScheduledTask.pk`, as django-tasks-google's
+    `delete_scheduled_task(scheduled_task.id)` passes it).
+    """
+    lookup = {"pk": name} if isinstance(name, int) else {"name": name}
+    row = ScheduledTask.objects.filter(**lookup).first()
     if row is None:
         return False
     scheduler_transport().delete_scheduler_job(row.remote_job_name or job_name(row))
