@@ -78,6 +78,24 @@ _FIRE_STATUS = {
 }
 
 
+def _their_schedule_name(request: HttpRequest) -> str | None:
+    """The schedule a job left by django-tasks-google fires, else None.
+
+    Its jobs post a form (`task_id`, `backend`) and are named after the schedule, which
+    `import_schedules_from_dtg` keeps: the job id is the schedule's name. `schedule_tasks` turns
+    them into jobs of ours (or, with a job prefix or suffix, creates those beside them).
+    """
+    if request.content_type != "application/x-www-form-urlencoded" or "task_id" not in request.POST:
+        return None
+    name = request.headers.get(JOB_NAME_HEADER, "").rsplit("/", 1)[-1]
+    logger.warning(
+        "Fire of %r in django-tasks-google's form; run `manage.py schedule_tasks` to replace its "
+        "job with one of ours",
+        name,
+    )
+    return name or None
+
+
 @csrf_exempt
 @require_POST
 def schedule(request: HttpRequest) -> HttpResponse:
@@ -91,7 +109,7 @@ def schedule(request: HttpRequest) -> HttpResponse:
     if refusal is not None:
         return refusal
     try:
-        name = json.loads(request.body)["schedule"]
+        name = _their_schedule_name(request) or json.loads(request.body)["schedule"]
         slot = datetime.fromisoformat(request.headers[SCHEDULE_TIME_HEADER])
     except (ValueError, KeyError, TypeError):
         return JsonResponse(

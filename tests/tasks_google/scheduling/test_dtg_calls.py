@@ -1,15 +1,20 @@
 """django-tasks-google's scheduling calls keep working after the switch: `schedule_task(task,
-schedule, name=...)` and `delete_scheduled_task(pk)`."""
+schedule, name=...)`, `delete_scheduled_task(pk)`, and the fires of the jobs it made."""
+
+from urllib.parse import urlencode
 
 import pytest
+from django.test import Client
 from google.cloud import scheduler_v1
 
 from tasks_google import delete_scheduled_task, schedule_task
-from tasks_google.models import ScheduledTask
+from tasks_google.models import ScheduledTask, TaskExecution
 from tests.tasks_google import tasks
+from tests.tasks_google.deliveries import id_token
 
 pytestmark = pytest.mark.django_db
 
+FORM = "application/x-www-form-urlencoded"
 JOBS = "projects/demo-project/locations/us-central1/jobs"
 
 
@@ -54,3 +59,24 @@ def test_delete_by_primary_key_as_they_call_it(tasks_emulator):
     assert delete_scheduled_task(row.id) is True
     assert not ScheduledTask.objects.exists()
     assert delete_scheduled_task(row.id) is False
+
+
+def test_a_fire_of_their_job_enqueues_the_imported_schedule_once(tasks_emulator, caplog):
+    schedule_task("nightly-report", tasks.noop_task, "0 3 * * *")
+    headers = {
+        # What a job django-tasks-google made sends: its form, and the job named after the schedule.
+        "X-CloudScheduler-JobName": f"{JOBS}/nightly-report",
+        "X-CloudScheduler-ScheduleTime": "2026-12-02T03:00:00Z",
+        "Authorization": f"Bearer {id_token()}",
+    }
+    form = urlencode({"task_id": "17", "backend": "default"})
+
+    def fire():
+        return Client().post("/tasks/schedule/", form, FORM, headers=headers, HTTP_HOST="app.test")
+
+    first, again = fire(), fire()
+
+    assert first.status_code == 200 and first.json()["outcome"] == "enqueued"
+    assert again.json()["outcome"] == "duplicate"
+    assert TaskExecution.objects.filter(task_path=tasks.noop_task.module_path).count() == 1
+    assert "run `manage.py schedule_tasks`" in caplog.text
