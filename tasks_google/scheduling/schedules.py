@@ -6,10 +6,11 @@ A `ScheduledTask` row says what to run and when; a Cloud Scheduler job (id
 its own backend. Every fire is an ordinary execution.
 """
 
+import functools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, overload
+from typing import Any
 
 from croniter import croniter
 from django.conf import settings
@@ -98,54 +99,17 @@ def sync(row: ScheduledTask) -> ScheduledTask:
     return row
 
 
-@overload
-def schedule_task(
-    name: str,
-    task: Task,
-    cron: str,
-    *,
-    time_zone: str = "UTC",
-    args: Sequence[Any] = (),
-    kwargs: Mapping[str, Any] | None = None,
-    enabled: bool = True,
-    description: str = "",
-    retry_count: int = JOB_DEFAULTS.retry_count,
-    attempt_deadline_seconds: float = seconds(JOB_DEFAULTS.attempt_deadline),
-) -> ScheduledTask: ...
+def _also_their_call[**P](ours: Callable[P, ScheduledTask]) -> Callable[P, ScheduledTask]:
+    """`ours`, also taking a call in django-tasks-google's shape (a Task first)."""
 
+    @functools.wraps(ours)
+    def either(*args: Any, **kwargs: Any) -> ScheduledTask:
+        if args and isinstance(args[0], Task):
+            name, task, cron, options = _from_their_call(*args, **kwargs)
+            return ours(name, task, cron, **options)
+        return ours(*args, **kwargs)
 
-@overload
-def schedule_task(
-    task: Task,
-    schedule: str,
-    *,
-    name: str = "",
-    description: str = "",
-    time_zone: str = "UTC",
-    enabled: bool = True,
-    backend: str = "",
-    queue_name: str = "",
-    args: Sequence[Any] | None = None,
-    kwargs: Mapping[str, Any] | None = None,
-) -> ScheduledTask: ...
-
-
-def schedule_task(*args: Any, **kwargs: Any) -> ScheduledTask:
-    """Create or update the schedule `name` running `task` on `cron`, and its Cloud Scheduler job:
-    `schedule_task(name, task, cron, *, time_zone, args, kwargs, enabled, description,
-    retry_count, attempt_deadline_seconds)`.
-
-    django-tasks-google's call, `schedule_task(task, schedule, *, name, description, time_zone,
-    enabled, backend, queue_name, args, kwargs)`, does the same: `name` defaults to the task's
-    name, and `backend` / `queue_name` choose where its fires enqueue (default: the task's own).
-
-    Raises ValidationError for a bad name, cron, time zone or limit, or arguments `task` does
-    not accept (nothing is saved then).
-    """
-    if args and isinstance(args[0], Task):
-        name, task, cron, options = _from_their_call(*args, **kwargs)
-        return _schedule_task(name, task, cron, **options)
-    return _schedule_task(*args, **kwargs)
+    return either  # type: ignore[return-value]
 
 
 def _from_their_call(
@@ -180,7 +144,8 @@ def _from_their_call(
     return name or task.name, task, schedule, options
 
 
-def _schedule_task(
+@_also_their_call
+def schedule_task(
     name: str,
     task: Task,
     cron: str,
@@ -193,6 +158,15 @@ def _schedule_task(
     retry_count: int = JOB_DEFAULTS.retry_count,
     attempt_deadline_seconds: float = seconds(JOB_DEFAULTS.attempt_deadline),
 ) -> ScheduledTask:
+    """Create or update the schedule `name` running `task` on `cron`, and its Cloud Scheduler job.
+
+    django-tasks-google's call, `schedule_task(task, schedule, *, name, description, time_zone,
+    enabled, backend, queue_name, args, kwargs)`, does the same: `name` defaults to the task's
+    name, and `backend` / `queue_name` choose where its fires enqueue (default: the task's own).
+
+    Raises ValidationError for a bad name, cron, time zone or limit, or arguments `task` does
+    not accept (nothing is saved then).
+    """
     if not isinstance(task, Task):
         raise ValidationError(f"{task!r} is not a django.tasks.Task (decorate it with @task).")
     rules.normalize_cron(cron)
