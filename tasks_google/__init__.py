@@ -12,6 +12,7 @@ _PUBLIC = {
     "CancellationNotSupported": "tasks_google.exceptions",
     "CloudRunJobsBackend": "tasks_google.backends.run_jobs",
     "CloudTasksBackend": "tasks_google.backends.cloud_tasks",
+    "Fire": "tasks_google.scheduling.declarations",
     "PeriodicTask": "tasks_google.scheduling.declarations",
     "Task": "tasks_google.task",
     "PermanentTaskError": "tasks_google.exceptions",

@@ -102,7 +102,8 @@ def schedule(request: HttpRequest) -> HttpResponse:
     """Enqueue the task of the schedule named in the body (`{"schedule": "..."}`), once per slot.
 
     Cloud Scheduler's de-duplication key, job name + schedule time, is a unique row: a duplicate
-    fire of the same slot enqueues nothing, even when both arrive at once. A schedule whose task
+    fire of the same slot enqueues nothing, even when both arrive at once. A `PeriodicTask` gets
+    the fire (slot, job, Cloud Scheduler's and the job's own headers). A schedule whose task
     cannot run is answered 404 (task gone) or 400 (arguments refused) with a short JSON error.
     """
     refusal = _authenticate(request)
@@ -116,7 +117,7 @@ def schedule(request: HttpRequest) -> HttpResponse:
             {"error": f'expected a JSON body {{"schedule": "..."}} and {SCHEDULE_TIME_HEADER}'},
             status=400,
         )
-    outcome = fires.fire(name, request.headers.get(JOB_NAME_HEADER, ""), slot)
+    outcome = fires.fire(name, request.headers.get(JOB_NAME_HEADER, ""), slot, request.headers)
     status = _FIRE_STATUS.get(outcome["outcome"], 200)
     response = JsonResponse({"schedule": name, **outcome}, status=status)
     if status != 200:

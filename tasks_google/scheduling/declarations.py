@@ -2,13 +2,16 @@
 
 Declarations are collected when their modules are imported; `manage.py schedule_tasks` imports
 every installed app's `tasks` module, stores them as `ScheduledTask` rows and syncs Cloud
-Scheduler. Every fire runs through django.tasks, as an ordinary execution.
+Scheduler. Every fire runs through django.tasks, as an ordinary execution. A schedule is a cron
+string or an interval (`timedelta`), which the rules turn into cron.
 """
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
+from django.utils.datastructures import CaseInsensitiveMapping
 from django.utils.module_loading import autodiscover_modules
 
 from tasks_google.config.scheduler_jobs import (
@@ -31,7 +34,7 @@ class DeclaredSchedule:
     task_path: str
     backend: str
     queue: str
-    cron: str
+    cron: str | timedelta
     time_zone: str = "UTC"
     args: Sequence[Any] = ()
     kwargs: Mapping[str, Any] = field(default_factory=dict)
@@ -74,7 +77,7 @@ def declare(schedule: DeclaredSchedule) -> None:
 
 
 def periodic(
-    cron: str,
+    cron: str | timedelta,
     *,
     name: str | None = None,
     time_zone: str = "UTC",
@@ -84,7 +87,10 @@ def periodic(
     retry_count: int = JOB_DEFAULTS.retry_count,
     attempt_deadline_seconds: float = seconds(JOB_DEFAULTS.attempt_deadline),
 ) -> Callable[[Task], Task]:
-    """Run a `@task` on a schedule: put `@periodic("0 9 * * 1-5", time_zone=...)` above `@task`."""
+    """Run a `@task` on a schedule: put `@periodic("0 9 * * 1-5", time_zone=...)` above `@task`.
+
+    `cron` is a cron string or an interval such as `timedelta(minutes=15)`.
+    """
 
     def declare_task(task: Task) -> Task:
         if not isinstance(task, Task):
@@ -112,15 +118,50 @@ def periodic(
     return declare_task
 
 
+@dataclass(frozen=True)
+class Fire:
+    """The Cloud Scheduler request that fired a `PeriodicTask`: `self.fire` in its `run()`."""
+
+    #: The slot fired (`X-CloudScheduler-ScheduleTime`; for a run now, its time), aware.
+    schedule_time: datetime
+    #: The job's id (`X-CloudScheduler-JobName`).
+    job_name: str
+    #: The `X-CloudScheduler*` headers and the job's own (`schedule_headers()`), by lower-case
+    #: name; lookups ignore case. Never `Authorization` nor hop-by-hop headers.
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "headers", CaseInsensitiveMapping(self.headers))
+
+    def as_argument(self) -> dict[str, Any]:
+        """The fire as the JSON the runner task receives."""
+        return {
+            "schedule_time": self.schedule_time.astimezone(UTC).isoformat(),
+            "job_name": self.job_name,
+            "headers": dict(self.headers),
+        }
+
+    @classmethod
+    def from_argument(cls, value: Mapping[str, Any]) -> "Fire":
+        """The fire back from `as_argument()`'s JSON."""
+        return cls(
+            datetime.fromisoformat(value["schedule_time"]), value["job_name"], value["headers"]
+        )
+
+
 class PeriodicTask:
     """A recurring job as a class: subclass it, set `run_every`, implement `run(**kwargs)`.
 
     The `schedule_*` class methods customise the Cloud Scheduler job; the payload of
-    `schedule_body_payload()` is passed to `run()` as keyword arguments.
+    `schedule_body_payload()` is passed to `run()` as keyword arguments. In `run()`,
+    `self.fire` is the `Fire` that started it (None when `run()` is called directly).
     """
 
-    run_every: ClassVar[str] = ""  # 5-field cron or @hourly/@daily/@weekly/@monthly/@yearly
+    #: 5-field cron, an @hourly/@daily/@weekly/@monthly/@yearly shorthand, or an interval
+    #: (`timedelta`) that cron expresses exactly (see `scheduling.rules.interval_cron`).
+    run_every: ClassVar[str | timedelta] = ""
     schedule_use_oidc: ClassVar[bool] = True
+    fire: Fire | None = None
 
     def run(self, **kwargs: Any) -> Any:
         raise TypeError(f"{type(self).__name__} must implement run(self, **kwargs).")
@@ -167,7 +208,7 @@ class PeriodicTask:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if cls.run_every:  # else an intermediate base class
+        if isinstance(cls.run_every, timedelta) or cls.run_every:  # else an abstract base
             declare_class(cls)
 
 

@@ -4,7 +4,9 @@ One set of rules, read by the system checks of schedules declared in code, by `s
 plan, by `schedule_task()` and the admin form, and by the `schedule/` endpoint. Cron follows what
 Cloud Scheduler (and the emulator) accept: 5 fields of `*`, numbers, ranges, steps, lists and
 month / day names, no `L`, `W`, `#`, `?` or `H`, and at least one calendar day that matches;
-the `@hourly`-style shorthands are expanded here, before anything reaches Cloud Scheduler.
+the `@hourly`-style shorthands are expanded here, before anything reaches Cloud Scheduler. An
+interval (a `timedelta`, as `run_every` or `@periodic` take) becomes the cron that fires at that
+interval, when cron can express it exactly (`interval_cron`).
 """
 
 import inspect
@@ -25,6 +27,7 @@ from tasks_google.config.scheduler_jobs import (
     MAX_DESCRIPTION_LENGTH,
     MAX_RETRY_COUNT,
     PERIODIC_RUNNER_PATH,
+    execution_task_name,
     seconds,
 )
 from tasks_google.executions import TaskNotFound, load_task
@@ -60,6 +63,22 @@ _CRON_HINT = (
 )
 _TIME_ZONE_HINT = "A tz database name, e.g. 'Europe/Paris' or 'UTC'."
 
+#: The intervals cron fires at exactly: minutes that divide an hour, hours that divide a day,
+#: and one day (a step that does not divide its field leaves a short gap where the field wraps).
+INTERVAL_MINUTES = tuple(n for n in range(1, 60) if 60 % n == 0)
+INTERVAL_HOURS = tuple(n for n in range(1, 24) if 24 % n == 0)
+_MINUTE, _HOUR, _DAY = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
+
+
+def _listed(numbers: tuple[int, ...]) -> str:
+    return ", ".join(map(str, numbers[:-1])) + f" or {numbers[-1]}"
+
+
+_INTERVALS_TEXT = (
+    f"every {_listed(INTERVAL_MINUTES)} minutes, every {_listed(INTERVAL_HOURS)} hours, "
+    "or every day"
+)
+
 
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
@@ -85,11 +104,14 @@ _CRON_ITEM = re.compile(r"(\*|[a-z0-9]+(?:-[a-z0-9]+)?)(?:/([0-9]+))?")
 _UNSUPPORTED = "L, W, #, ? and H are not supported"
 
 
-def normalize_cron(expression: str) -> str:
-    """The 5-field cron Cloud Scheduler receives for `expression` (shorthands expanded).
+def normalize_cron(expression: str | timedelta) -> str:
+    """The 5-field cron Cloud Scheduler receives for `expression` (shorthands expanded, an
+    interval turned into cron by `interval_cron`).
 
     Raises ValidationError saying what is wrong when Cloud Scheduler would refuse it.
     """
+    if isinstance(expression, timedelta):
+        return interval_cron(expression)
     cron = CRON_MACROS.get(expression.strip().lower(), expression.strip())
     fields = cron.lower().split()
     if len(fields) != 5:
@@ -110,6 +132,43 @@ def normalize_cron(expression: str) -> str:
     if not any(_fires_on(day, days, months, week_days, either) for day in _leap_year()):
         raise ValidationError(f"{expression!r} never fires: no calendar day matches it.")
     return cron
+
+
+def interval_cron(every: timedelta, what: str = "the interval") -> str:
+    """The cron that fires every `every`: `*/N * * * *`, `0 */N * * *` or `0 0 * * *`.
+
+    Raises ValidationError, starting with `what` and listing the intervals cron can express,
+    for any other interval (7 minutes, 90 minutes, 5 hours, 2 days, seconds, zero or negative).
+    Hour and day intervals follow the schedule's time zone, as its cron does.
+    """
+    for unit, allowed, cron in (
+        (_MINUTE, INTERVAL_MINUTES, "*/{n} * * * *"),
+        (_HOUR, INTERVAL_HOURS, "0 */{n} * * *"),
+        (_DAY, (1,), "0 0 * * *"),
+    ):
+        count, rest = divmod(every, unit)
+        if not rest and count in allowed:
+            return cron.format(n=count).replace("*/1 ", "* ")  # every 1: `*`
+    raise ValidationError(
+        f"{what} is {_duration_text(every)}, which Cloud Scheduler's cron cannot express "
+        f"exactly: it can fire {_INTERVALS_TEXT}. Give one of those, or write a cron string "
+        "instead."
+    )
+
+
+def _duration_text(every: timedelta) -> str:
+    """`every` in its largest whole unit: '7 minutes', '5 hours', '2 days', '30 seconds'."""
+    for unit, name in ((_DAY, "day"), (_HOUR, "hour"), (_MINUTE, "minute")):
+        count, rest = divmod(every, unit)
+        if every and not rest:
+            return f"{count} {name}{'' if abs(count) == 1 else 's'}"
+    return f"{every.total_seconds():g} seconds"
+
+
+def stored_cron(schedule: str | timedelta, what: str = "the interval") -> str:
+    """The cron a row stores for `schedule`: a cron string as written, an interval as its cron
+    (ValidationError starting with `what` if cron cannot express it)."""
+    return interval_cron(schedule, what) if isinstance(schedule, timedelta) else schedule
 
 
 def _field_values(value: str, field: _CronField) -> set[int]:
@@ -285,7 +344,7 @@ class ScheduleFields(Protocol):
     task_path: str
     args: Sequence[Any]
     kwargs: Mapping[str, Any]
-    cron: str
+    cron: str | timedelta  # an interval only in a code declaration, before it is stored
     time_zone: str
     description: str
     retry_count: int
@@ -295,14 +354,28 @@ class ScheduleFields(Protocol):
     attempt_deadline_seconds: float
 
 
+def _cron_problem(schedule: ScheduleFields) -> Problem | None:
+    """Why Cloud Scheduler would refuse the schedule's cron, or cron cannot express its
+    interval (naming the `PeriodicTask` class whose `run_every` it is)."""
+    what = "the interval"
+    if schedule.task_path == PERIODIC_RUNNER_PATH:
+        what = f"{execution_task_name(schedule.task_path, schedule.args)}.run_every"
+    try:
+        if isinstance(schedule.cron, timedelta):
+            interval_cron(schedule.cron, what)
+        else:
+            normalize_cron(schedule.cron)
+    except ValidationError as exc:
+        label = "" if isinstance(schedule.cron, timedelta) else "cron "
+        return Problem(BAD_CRON, f"{label}{exc.messages[0]}", _CRON_HINT)
+    return None
+
+
 def schedule_problems(schedule: ScheduleFields, where: str) -> list[Problem]:
     """Every reason Cloud Scheduler would refuse `schedule` or its fires could not run its task;
     each message names the schedule and `where` it is defined."""
-    found: list[Problem] = []
-    try:
-        normalize_cron(schedule.cron)
-    except ValidationError as exc:
-        found.append(Problem(BAD_CRON, f"cron {exc.messages[0]}", _CRON_HINT))
+    cron_problem = _cron_problem(schedule)
+    found: list[Problem] = [cron_problem] if cron_problem is not None else []
     try:
         time_zone(schedule.time_zone)
     except ValidationError as exc:

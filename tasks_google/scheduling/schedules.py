@@ -31,7 +31,7 @@ HOST_SETTING = "TASKS_GOOGLE_SCHEDULER_BACKEND"
 
 
 def next_fire_times(
-    cron: str, time_zone: str, count: int = 5, after: datetime | None = None
+    cron: str | timedelta, time_zone: str, count: int = 5, after: datetime | None = None
 ) -> list[datetime]:
     """The next `count` fire times of a schedule, in its time zone."""
     zone = rules.time_zone(time_zone)
@@ -148,7 +148,7 @@ def _from_their_call(
 def schedule_task(
     name: str,
     task: Task,
-    cron: str,
+    cron: str | timedelta,
     *,
     time_zone: str = "UTC",
     args: Sequence[Any] = (),
@@ -160,15 +160,18 @@ def schedule_task(
 ) -> ScheduledTask:
     """Create or update the schedule `name` running `task` on `cron`, and its Cloud Scheduler job.
 
-    django-tasks-google's call, `schedule_task(task, schedule, *, name, description, time_zone,
-    enabled, backend, queue_name, args, kwargs)`, does the same: `name` defaults to the task's
-    name, and `backend` / `queue_name` choose where its fires enqueue (default: the task's own).
+    `cron` is a cron string or an interval (`timedelta`) that cron expresses exactly, stored as
+    its cron. django-tasks-google's call, `schedule_task(task, schedule, *, name, description,
+    time_zone, enabled, backend, queue_name, args, kwargs)`, does the same: `name` defaults to the
+    task's name, and `backend` / `queue_name` choose where its fires enqueue (default: the
+    task's own).
 
-    Raises ValidationError for a bad name, cron, time zone or limit, or arguments `task` does
-    not accept (nothing is saved then).
+    Raises ValidationError for a bad name, cron, interval, time zone or limit, or arguments
+    `task` does not accept (nothing is saved then).
     """
     if not isinstance(task, Task):
         raise ValidationError(f"{task!r} is not a django.tasks.Task (decorate it with @task).")
+    cron = rules.stored_cron(cron, f"the interval of schedule {name!r}")
     rules.normalize_cron(cron)
     rules.validate_time_zone(time_zone)
     limits = {

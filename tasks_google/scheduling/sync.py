@@ -7,7 +7,9 @@ are empty, only jobs that target this project's `schedule/` endpoint.
 """
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
+from django.core.exceptions import ValidationError
 from google.api_core.exceptions import GoogleAPICallError
 from google.cloud import scheduler_v1
 
@@ -15,7 +17,7 @@ from tasks_google import clock
 from tasks_google.config.options import Problem
 from tasks_google.models import ScheduledTask
 from tasks_google.scheduling.declarations import DeclaredSchedule, declared_schedules
-from tasks_google.scheduling.rules import schedule_problems
+from tasks_google.scheduling.rules import schedule_problems, stored_cron
 from tasks_google.scheduling.schedules import host_backend, job_name, job_spec, scheduler_transport
 from tasks_google.transports.scheduler_messages import job_message
 
@@ -78,7 +80,7 @@ def _row_for(declared: DeclaredSchedule, existing: ScheduledTask | None) -> Sche
     row.task_path = declared.task_path
     row.backend = declared.backend or host_backend().alias
     row.queue = declared.queue
-    row.cron = declared.cron
+    row.cron = _cron_of(declared)
     row.time_zone = declared.time_zone
     row.args = list(declared.args)
     row.kwargs = dict(declared.kwargs)
@@ -92,6 +94,15 @@ def _row_for(declared: DeclaredSchedule, existing: ScheduledTask | None) -> Sche
     row.use_oidc = declared.use_oidc
     row.declared_in_code = True
     return row
+
+
+def _cron_of(declared: DeclaredSchedule) -> str | timedelta:
+    """The cron a declaration's row stores: its interval turned into cron; an interval cron
+    cannot express stays as it is, for the plan to report (such a row is never saved)."""
+    try:
+        return stored_cron(declared.cron)
+    except ValidationError:
+        return declared.cron
 
 
 def desired_rows() -> list[ScheduledTask]:

@@ -1,8 +1,12 @@
 """PeriodicTasks declared at import, as a project would in its tasks module."""
 
-from tasks_google.scheduling.declarations import PeriodicTask
+from datetime import timedelta
+
+from tasks_google.scheduling.declarations import Fire, PeriodicTask
 
 RUNS: list[dict] = []
+#: What each run of Heartbeat saw as `self.fire`.
+HEARTBEAT_FIRES: list[Fire | None] = []
 
 
 class CleanupSessions(PeriodicTask):
@@ -37,3 +41,17 @@ class PublicPing(PeriodicTask):
 
     def run(self) -> str:
         return "pong"
+
+
+class Heartbeat(PeriodicTask):
+    """Say the service is alive, every half hour."""
+
+    run_every = timedelta(minutes=30)
+
+    @classmethod
+    def schedule_headers(cls) -> dict:
+        return {"X-Tenant": "acme"}
+
+    def run(self) -> str:
+        HEARTBEAT_FIRES.append(self.fire)
+        return "alive"

@@ -102,7 +102,8 @@ class Command(TasksCommand):
             except ValidationError:
                 following = "never (invalid cron or time zone)"
             last = _result_name(job.status.code) if job and job.last_attempt_time else "-"
-            fields = [row.name, row.cron, row.time_zone, state, f"next {following}"]
+            # A declared interval that cron cannot express is still a timedelta here.
+            fields = [row.name, str(row.cron), row.time_zone, state, f"next {following}"]
             fields.append(f"last result {last}")
             if row.fire_error:
                 fields.append(f"fire error: {row.fire_error}")

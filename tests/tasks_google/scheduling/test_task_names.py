@@ -45,8 +45,9 @@ def test_admin_shows_a_periodic_task_execution_under_its_class(
     other = tasks.noop_task.enqueue()
     tasks_emulator.run_until_idle()
     periodic = TaskExecution.objects.exclude(pk=other.id).get()
-    # Stored as what runs it; shown as what it is.
-    assert (periodic.task_path, periodic.args) == (PERIODIC_RUNNER_PATH, [CLASS])
+    # Stored as what runs it (the class, then the fire); shown as what it is.
+    assert (periodic.task_path, periodic.args[0]) == (PERIODIC_RUNNER_PATH, CLASS)
+    assert periodic.args[1]["job_name"] == "CleanupSessions"
     assert periodic.task_name == CLASS
     assert TaskExecution.objects.get(pk=other.id).task_name == "tests.tasks_google.tasks.noop_task"
 
