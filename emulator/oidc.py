@@ -28,6 +28,10 @@ from google.auth import crypt, jwt
 
 DEFAULT_ISSUER = "https://oidc.emulator.invalid"
 TOKEN_LIFETIME = timedelta(hours=1)
+#: A token minted on the wall clock is handed out again for the same account and audience until
+#: this long before it expires (Google's services also reuse theirs within their hour), so a
+#: delivery costs no RSA signature.
+TOKEN_REUSE_MARGIN = timedelta(minutes=5)
 SIGNING_ALGORITHM = "RS256"
 JWKS_PATH = "/oauth2/v3/certs"
 PEM_CERTS_PATH = "/oauth2/v1/certs"
@@ -82,6 +86,9 @@ class OidcIssuer:
         self._key_id: str | None = None
         self._key_pem: bytes | None = None
         self._cert_pem: str | None = None
+        #: {(service account, audience): (token, its exp)} of the tokens minted on the wall clock.
+        self._minted: dict[tuple[str, str], tuple[str, float]] = {}
+        self._reuse_lock = threading.Lock()
 
     @property
     def key_pem(self) -> bytes:
@@ -103,10 +110,23 @@ class OidcIssuer:
         """A signed ID token for ``service_account_email`` with audience ``audience``.
 
         Times are the wall clock's unless ``now`` is given: verifiers (google-auth) check ``iat``
-        and ``exp`` against the wall clock, even when the emulator runs on a virtual one.
+        and ``exp`` against the wall clock, even when the emulator runs on a virtual one. On the
+        wall clock a token is reused until TOKEN_REUSE_MARGIN before it expires.
         """
+        if now is not None:
+            return self._sign(service_account_email, audience, int(now.timestamp()))
+        key = (service_account_email, audience)
+        with self._reuse_lock:
+            reused = self._minted.get(key)
+            wall = time.time()
+            if reused is not None and wall < reused[1] - TOKEN_REUSE_MARGIN.total_seconds():
+                return reused[0]
+            token = self._sign(service_account_email, audience, int(wall))
+            self._minted[key] = (token, int(wall) + TOKEN_LIFETIME.total_seconds())
+            return token
+
+    def _sign(self, service_account_email: str, audience: str, issued: int) -> str:
         self._load()
-        issued = int(now.timestamp()) if now is not None else int(time.time())
         subject = subject_for(service_account_email)
         payload = {
             "iss": self.issuer,

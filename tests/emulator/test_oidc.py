@@ -13,7 +13,7 @@ from google.cloud import tasks_v2
 from google.oauth2 import id_token
 
 from emulator import LocalCloud, OidcIssuer
-from emulator.oidc import DEFAULT_ISSUER, generate_key_pem, subject_for
+from emulator.oidc import DEFAULT_ISSUER, TOKEN_REUSE_MARGIN, generate_key_pem, subject_for
 
 from .conftest import PARENT, QUEUE, URL, RecordingDispatcher
 
@@ -155,3 +155,20 @@ def test_local_cloud_issuer_can_be_overridden(clock):
     assert jwt.decode(cloud.oidc.mint(ACCOUNT, "aud"), certs=cloud.oidc.pem_certs())["iss"] == (
         "https://issuer.test"
     )
+
+
+def test_t23_a_token_is_reused_for_its_account_and_audience_until_near_its_expiry(monkeypatch):
+    issuer = OidcIssuer(ISSUER)
+    wall = [1_800_000_000.0]
+    monkeypatch.setattr("emulator.oidc.time.time", lambda: wall[0])
+
+    first = issuer.mint(ACCOUNT, AUDIENCE)
+    wall[0] += 3600 - TOKEN_REUSE_MARGIN.total_seconds() - 1  # still well within its hour
+    assert issuer.mint(ACCOUNT, AUDIENCE) == first
+    assert issuer.mint(ACCOUNT, "https://other.example.com") != first
+    assert issuer.mint("other@demo.iam.gserviceaccount.com", AUDIENCE) != first
+
+    wall[0] += 2  # within the margin: a fresh token, valid for a new hour
+    fresh = issuer.mint(ACCOUNT, AUDIENCE)
+    assert fresh != first
+    assert jwt.decode(fresh, verify=False)["iat"] == int(wall[0])
