@@ -10,6 +10,12 @@ class LostAttemptError(Exception):
     lease expired); the next delivery records it and runs the task again."""
 
 
+class RunOnceError(Exception):
+    """Recorded for an execution of a backend with `run_once` on when an attempt comes after one
+    that had already started (a redelivery after a crash or a lost attempt, a retry after a
+    failure): the task is not run again, and the execution is recorded FAILED."""
+
+
 class AbandonedExecutionError(Exception):
     """Recorded for an execution that had not finished when its remote work ended (its Cloud
     Task is gone, its Run Jobs execution is over): nothing would ever run it again, so

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.utils.module_loading import import_string
 
+from tasks_google.config.options import DEFAULT_MAX_HISTORY_ENTRIES
 from tasks_google.framework import (
     Task,
     TaskError,
@@ -18,12 +19,7 @@ from tasks_google.framework import (
     task_backends,
     task_finished,
 )
-from tasks_google.models import (
-    EXECUTION_ID_MAX_LENGTH,
-    MAX_RECORDED_ERRORS,
-    MAX_TRACEBACK_CHARS,
-    TaskExecution,
-)
+from tasks_google.models import EXECUTION_ID_MAX_LENGTH, MAX_TRACEBACK_CHARS, TaskExecution
 
 logger = logging.getLogger(__name__)
 
@@ -129,10 +125,24 @@ def to_result(row: TaskExecution, task: Task | None = None) -> TaskResult:
             TaskError(exception_class_path=e["exception_class_path"], traceback=e["traceback"])
             for e in row.errors
         ],
-        worker_ids=list(row.worker_ids),
+        worker_ids=_worker_ids(row),
     )
     object.__setattr__(result, "_return_value", row.return_value)
     return result
+
+
+#: Stands in a TaskResult's `worker_ids` for each id that `max_history_entries` dropped.
+DROPPED_WORKER_ID = "(not kept)"
+
+
+def _worker_ids(row: TaskExecution) -> list[str]:
+    """The `worker_ids` of `row`'s TaskResult. Django counts attempts by them (`attempts`,
+    `context.attempt`), so once the row keeps only the most recent ones, each dropped one is
+    stood in for by DROPPED_WORKER_ID, up to `attempt_count`."""
+    kept = list(row.worker_ids)
+    if len(kept) < history_limit(row):
+        return kept
+    return [DROPPED_WORKER_ID] * max(0, row.attempt_count - len(kept)) + kept
 
 
 #: What an attempt's own TaskResult learns from its row once the outcome is written.
@@ -161,9 +171,20 @@ def error_entry(exc: BaseException) -> dict[str, str]:
     return {"exception_class_path": exception_class_path(exc), "traceback": trace}
 
 
-def with_error(errors: list[dict[str, str]], exc: BaseException) -> list[dict[str, str]]:
-    """`errors` plus one for `exc`, keeping the most recent MAX_RECORDED_ERRORS."""
-    return [*errors, error_entry(exc)][-MAX_RECORDED_ERRORS:]
+def with_error(
+    errors: list[dict[str, str]], exc: BaseException, *, keep: int
+) -> list[dict[str, str]]:
+    """`errors` plus one for `exc`, keeping the `keep` most recent."""
+    return [*errors, error_entry(exc)][-keep:]
+
+
+def history_limit(row: TaskExecution) -> int:
+    """How many entries of `attempts`, `errors` and `worker_ids` `row` keeps: its backend's
+    `max_history_entries` (the default if that backend is gone or misconfigured)."""
+    try:
+        return task_backends[row.backend].config.max_history_entries
+    except Exception:
+        return DEFAULT_MAX_HISTORY_ENTRIES
 
 
 def announce_failure(

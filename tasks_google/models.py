@@ -15,11 +15,9 @@ from tasks_google.framework import TaskResultStatus
 
 #: Longest id Django allows for a TaskResult ("shorter than 64 characters").
 EXECUTION_ID_MAX_LENGTH = 63
-#: How many errors an execution keeps (the most recent ones); each traceback is capped too.
-MAX_RECORDED_ERRORS = 100
+#: Each recorded traceback is capped to this many characters. How many errors, attempts and
+#: worker ids an execution keeps is its backend's `max_history_entries` option.
 MAX_TRACEBACK_CHARS = 20_000
-#: How many attempts an execution keeps in `attempts` (the most recent ones).
-MAX_RECORDED_ATTEMPTS = 100
 #: The statuses an execution ends in (a cancelled one is FAILED: Django has no CANCELLED).
 FINISHED_STATUSES = (TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED)
 UNFINISHED_STATUSES = (TaskResultStatus.READY, TaskResultStatus.RUNNING)

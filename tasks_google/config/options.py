@@ -22,6 +22,11 @@ DEFAULT_TRANSPORT = "gcp"
 DEFAULT_HEARTBEAT_INTERVAL_SECONDS = 10.0
 DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 60.0
 DEFAULT_CANCEL_POLL_INTERVAL_SECONDS = 1.0
+#: How many entries an execution keeps in `attempts`, `errors` and `worker_ids` (the most recent).
+DEFAULT_MAX_HISTORY_ENTRIES = 100
+#: The endpoints' paths under `base_url` (`tasks_google.urls` mounts them there).
+EXECUTE_PATH = "execute/"
+SCHEDULE_PATH = "schedule/"
 
 PROJECT_ID_RE = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 LOCATION_RE = re.compile(r"^[a-z]+(-[a-z0-9]+)+$")
@@ -70,6 +75,8 @@ class BackendOptions:
     heartbeat_interval_seconds: float
     heartbeat_timeout_seconds: float
     cancel_poll_interval_seconds: float
+    run_once: bool
+    max_history_entries: int
 
     @property
     def location_path(self) -> str:
@@ -87,6 +94,8 @@ class CloudTasksOptions(BackendOptions):
     emulator_host_env: ClassVar[str] = EMULATOR_HOST_ENV
 
     base_url: str
+    execute_url: str
+    schedule_url: str
     oidc_service_account: str | None
     oidc_audience: str | None
     oidc_verify: bool
@@ -100,11 +109,6 @@ class CloudTasksOptions(BackendOptions):
             return self.oidc_audience
         parts = urlsplit(self.base_url)
         return f"{parts.scheme}://{parts.netloc}"
-
-    @property
-    def execute_url(self) -> str:
-        """Where Cloud Tasks delivers executions (`tasks_google.urls` → `execute/`)."""
-        return self.base_url + "execute/"
 
     def queue_path(self, queue_name: str) -> str:
         """The Cloud Tasks queue of a Django queue (after `queue_aliases`)."""
@@ -176,6 +180,8 @@ class Option:
     convert: Callable[[Any], Any] = lambda value: value
     #: The environment variable read when the key is unset or empty (instead of the default).
     env_var: Callable[[BackendKind], str] | None = None
+    #: The value when the key is unset (None), from the other options' stored values.
+    derive: Callable[[Mapping[str, Any]], Any] | None = None
 
 
 @dataclass
@@ -219,6 +225,14 @@ def _is_positive_number(value: Any) -> bool:
 
 def _matches(pattern: re.Pattern) -> Callable[[Any], bool]:
     return lambda value: isinstance(value, str) and bool(pattern.match(value))
+
+
+def _is_positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, bool)
 
 
 def _is_http_url(value: Any) -> bool:
@@ -360,6 +374,20 @@ VALIDATORS: tuple[Option | Callable[[_Reading], None], ...] = (
     ),
     _base_url_has_no_query,
     Option(
+        "execute_url", None, _none_or(_is_http_url), "tasks_google.E020",
+        "{source} = {value!r} is not an absolute http(s) URL.",
+        hint="Where Cloud Tasks POSTs executions; leave it unset for "
+        f"'{{base_url}}{EXECUTE_PATH}'.",
+        derive=lambda values: values["base_url"] + EXECUTE_PATH,
+    ),
+    Option(
+        "schedule_url", None, _none_or(_is_http_url), "tasks_google.E021",
+        "{source} = {value!r} is not an absolute http(s) URL.",
+        hint="Where Cloud Scheduler jobs POST their fires; leave it unset for "
+        f"'{{base_url}}{SCHEDULE_PATH}'.",
+        derive=lambda values: values["base_url"] + SCHEDULE_PATH,
+    ),
+    Option(
         "transport", DEFAULT_TRANSPORT, lambda value: value in TRANSPORTS, "tasks_google.E006",
         "{source} = {value!r} is not a transport.",
         hint="Allowed: " + ", ".join(repr(t) for t in TRANSPORTS) + ".",
@@ -381,7 +409,7 @@ VALIDATORS: tuple[Option | Callable[[_Reading], None], ...] = (
         hint="Leave it unset to use the origin of base_url.",
     ),
     Option(
-        "oidc_verify", True, lambda value: isinstance(value, bool), "tasks_google.E015",
+        "oidc_verify", True, _is_bool, "tasks_google.E015",
         "{source} = {value!r} must be True or False.",
     ),
     _verified_account,
@@ -397,6 +425,7 @@ VALIDATORS: tuple[Option | Callable[[_Reading], None], ...] = (
         hint="The emulator's control API, e.g. 'http://127.0.0.1:8124'.",
         convert=lambda value: value.rstrip("/") if value else None,
         env_var=lambda kind: EMULATOR_URL_ENV,
+        derive=lambda values: _control_url(values["emulator_host"]),
     ),
     Option(
         "heartbeat_interval_seconds", DEFAULT_HEARTBEAT_INTERVAL_SECONDS, _is_positive_number,
@@ -416,6 +445,18 @@ VALIDATORS: tuple[Option | Callable[[_Reading], None], ...] = (
         "{source} = {value!r} must be a non-empty list of strings.",
         hint=f"The container command that runs an execution, e.g. {list(DEFAULT_COMMAND)!r}.",
         convert=tuple,
+    ),
+    Option(
+        "run_once", False, _is_bool, "tasks_google.E019",
+        "{source} = {value!r} must be True or False.",
+        hint="True: once an attempt has started, a later attempt records the execution FAILED "
+        "instead of running the task again.",
+    ),
+    Option(
+        "max_history_entries", DEFAULT_MAX_HISTORY_ENTRIES, _is_positive_int, "tasks_google.E022",
+        "{source} = {value!r} must be a whole number of at least 1.",
+        hint="How many entries of an execution's attempts, errors and worker_ids are kept "
+        f"(the most recent); default {DEFAULT_MAX_HISTORY_ENTRIES}.",
     ),
     Option(
         "schedule_job_prefix", "", _matches(SCHEDULER_AFFIX_RE), "tasks_google.E018", _AFFIX,
@@ -454,5 +495,8 @@ def parse_options(
     if reading.problems:
         return None, reading.problems
     values = {name: _OPTIONS[name].convert(reading.values[name]) for name in kind.known}
-    values["emulator_url"] = values["emulator_url"] or _control_url(values["emulator_host"])
+    for name in kind.known:
+        derive = _OPTIONS[name].derive
+        if values[name] is None and derive is not None:
+            values[name] = derive(values)
     return kind.options_type(**values), []

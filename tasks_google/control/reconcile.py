@@ -26,7 +26,7 @@ from django.db.models.functions import Coalesce
 from tasks_google import clock
 from tasks_google.exceptions import AbandonedExecutionError
 from tasks_google.execution import attempts
-from tasks_google.executions import announce_failure, with_error
+from tasks_google.executions import announce_failure, history_limit, with_error
 from tasks_google.framework import InvalidTaskBackend, TaskResultStatus, task_backends
 from tasks_google.models import TaskExecution
 
@@ -107,7 +107,7 @@ def record_abandoned(row: TaskExecution, how: str = "its remote work is over") -
         "attempt(s)); re-enqueue it with tasks_google.retry_task() if it should still run. "
         f"Why: {how}"
     )
-    row.errors = with_error(row.errors, error)
+    row.errors = with_error(row.errors, error, keep=history_limit(row))
     if row.status == TaskResultStatus.RUNNING:
         row.attempts = attempts.ended(row.attempts, row.attempt_count, attempts.LOST, now, error)
     if not row.record_abandoned(now):

@@ -1,5 +1,5 @@
 """The command line that starts the emulator for this project: its project, location and queues
-from TASKS, and routes that bring deliveries for a production `base_url` to runserver."""
+from TASKS, and routes that bring deliveries for production URLs to runserver."""
 
 import importlib.util
 import sys
@@ -28,7 +28,8 @@ def emulator_argv(
     Queues named in `queue_specs` (`QUEUE_ID[:key=value,...]`) replace the plain ones from TASKS.
     With several projects, the first backend's project and location are used; queues elsewhere
     are created on first use, with defaults. With `app_url` (the local runserver's origin),
-    deliveries to a `base_url` elsewhere (the production one, say) are routed to it.
+    deliveries to a `base_url` elsewhere (the production one, say), or to an `execute_url` or
+    `schedule_url` elsewhere, are routed to it.
     """
     argv = [sys.executable, "-m", "emulator", "--host", host, "--port", str(port)]
     if http_port is not None:
@@ -49,21 +50,35 @@ def emulator_argv(
     for spec in specs.values():
         argv += ["--queue", spec]
     if app_url is not None:
-        for route in local_routes([b.config.base_url for b in backends], app_url):
+        urls = [
+            url
+            for backend in backends
+            for url in (
+                backend.config.base_url,
+                backend.config.execute_url,
+                backend.config.schedule_url,
+            )
+        ]
+        for route in local_routes(urls, app_url):
             argv += ["--route", route]
     return argv
 
 
-def local_routes(base_urls: Sequence[str], app_url: str) -> list[str]:
-    """`FROM=TO` routes that bring each `base_url` not already on `app_url` to the same path there.
+def local_routes(urls: Sequence[str], app_url: str) -> list[str]:
+    """`FROM=TO` routes that bring each URL (a `base_url`, an `execute_url` or `schedule_url`
+    elsewhere) not already on `app_url`, nor under a URL routed before it, to the same path there.
 
-    The project's settings keep their production `base_url` (and with it the ID token's
-    audience); only where the emulator sends the requests changes.
+    The project's settings keep their production URLs (and with them the ID token's audience);
+    only where the emulator sends the requests changes.
     """
-    routes = []
-    for base_url in dict.fromkeys(base_urls):
-        if base_url and not base_url.startswith(app_url + "/"):
-            routes.append(f"{base_url}={app_url}{urlsplit(base_url).path}")
+    routes, routed = [], []
+    for url in dict.fromkeys(urls):
+        parts = urlsplit(url)
+        prefix = f"{parts.scheme}://{parts.netloc}{parts.path}"
+        if not url or url.startswith(app_url + "/") or prefix.startswith(tuple(routed)):
+            continue
+        routed.append(prefix)
+        routes.append(f"{prefix}={app_url}{parts.path}")
     return routes
 
 

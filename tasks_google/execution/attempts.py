@@ -11,14 +11,13 @@ An entry is a dict:
 Only the attempt holding the lease writes them, in the same conditional UPDATE as the rest of its
 bookkeeping: it appends its `running` entry when it takes the lease and records its outcome with
 the execution's status. An attempt taking over an expired lease marks the previous one `lost`.
-The most recent MAX_RECORDED_ATTEMPTS entries are kept.
+The most recent entries are kept: as many as the backend's `max_history_entries` option says.
 """
 
 from datetime import UTC, datetime
 from typing import Any
 
 from tasks_google.executions import exception_class_path
-from tasks_google.models import MAX_RECORDED_ATTEMPTS
 
 RUNNING = "running"
 SUCCEEDED = "succeeded"
@@ -44,8 +43,10 @@ def parse_timestamp(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def started(attempts: list[Attempt], number: int, worker: str, at: datetime) -> list[Attempt]:
-    """`attempts` plus a `running` entry for attempt `number`, keeping the most recent ones."""
+def started(
+    attempts: list[Attempt], number: int, worker: str, at: datetime, *, keep: int
+) -> list[Attempt]:
+    """`attempts` plus a `running` entry for attempt `number`, keeping the `keep` most recent."""
     entry = {
         "number": number,
         "worker": worker,
@@ -54,7 +55,7 @@ def started(attempts: list[Attempt], number: int, worker: str, at: datetime) -> 
         "outcome": RUNNING,
         "error": None,
     }
-    return [*attempts, entry][-MAX_RECORDED_ATTEMPTS:]
+    return [*attempts, entry][-keep:]
 
 
 def ended(
@@ -89,11 +90,13 @@ def lost(
     *,
     worker: str,
     started_at: datetime | None,
+    keep: int,
 ) -> list[Attempt]:
     """`attempts` with attempt `number`, whose expired lease was taken over at `at`, ended `lost`.
 
     An attempt that died before it could record its entry gets one (with `worker` and
     `started_at`, as the row knew them); one that ended with an outcome is left as it is.
+    The `keep` most recent entries are kept.
     """
     if number < 1:
         return attempts
@@ -107,4 +110,4 @@ def lost(
         "outcome": LOST,
         "error": exception_class_path(error),
     }
-    return [*attempts, entry][-MAX_RECORDED_ATTEMPTS:]
+    return [*attempts, entry][-keep:]

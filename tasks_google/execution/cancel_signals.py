@@ -10,7 +10,7 @@ import threading
 from tasks_google import clock
 from tasks_google.exceptions import TaskCancelledError
 from tasks_google.execution import attempts
-from tasks_google.executions import announce_failure, with_error
+from tasks_google.executions import announce_failure, history_limit, with_error
 from tasks_google.framework import TaskContext, TaskResult
 from tasks_google.models import TaskExecution
 
@@ -69,7 +69,7 @@ def finish_cancelled(
     now = clock.now()
     if error is None:
         error = TaskCancelledError("Cancelled on request.")
-    row.errors = with_error(row.errors, error)
+    row.errors = with_error(row.errors, error, keep=history_limit(row))
     if started:
         row.attempts = attempts.ended(
             row.attempts, row.attempt_count, attempts.CANCELLED, now, error

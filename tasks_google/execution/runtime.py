@@ -20,11 +20,14 @@ from tasks_google.exceptions import (
     LostAttemptError,
     NonJSONReturnValueError,
     PermanentTaskError,
+    RunOnceError,
     TaskCancelledError,
 )
 from tasks_google.execution import attempts, cancel_signals, leases
 from tasks_google.executions import (
+    announce_failure,
     as_json,
+    history_limit,
     is_valid_execution_id,
     load_task,
     refresh_result,
@@ -110,20 +113,12 @@ def run_attempt(
     previous = _take_lease(row, owner, lease_timeout)
     if isinstance(previous, Outcome):
         return previous
-    _record_start(row, owner, previous)
+    refused = _start(backend, row, owner, previous)
+    if refused is not None:
+        leases.forget(owner)
+        return refused
     if attempts_made is None:
         attempts_made = row.attempt_count - 1
-    if row.cancel_requested_at is not None:
-        # Cancelled before it could start: it never starts.
-        cancelled = cancel_signals.finish_cancelled(
-            row, started=True, owner=owner, sender=type(backend)
-        )
-        leases.forget(owner)
-        if cancelled:
-            return Outcome("cancelled", final=True)
-        logger.warning("Execution %s: lease %s was taken over before it started", row.pk, owner)
-        return Outcome("lost", final=False)
-
     attempt = _Attempt(backend, row, owner, attempts_made, last_attempt)
     try:
         outcome = attempt.run(
@@ -174,16 +169,35 @@ def _take_lease(row: TaskExecution, owner: str, lease_timeout: timedelta) -> _Pr
     return Outcome("busy", final=False, retry_after=wait)
 
 
-def _record_start(row: TaskExecution, owner: str, previous: _Previous) -> None:
-    """Write the start of the attempt that took the lease (and the loss of the one it replaced)."""
+def _start(backend: Any, row: TaskExecution, owner: str, previous: _Previous) -> Outcome | None:
+    """Record the start of the attempt that took the lease; the outcome instead when the task
+    must not run (cancelled before it started; started before under `run_once`)."""
     row.refresh_from_db()
+    if backend.config.run_once and row.started_at is not None and not row.cancel_requested_at:
+        # An earlier attempt started it: it never runs again (a cancellation still wins).
+        return _refuse_rerun(row, owner, previous, type(backend))
+    _record_start(row, owner, previous)
+    if row.cancel_requested_at is None:
+        return None
+    # Cancelled before it could start: it never starts.
+    if cancel_signals.finish_cancelled(row, started=True, owner=owner, sender=type(backend)):
+        return Outcome("cancelled", final=True)
+    logger.warning("Execution %s: lease %s was taken over before it started", row.pk, owner)
+    return Outcome("lost", final=False)
+
+
+def _note_start(row: TaskExecution, previous: _Previous, *, runs: bool) -> None:
+    """Set on `row` (just read) the start of the attempt that took the lease, and the loss of
+    the one it replaced; `runs`: whether this attempt runs the task."""
+    keep = history_limit(row)
     number, now = row.attempt_count, row.last_attempted_at
     if previous.taking_over:
+        then = "running the task again" if runs else "not running it again (run_once)"
         lost = LostAttemptError(
             f"The attempt holding lease {previous.owner!r} ended without recording an outcome "
-            "(its lease expired); running the task again."
+            f"(its lease expired); {then}."
         )
-        row.errors = with_error(row.errors, lost)
+        row.errors = with_error(row.errors, lost, keep=keep)
         row.attempts = attempts.lost(
             row.attempts,
             number - 1,
@@ -191,11 +205,38 @@ def _record_start(row: TaskExecution, owner: str, previous: _Previous) -> None:
             lost,
             worker=leases.worker_of(previous.owner),
             started_at=previous.started_at,
+            keep=keep,
         )
-    row.worker_ids = [*row.worker_ids, leases.worker_id()]
-    row.attempts = attempts.started(row.attempts, number, leases.worker_id(), now)
-    row.started_at = row.started_at or now
+    row.worker_ids = [*row.worker_ids, leases.worker_id()][-keep:]
+    row.attempts = attempts.started(row.attempts, number, leases.worker_id(), now, keep=keep)
+
+
+def _record_start(row: TaskExecution, owner: str, previous: _Previous) -> None:
+    """Write the start of the attempt that took the lease (and the loss of the one it replaced)."""
+    _note_start(row, previous, runs=True)
+    row.started_at = row.started_at or row.last_attempted_at
     row.record_start(owner)
+
+
+def _refuse_rerun(row: TaskExecution, owner: str, previous: _Previous, sender: type) -> Outcome:
+    """Record FAILED, without running the task, an execution of a `run_once` backend that an
+    earlier attempt started, and send `task_finished`: a final answer, so nothing retries it."""
+    _note_start(row, previous, runs=False)
+    error = RunOnceError(
+        f"Execution {row.pk} of {row.task_path} was started by an earlier attempt, and its "
+        f"backend {row.backend!r} has OPTIONS['run_once'] = True: attempt {row.attempt_count} "
+        "does not run it again."
+    )
+    now = clock.now()
+    row.errors = with_error(row.errors, error, keep=history_limit(row))
+    row.status, row.finished_at = TaskResultStatus.FAILED, now
+    row.attempts = attempts.ended(row.attempts, row.attempt_count, attempts.FAILED, now, error)
+    fields = ["status", "errors", "worker_ids", "attempts", "finished_at"]
+    if not row.record_outcome(owner, fields):
+        logger.warning("Execution %s: lease %s was taken over before it refused", row.pk, owner)
+        return Outcome("lost", final=False)
+    announce_failure(row, error, sender=sender)
+    return Outcome("failed", final=True)
 
 
 class _Attempt:
@@ -308,7 +349,7 @@ class _Attempt:
         row = self.row
         now = clock.now()
         final = isinstance(exc, PermanentTaskError | NonJSONReturnValueError) or self._gives_up(now)
-        row.errors = with_error(row.errors, exc)
+        row.errors = with_error(row.errors, exc, keep=history_limit(row))
         row.status = TaskResultStatus.FAILED if final else TaskResultStatus.READY
         row.finished_at = now if final else None
         ending = attempts.FAILED if final else attempts.RETRY
@@ -319,10 +360,13 @@ class _Attempt:
             return self._lost()
         if not final:
             logger.warning(
-                "Execution %s (%s) attempt %d failed; it will be retried",
+                "Execution %s (%s) attempt %d failed; %s",
                 row.pk,
                 row.task_path,
                 row.attempt_count,
+                "the next delivery records it FAILED (run_once)"
+                if self.backend.config.run_once
+                else "it will be retried",
                 exc_info=exc,
             )
             return Outcome("retry", final=False)

@@ -66,7 +66,7 @@ def job_spec(row: ScheduledTask) -> SchedulerJobSpec:
         name=job_name(row),
         schedule=rules.normalize_cron(row.cron),
         time_zone=row.time_zone,
-        uri=config.base_url + "schedule/",
+        uri=config.schedule_url,
         body=json.dumps({"schedule": row.name}).encode(),
         enabled=row.enabled,
         description=row.description,

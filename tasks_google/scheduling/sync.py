@@ -3,7 +3,7 @@
 Desired jobs come from `ScheduledTask` rows made in the admin or with `schedule_task()`, and from
 schedules declared in code (`@periodic`, `PeriodicTask`). Only jobs in this project's namespace
 are compared and deleted: ids `{schedule_job_prefix}...{schedule_job_suffix}`, and, when both
-are empty, only jobs that target this project's `schedule/` endpoint.
+are empty, only jobs that POST to this project's `schedule_url`.
 """
 
 from dataclasses import dataclass, field
@@ -130,7 +130,7 @@ def owns(job: scheduler_v1.Job) -> bool:
         return False
     if prefix or suffix:
         return True
-    return job.http_target.uri == config.base_url + "schedule/"
+    return job.http_target.uri == config.schedule_url
 
 
 def differences(current: scheduler_v1.Job, wanted: scheduler_v1.Job, enabled: bool) -> list[str]:

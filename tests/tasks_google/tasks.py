@@ -216,3 +216,45 @@ def ignores_sigterm(marker: str) -> None:
 @task(backend="jobs", queue_name="batch")
 def batch_always_fails() -> None:
     raise ValueError("the batch input is malformed")
+
+
+def _count_attempt(counter: str, attempt: int) -> None:
+    """Append the attempt number to the file `counter`: one line per run of a task's body."""
+    with open(counter, "a") as lines:
+        lines.write(f"{attempt}\n")
+
+
+@task(takes_context=True)
+def counts_then_dies(context: TaskContext, counter: str) -> int:
+    """Counts its run; its first attempt then dies as an interrupted process does
+    (KeyboardInterrupt escapes the runtime, the lease stays held)."""
+    _count_attempt(counter, context.attempt)
+    if context.attempt == 1:
+        raise KeyboardInterrupt
+    return context.attempt
+
+
+@task(takes_context=True)
+def counts_then_fails(context: TaskContext, counter: str) -> None:
+    """Counts its run, then fails with a retryable error."""
+    _count_attempt(counter, context.attempt)
+    raise RuntimeError(f"attempt {context.attempt} fails on purpose")
+
+
+@task(backend="jobs", queue_name="batch", takes_context=True)
+def batch_counts_then_dies(context: TaskContext, counter: str) -> int:
+    """Counts its run; its first attempt's process then dies on the spot (no outcome recorded,
+    the lease left to expire)."""
+    import os
+
+    _count_attempt(counter, context.attempt)
+    if context.attempt == 1:
+        os._exit(3)
+    return context.attempt
+
+
+@task(backend="jobs", queue_name="batch", takes_context=True)
+def batch_counts_then_fails(context: TaskContext, counter: str) -> None:
+    """Counts its run, then fails with a retryable error."""
+    _count_attempt(counter, context.attempt)
+    raise RuntimeError(f"attempt {context.attempt} fails on purpose")

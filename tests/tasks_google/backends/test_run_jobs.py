@@ -13,7 +13,7 @@ from django.db import connection
 from google.cloud import run_v2
 
 from tasks_google import TaskCancelledError, cancel_task
-from tasks_google.exceptions import AbandonedExecutionError
+from tasks_google.exceptions import AbandonedExecutionError, LostAttemptError, RunOnceError
 from tasks_google.framework import TaskResultStatus
 from tasks_google.models import TaskExecution
 from tasks_google.testing import emulated
@@ -73,6 +73,47 @@ def test_run_job_executes_the_task_in_its_own_process(tasks_emulator):
     # The execution id travelled as an env override; the job was created for the backend.
     job = tasks_emulator.cloud.run.get_job(run_v2.GetJobRequest(name=f"{JOBS}/batch"))
     assert list(job.template.template.containers[0].command)[-1] == "execute_task"
+
+
+def test_run_once_a_retry_after_a_killed_attempt_fails_without_running_again(
+    settings, tasks_emulator, tmp_path
+):
+    from tests.tasks_google.backends import run_once_settings
+
+    settings.TASKS = run_once_settings.TASKS
+    counter = tmp_path / "runs"
+    result = tasks.batch_counts_then_dies.enqueue(str(counter))
+    tasks_emulator.run_until_idle()
+
+    result.refresh()
+    assert result.status == TaskResultStatus.FAILED
+    # The first process died in the task's body; Cloud Run's retry did not run it again.
+    assert counter.read_text() == "1\n"
+    assert [e.exception_class for e in result.errors] == [LostAttemptError, RunOnceError]
+    row = TaskExecution.objects.get(pk=result.id)
+    assert [(a["number"], a["outcome"]) for a in row.attempts] == [(1, "lost"), (2, "failed")]
+    # The retry exited 0: its Run Jobs execution succeeded, no further retry was made.
+    execution = tasks_emulator.cloud.run.get_execution(
+        run_v2.GetExecutionRequest(name=row.remote_name)
+    )
+    assert execution.succeeded_count == 1 and execution.failed_count == 0
+
+
+def test_run_once_a_retry_after_a_failed_attempt_fails_without_running_again(
+    settings, tasks_emulator, tmp_path
+):
+    from tests.tasks_google.backends import run_once_settings
+
+    settings.TASKS = run_once_settings.TASKS
+    counter = tmp_path / "runs"
+    result = tasks.batch_counts_then_fails.enqueue(str(counter))
+    tasks_emulator.run_until_idle()
+
+    result.refresh()
+    assert result.status == TaskResultStatus.FAILED
+    assert counter.read_text() == "1\n"
+    assert [e.exception_class for e in result.errors] == [RuntimeError, RunOnceError]
+    assert result.attempts == 2
 
 
 def test_failed_attempt_is_retried_by_cloud_run_up_to_max_retries(tasks_emulator):

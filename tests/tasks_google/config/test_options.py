@@ -78,6 +78,41 @@ def test_e006_transport_lists_the_allowed_values():
     assert hint == "Allowed: 'gcp', 'inprocess'."
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "check_id", "allowed"),
+    [
+        ("run_once", "yes", "tasks_google.E019", "must be True or False"),
+        ("run_once", 1, "tasks_google.E019", "must be True or False"),
+        ("execute_url", "/tasks/execute/", "tasks_google.E020", "is not an absolute http(s) URL"),
+        ("execute_url", "ftp://a.test/run", "tasks_google.E020", "is not an absolute http(s) URL"),
+        ("execute_url", "", "tasks_google.E020", "is not an absolute http(s) URL"),
+        ("schedule_url", "a.test/schedule/", "tasks_google.E021", "is not an absolute http(s) URL"),
+        ("max_history_entries", 0, "tasks_google.E022", "must be a whole number of at least 1"),
+        ("max_history_entries", True, "tasks_google.E022", "must be a whole number of at least 1"),
+        ("max_history_entries", 2.5, "tasks_google.E022", "must be a whole number of at least 1"),
+        ("max_history_entries", "100", "tasks_google.E022", "must be a whole number of at least 1"),
+    ],
+)
+def test_options_users_bring_from_django_tasks_google_are_checked(key, value, check_id, allowed):
+    [(found_id, msg, hint)] = errors({**VALID, key: value})
+    assert found_id == check_id
+    assert msg == f"TASKS['main']['OPTIONS'][{key!r}] = {value!r} {allowed}."
+    assert hint
+
+
+def test_execute_and_schedule_urls_default_under_base_url_and_keep_the_audience():
+    config = CloudTasksBackend(
+        "main", {"OPTIONS": {**VALID, "base_url": "https://a.test/t"}}
+    ).config
+    assert config.execute_url == "https://a.test/t/execute/"
+    assert config.schedule_url == "https://a.test/t/schedule/"
+    assert (config.run_once, config.max_history_entries) == (False, 100)
+    urls = {"execute_url": "https://run.test/x?k=1", "schedule_url": "https://cron.test/fire"}
+    config = CloudTasksBackend("main", {"OPTIONS": {**VALID, **urls}}).config
+    assert (config.execute_url, config.schedule_url) == tuple(urls.values())
+    assert config.audience == "https://a.test"
+
+
 def test_e010_timeout_must_exceed_interval():
     [(check_id, msg, _)] = errors(
         {**VALID, "heartbeat_interval_seconds": 10, "heartbeat_timeout_seconds": 5}
@@ -228,6 +263,19 @@ def test_run_jobs_options():
     # base_url and the OIDC options belong to Cloud Tasks only.
     [(check_id, msg, _)] = run_jobs_errors({**RUN_JOBS_VALID, "base_url": "https://a.test/"})
     assert check_id == "tasks_google.E001" and "'base_url'" in msg
+
+
+def test_run_jobs_takes_run_once_and_max_history_entries_but_no_urls():
+    from tasks_google.backends import CloudRunJobsBackend
+
+    options = {**RUN_JOBS_VALID, "run_once": True, "max_history_entries": 5}
+    config = CloudRunJobsBackend("jobs", {"OPTIONS": options}).config
+    assert (config.run_once, config.max_history_entries) == (True, 5)
+    [(check_id, msg, _)] = run_jobs_errors({**RUN_JOBS_VALID, "run_once": "no"})
+    assert check_id == "tasks_google.E019" and "['run_once']" in msg
+    for key in ("execute_url", "schedule_url"):
+        [(check_id, msg, _)] = run_jobs_errors({**RUN_JOBS_VALID, key: "https://a.test/"})
+        assert check_id == "tasks_google.E001" and repr(key) in msg
 
 
 def test_e017_command_must_be_a_list_of_strings():

@@ -8,9 +8,11 @@ import pytest
 from django.db import connection
 
 from tasks_google import cancel_task
+from tasks_google.config.options import DEFAULT_MAX_HISTORY_ENTRIES
 from tasks_google.execution import leases, runtime
 from tasks_google.framework import TaskResultStatus
-from tasks_google.models import MAX_RECORDED_ATTEMPTS, TaskExecution
+from tasks_google.models import TaskExecution
+from tests.settings import TASKS
 from tests.tasks_google import tasks
 from tests.tasks_google.attempt_drivers import hold_lease, run_in_thread, wait_running
 
@@ -109,15 +111,35 @@ def test_an_attempt_that_died_before_recording_itself_still_shows_lost(tasks_emu
 
 @pytest.mark.django_db
 def test_only_the_most_recent_attempts_are_kept(tasks_emulator):
-    attempts = MAX_RECORDED_ATTEMPTS + 5
+    attempts = DEFAULT_MAX_HISTORY_ENTRIES + 5
     tasks_emulator.configure_queue(max_attempts=attempts, min_backoff=1, max_backoff=1)
     result = tasks.always_fails.enqueue()
     tasks_emulator.run_until_idle()
     entries = timeline(result)
-    assert len(entries) == MAX_RECORDED_ATTEMPTS
+    assert len(entries) == DEFAULT_MAX_HISTORY_ENTRIES
     assert [a["number"] for a in entries] == list(range(6, attempts + 1))
     assert entries[-1]["outcome"] == "failed"
     assert TaskExecution.objects.get(pk=result.id).attempt_count == attempts
+
+
+@pytest.mark.django_db
+def test_max_history_entries_bounds_attempts_errors_and_worker_ids(tasks_emulator, settings):
+    options = {**TASKS["default"]["OPTIONS"], "max_history_entries": 3}
+    settings.TASKS = {**TASKS, "default": {**TASKS["default"], "OPTIONS": options}}
+    tasks_emulator.configure_queue(max_attempts=5, min_backoff=1, max_backoff=1)
+    result = tasks.fails_until_attempt.enqueue(succeed_on=99)
+    tasks_emulator.run_until_idle()
+
+    row = TaskExecution.objects.get(pk=result.id)
+    assert row.attempt_count == 5
+    assert [a["number"] for a in row.attempts] == [3, 4, 5]
+    assert [e["traceback"].splitlines()[-1] for e in row.errors] == [
+        f"RuntimeError: attempt {n} fails on purpose" for n in (3, 4, 5)
+    ]
+    assert row.worker_ids == [leases.worker_id()] * 3
+    # Django still counts every attempt: `context.attempt` above, `attempts` here.
+    result.refresh()
+    assert result.attempts == 5 and len(result.errors) == 3
 
 
 @pytest.mark.django_db(transaction=True)

@@ -119,6 +119,31 @@ def test_only_this_projects_namespace_is_touched(tasks_emulator, settings):
     assert set(remote_jobs(tasks_emulator)) == {"billing--invoices"}
 
 
+def test_without_affixes_the_jobs_posting_to_schedule_url_are_this_projects(
+    tasks_emulator, settings
+):
+    options = {**TASKS["default"]["OPTIONS"], "schedule_url": "https://cron.example/fire/"}
+    settings.TASKS = {**TASKS, "default": {**TASKS["default"], "OPTIONS": options}}
+    parent = "projects/demo-project/locations/us-central1"
+    # Another deployment's job, posting to this base_url's default schedule/ path.
+    tasks_emulator.cloud.scheduler.create_job(
+        scheduler_v1.CreateJobRequest(
+            parent=parent,
+            job=scheduler_v1.Job(
+                name=f"{parent}/jobs/other",
+                schedule="0 0 * * *",
+                http_target=scheduler_v1.HttpTarget(uri="http://app.test/tasks/schedule/"),
+            ),
+        )
+    )
+    periodic("*/10 * * * *", name="tick")(tasks.noop_task)
+    run()
+    assert remote_jobs(tasks_emulator)["tick"].http_target.uri == "https://cron.example/fire/"
+    declarations._declared.clear()
+    assert run()[0] == "[-] tick (*/10 * * * *, UTC)"
+    assert set(remote_jobs(tasks_emulator)) == {"other"}
+
+
 def test_periodic_task_class_runs_through_django_tasks(tasks_emulator):
     from tests.tasks_google.periodic_classes import CleanupSessions
 
