@@ -38,7 +38,8 @@ def cancel_requested(execution_id: str) -> bool:
 def is_task_cancelled(context: TaskContext, refresh: bool = False) -> bool:
     """True once cancelling the running execution was requested.
 
-    Cheap: reads a flag kept up to date by the attempt's watch thread (within about a second).
+    Cheap: reads a flag kept up to date by the heartbeat's cancellation poll (every
+    `cancel_poll_interval_seconds`).
     `refresh=True` asks the database now.
     """
     execution_id = context.task_result.id

@@ -1,7 +1,8 @@
 """Leases on executions: one attempt at a time runs a task, and a dead attempt is noticed.
 
 A lease is taken with one conditional UPDATE (correct on SQLite and PostgreSQL alike, no row lock
-held while the task runs), renewed by a heartbeat thread, and released when the outcome is written.
+held while the task runs), renewed by the process's one heartbeat thread (`heartbeats`), and
+released when the outcome is written.
 An attempt that dies keeps its lease only until `lease_expires_at`; the next delivery then takes it.
 """
 
@@ -10,16 +11,14 @@ import logging
 import os
 import socket
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from types import TracebackType
 
-from django.db import connections
-
 from tasks_google import clock
 from tasks_google.config.sqlite import retry_if_locked
+from tasks_google.execution import heartbeats
 from tasks_google.models import TaskExecution
 
 logger = logging.getLogger(__name__)
@@ -120,7 +119,11 @@ def renew(execution_id: str, owner: str, timeout: timedelta) -> bool:
 
 
 class Heartbeat:
-    """Renews a lease every `interval` from a background thread while an attempt runs."""
+    """Renews a lease every `interval` while an attempt runs, and polls for its cancellation.
+
+    The work is done by the process's one heartbeat thread (`heartbeats`), shared by every
+    attempt running in it.
+    """
 
     def __init__(
         self,
@@ -141,19 +144,19 @@ class Heartbeat:
         self.cancel_flag = cancel_flag
         self.cancel_poll = cancel_poll if cancel_flag is not None else None
         self._renew = renew_lease
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, name=f"heartbeat-{execution_id}", daemon=True
-        )
+        self._registration: heartbeats.Registration | None = None
 
     def start(self) -> None:
-        self._thread.start()
+        """Start renewing (and polling) on the process's heartbeat thread."""
+        jobs: list[tuple[float, heartbeats.Job]] = [(self.interval.total_seconds(), self._beat)]
+        if self.cancel_poll:
+            jobs.append((self.cancel_poll.total_seconds(), self._poll_cancellation))
+        self._registration = heartbeats.schedule(jobs)
 
     def stop(self) -> None:
-        """Stop renewing (idempotent); returns once the thread has finished."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join()
+        """Stop renewing (idempotent); once it returns, no renewal or poll runs any more."""
+        if self._registration is not None:
+            self._registration.cancel()
 
     def __enter__(self) -> "Heartbeat":
         self.start()
@@ -167,26 +170,6 @@ class Heartbeat:
     ) -> None:
         self.stop()
 
-    def _run(self) -> None:
-        beat_every = self.interval.total_seconds()
-        poll_every = self.cancel_poll.total_seconds() if self.cancel_poll else None
-        next_beat = time.monotonic() + beat_every
-        try:
-            while True:
-                until_beat = max(0.0, next_beat - time.monotonic())
-                wait = min(until_beat, poll_every) if poll_every else until_beat
-                if self._stop.wait(wait):
-                    return
-                if poll_every and not self.cancel_flag.is_set():
-                    self._poll_cancellation()
-                if time.monotonic() >= next_beat:
-                    next_beat += beat_every
-                    if not self._beat():
-                        return
-        finally:
-            for conn in connections.all(initialized_only=True):
-                conn.close()
-
     def _beat(self) -> bool:
         """Renew the lease; False once it is lost (nothing more to do then)."""
         try:
@@ -199,16 +182,20 @@ class Heartbeat:
             logger.exception("Execution %s: heartbeat failed", self.execution_id)
         return True
 
-    def _poll_cancellation(self) -> None:
+    def _poll_cancellation(self) -> bool:
+        """Set the cancel flag once cancelling was requested; False when polling is over."""
+        if self.lost or self.cancel_flag.is_set():
+            return False
         try:
             requested = (
                 TaskExecution.objects.filter(pk=self.execution_id).cancel_requested().exists()
             )
         except Exception:
             logger.exception("Execution %s: checking for cancellation failed", self.execution_id)
-            return
+            return True
         if requested:
             self.cancel_flag.set()
+        return not requested
 
 
 def seconds_left(expires_at: datetime | None) -> float:

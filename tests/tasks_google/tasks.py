@@ -258,3 +258,16 @@ def batch_counts_then_fails(context: TaskContext, counter: str) -> None:
     """Counts its run, then fails with a retryable error."""
     _count_attempt(counter, context.attempt)
     raise RuntimeError(f"attempt {context.attempt} fails on purpose")
+
+
+@task
+def runs_until(marker: str, seconds: float = 30) -> str:
+    """Runs until the file `marker` exists (or `seconds` pass)."""
+    from pathlib import Path
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if Path(marker).exists():
+            return "released"
+        time.sleep(0.02)
+    return "never released"
