@@ -1,7 +1,7 @@
 """The TaskExecution row: the source of truth for every execution of a task."""
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -54,9 +54,12 @@ class TaskExecutionQuerySet(models.QuerySet):
     def cancel_requested(self) -> "TaskExecutionQuerySet":
         return self.filter(cancel_requested_at__isnull=False)
 
-    def take_lease(self, owner: str, now: datetime, timeout: timedelta) -> int:
+    def take_lease(
+        self, owner: str, now: datetime, timeout: timedelta, start: Mapping[str, Any] | None = None
+    ) -> int:
         """Give `owner` the lease of those unfinished and not held by a live lease; each
-        becomes RUNNING with one more attempt."""
+        becomes RUNNING with one more attempt, and the fields in `start` (the attempt's start,
+        when the caller read the row) are written in the same UPDATE."""
         return (
             self.unfinished()
             .filter(Q(lease_owner="") | Q(lease_expires_at__lt=now))
@@ -67,6 +70,7 @@ class TaskExecutionQuerySet(models.QuerySet):
                 heartbeat_at=now,
                 last_attempted_at=now,
                 attempt_count=F("attempt_count") + 1,
+                **(start or {}),
             )
         )
 
@@ -178,10 +182,14 @@ class TaskExecution(models.Model):
         on this row, if `owner` still holds the lease."""
         return self._save_held(owner, ["errors", "worker_ids", "attempts", "started_at"])
 
-    def record_outcome(self, owner: str, fields: Iterable[str]) -> bool:
-        """Write the outcome in `fields` and drop the lease, if `owner` still holds it."""
+    def record_outcome(
+        self, owner: str, fields: Iterable[str], *, unless_cancelled: bool = False
+    ) -> bool:
+        """Write the outcome in `fields` and drop the lease, if `owner` still holds it (and,
+        `unless_cancelled`, no cancellation was requested)."""
         self.lease_owner, self.lease_expires_at = "", None
-        return self._save_held(owner, [*fields, "lease_owner", "lease_expires_at"])
+        fields = [*fields, "lease_owner", "lease_expires_at"]
+        return self._save_held(owner, fields, unless_cancelled=unless_cancelled)
 
     def record_cancellation(self, now: datetime, *, owner: str | None = None) -> bool:
         """Write this row FAILED and cancelled at `now` with the errors (and, for a started
@@ -229,10 +237,13 @@ class TaskExecution(models.Model):
         self.lease_owner, self.lease_expires_at = "", None
         return True
 
-    def _save_held(self, owner: str, fields: list[str]) -> bool:
-        """Save `fields` of this row only while `owner` holds its lease."""
+    def _save_held(self, owner: str, fields: list[str], *, unless_cancelled: bool = False) -> bool:
+        """Save `fields` of this row only while `owner` holds its lease (and, `unless_cancelled`,
+        no cancellation was requested)."""
         values = {name: getattr(self, name) for name in fields}
         rows = TaskExecution.objects.filter(pk=self.pk).held_by(owner)
+        if unless_cancelled:
+            rows = rows.filter(cancel_requested_at__isnull=True)
         return retry_if_locked(lambda: rows.update(**values)) == 1
 
     @property

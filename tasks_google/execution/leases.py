@@ -12,9 +12,10 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from types import TracebackType
+from typing import Any
 
 from tasks_google import clock
 from tasks_google.config.sqlite import retry_if_locked
@@ -50,25 +51,37 @@ def worker_of(owner: str) -> str:
 
 
 def acquire(
-    execution_id: str, owner: str, timeout: timedelta, *, previous_owner: str | None = None
+    execution_id: str,
+    owner: str,
+    timeout: timedelta,
+    *,
+    previous_owner: str | None = None,
+    now: datetime | None = None,
+    read_count: int | None = None,
+    start: Mapping[str, Any] | None = None,
 ) -> bool:
     """Take the lease if the execution is unfinished and nobody holds a live lease on it.
 
     With `previous_owner`, only if the lease is still the one the caller saw ("" for none):
-    then the caller knows for sure whether it took over an expired lease or a free one.
+    then the caller knows for sure whether it took over an expired lease or a free one. With
+    `read_count` and `start`, the same UPDATE writes the attempt's start (`start`: field values
+    computed from the row read with that attempt count), only while the row still has that count
+    and no cancellation was requested.
     """
     global _taking
-    now = clock.now()
+    now = now or clock.now()
     rows = TaskExecution.objects.filter(pk=execution_id)
     if previous_owner is not None:
         rows = rows.held_by(previous_owner)
+    if read_count is not None:
+        rows = rows.filter(attempt_count=read_count, cancel_requested_at__isnull=True)
     with _held_lock:
         if _exiting:
             return False  # a delivery racing this process's exit: another process will run it
         _taking += 1
     taken = False
     try:
-        taken = retry_if_locked(lambda: rows.take_lease(owner, now, timeout)) == 1
+        taken = retry_if_locked(lambda: rows.take_lease(owner, now, timeout, start)) == 1
     finally:
         with _held_lock:
             _taking -= 1

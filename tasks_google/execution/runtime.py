@@ -10,7 +10,7 @@ if that attempt then died).
 import logging
 import math
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -80,6 +80,8 @@ class _Previous:
     taking_over: bool
     owner: str
     started_at: Any
+    #: Whether taking the lease also recorded this attempt's start (the task runs).
+    started: bool = False
 
 
 def run_attempt(
@@ -110,10 +112,10 @@ def run_attempt(
     config = backend.config
     lease_timeout = timedelta(seconds=config.heartbeat_timeout_seconds)
     owner = leases.new_lease_owner()
-    previous = _take_lease(row, owner, lease_timeout)
+    previous = _take_lease(backend, row, owner, lease_timeout)
     if isinstance(previous, Outcome):
         return previous
-    refused = _start(backend, row, owner, previous)
+    refused = None if previous.started else _start(backend, row, owner, previous)
     if refused is not None:
         leases.forget(owner)
         return refused
@@ -151,15 +153,23 @@ def _not_due(row: TaskExecution) -> Outcome | None:
     return Outcome("not_due", final=False, retry_after=seconds)
 
 
-def _take_lease(row: TaskExecution, owner: str, lease_timeout: timedelta) -> _Previous | Outcome:
-    """Take `row`'s lease for `owner`; else the outcome to answer (finished, or busy)."""
+def _take_lease(
+    backend: Any, row: TaskExecution, owner: str, lease_timeout: timedelta
+) -> _Previous | Outcome:
+    """Take `row`'s lease for `owner`; else the outcome to answer (finished, or busy).
+
+    When the task will run (no cancellation requested, not refused by `run_once`), the same
+    UPDATE records the attempt's start; `_Previous.started` says so."""
     # The lease is taken only if it is still the one read here, so `taking_over` is exact even
     # when the previous attempt records its outcome in between (then the read is renewed).
     for _ in range(LEASE_TRIES):
         previous = _Previous(
             row.status == TaskResultStatus.RUNNING, row.lease_owner, row.last_attempted_at
         )
-        if leases.acquire(row.pk, owner, lease_timeout, previous_owner=previous.owner):
+        if _runs_at_once(backend, row):
+            if _take_and_start(row, owner, lease_timeout, previous):
+                return replace(previous, started=True)
+        elif leases.acquire(row.pk, owner, lease_timeout, previous_owner=previous.owner):
             return previous
         row.refresh_from_db()
         if row.is_finished:
@@ -167,6 +177,39 @@ def _take_lease(row: TaskExecution, owner: str, lease_timeout: timedelta) -> _Pr
     wait = math.ceil(leases.seconds_left(row.lease_expires_at)) or 1
     logger.warning("Execution %s is running elsewhere; asking for a retry in %ss", row.pk, wait)
     return Outcome("busy", final=False, retry_after=wait)
+
+
+def _runs_at_once(backend: Any, row: TaskExecution) -> bool:
+    """Whether the attempt about to take `row`'s lease (as read) will run the task."""
+    refused = backend.config.run_once and row.started_at is not None
+    return row.cancel_requested_at is None and not refused
+
+
+def _take_and_start(
+    row: TaskExecution, owner: str, lease_timeout: timedelta, previous: _Previous
+) -> bool:
+    """Take the lease and record the attempt's start in one UPDATE, computed from `row` as
+    read: it applies only while the row is still that one (same lease, same attempt count, no
+    cancellation requested). On success `row` holds what was written."""
+    read_count, now = row.attempt_count, clock.now()
+    row.attempt_count, row.last_attempted_at = read_count + 1, now
+    _note_start(row, previous, runs=True)
+    row.started_at = row.started_at or now
+    start = {name: getattr(row, name) for name in ("errors", "worker_ids", "attempts")}
+    start["started_at"] = row.started_at
+    taken = leases.acquire(
+        row.pk,
+        owner,
+        lease_timeout,
+        previous_owner=previous.owner,
+        now=now,
+        read_count=read_count,
+        start=start,
+    )
+    if taken:
+        row.status, row.lease_owner = TaskResultStatus.RUNNING, owner
+        row.lease_expires_at, row.heartbeat_at = now + lease_timeout, now
+    return taken
 
 
 def _start(backend: Any, row: TaskExecution, owner: str, previous: _Previous) -> Outcome | None:
@@ -303,10 +346,24 @@ class _Attempt:
         heartbeat.stop()
         return self._succeed(value, result, lease_lost=heartbeat.lost)
 
-    def _cancelled(self) -> bool:
-        if self.cancel_flag is not None and self.cancel_flag.is_set():
-            return True
-        return cancel_signals.cancel_requested(self.row.pk)
+    def _flagged(self) -> bool:
+        """Whether the heartbeat has seen a cancellation requested (no query: the outcome's
+        UPDATE checks the database itself)."""
+        return self.cancel_flag is not None and self.cancel_flag.is_set()
+
+    def _record(
+        self, fields: list[str], result: TaskResult | None, exc: Any = None
+    ) -> Outcome | None:
+        """Write the outcome set on the row (then None), unless a cancellation was requested
+        meanwhile (it is recorded cancelled) or the lease was taken over (it is discarded): then
+        the outcome to answer instead."""
+        if self.row.record_outcome(self.owner, fields, unless_cancelled=True):
+            return None
+        self.row.refresh_from_db()
+        if self.row.lease_owner == self.owner and self.row.cancel_requested_at is not None:
+            cancelled_by = exc if isinstance(exc, TaskCancelledError) else None
+            return self._record_cancelled(result, cancelled_by)
+        return self._lost()
 
     def _record_cancelled(
         self, result: TaskResult | None, error: BaseException | None = None
@@ -322,7 +379,7 @@ class _Attempt:
         return Outcome("cancelled", final=True) if recorded else self._lost()
 
     def _succeed(self, value: Any, result: TaskResult, *, lease_lost: bool) -> Outcome:
-        if not lease_lost and self._cancelled():
+        if not lease_lost and self._flagged():
             # Cancelled while it ran: it finished its own way, and is recorded cancelled.
             return self._record_cancelled(result)
         row = self.row
@@ -332,10 +389,11 @@ class _Attempt:
         row.attempts = attempts.ended(
             row.attempts, row.attempt_count, attempts.SUCCEEDED, row.finished_at
         )
-        if lease_lost or not row.record_outcome(
-            self.owner, ["status", "return_value", "attempts", "finished_at"]
-        ):
+        if lease_lost:
             return self._lost()
+        instead = self._record(["status", "return_value", "attempts", "finished_at"], result)
+        if instead is not None:
+            return instead
         refresh_result(result, row)
         task_finished.send(type(self.backend), task_result=result)
         return Outcome("succeeded", final=True)
@@ -343,7 +401,7 @@ class _Attempt:
     def _fail(
         self, exc: BaseException, result: TaskResult | None, *, lease_lost: bool = False
     ) -> Outcome:
-        if not lease_lost and self._cancelled():
+        if not lease_lost and self._flagged():
             cancelled_by = exc if isinstance(exc, TaskCancelledError) else None
             return self._record_cancelled(result, cancelled_by)
         row = self.row
@@ -354,10 +412,11 @@ class _Attempt:
         row.finished_at = now if final else None
         ending = attempts.FAILED if final else attempts.RETRY
         row.attempts = attempts.ended(row.attempts, row.attempt_count, ending, now, exc)
-        if lease_lost or not row.record_outcome(
-            self.owner, ["status", "errors", "attempts", "finished_at"]
-        ):
+        if lease_lost:
             return self._lost()
+        instead = self._record(["status", "errors", "attempts", "finished_at"], result, exc)
+        if instead is not None:
+            return instead
         if not final:
             logger.warning(
                 "Execution %s (%s) attempt %d failed; %s",
