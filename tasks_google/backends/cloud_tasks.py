@@ -8,7 +8,8 @@ from typing import Any
 from django.core import checks
 
 from tasks_google import clock
-from tasks_google.backends.stored import StartRemote, StoredExecutionBackend, task_timeout
+from tasks_google.backends.remote_starts import StartRemote
+from tasks_google.backends.stored import StoredExecutionBackend, task_timeout
 from tasks_google.config.options import CLOUD_TASKS, BackendOptions
 from tasks_google.framework import InvalidTask
 from tasks_google.task import Task

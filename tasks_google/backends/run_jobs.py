@@ -16,7 +16,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 
-from tasks_google.backends.stored import StartRemote, StoredExecutionBackend, task_timeout
+from tasks_google.backends.remote_starts import StartRemote
+from tasks_google.backends.stored import StoredExecutionBackend, task_timeout
 from tasks_google.config.options import RUN_JOBS
 from tasks_google.config.targets import TargetKind
 from tasks_google.framework import TaskResult

@@ -6,7 +6,6 @@ A subclass says which OPTIONS it takes (`kind`), what remote step starts an exec
 
 import logging
 from abc import abstractmethod
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
@@ -15,9 +14,10 @@ from django.apps import apps
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
-from django.db import router, transaction
+from django.db import router
 
 from tasks_google import clock
+from tasks_google.backends.remote_starts import start_on_commit
 from tasks_google.config.options import (
     CLOUD_TASKS,
     BackendKind,
@@ -37,33 +37,6 @@ from tasks_google.task import Task
 from tasks_google.transports import RemoteStep, Transport, get_transport
 
 logger = logging.getLogger(__name__)
-
-
-class StartRemote(RemoteStep):
-    """The on-commit step of an enqueue: start the remote work, then note its name on the row.
-
-    A failure is logged and leaves the row READY with no `remote_name`, for
-    `manage.py reconcile_tasks` to start later.
-    """
-
-    def __init__(self, start: Callable[[], str], execution_id: str, what: str) -> None:
-        self.start = start
-        self.execution_id = execution_id
-        self.what = what
-
-    def __call__(self) -> None:
-        from tasks_google.models import TaskExecution
-
-        try:
-            name = self.start()
-        except Exception:
-            logger.exception(
-                "%s failed; execution %s stays READY until `manage.py reconcile_tasks` starts it",
-                self.what,
-                self.execution_id,
-            )
-            return
-        TaskExecution.objects.filter(pk=self.execution_id).update(remote_name=name)
 
 
 def task_timeout(row: Any, task: Task | None) -> timedelta | None:
@@ -195,9 +168,7 @@ class StoredExecutionBackend(BaseTaskBackend):
             status=TaskResultStatus.READY,
             enqueued_at=clock.now(),
         )
-        transaction.on_commit(
-            self.start_remote(transport, row, task), using=router.db_for_write(TaskExecution)
-        )
+        start_on_commit(self.start_remote(transport, row, task), router.db_for_write(TaskExecution))
         result = to_result(row, task)
         task_enqueued.send(type(self), task_result=result)
         return result
