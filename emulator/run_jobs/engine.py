@@ -65,7 +65,7 @@ from emulator.run_jobs.names import (
     parse_task_name,
 )
 from emulator.run_jobs.operations import Operation, OperationLog
-from emulator.run_jobs.processes import kill_leftover_tree
+from emulator.run_jobs.processes import kill_leftover_tree, kill_unrecorded_attempts
 from emulator.run_jobs.supervisor import ExecutionSupervisor
 from emulator.run_jobs.templates import complete_job_template, plan_execution
 from emulator.store import Change, Delete, DeletePrefix, MemoryStore, Put, Record, Store
@@ -668,6 +668,11 @@ class RunJobsEngine:
             task.status = TaskStatus.FAILED
             task.completion_time = now
             changes.append(_task_put(task))
+        name = execution.name
+        for pid in kill_unrecorded_attempts(name.job.job_id, name.execution_id):
+            logger.warning(
+                "Killed process %d of %s, left running by an earlier emulator.", pid, name.full
+            )
         execution.status = ExecutionStatus.FAILED
         execution.message = INTERRUPTED_MESSAGE
         execution.reason = None

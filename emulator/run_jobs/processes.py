@@ -165,6 +165,30 @@ def kill_leftover_tree(pid: int, create_time: float | None) -> bool:
     return killed
 
 
+def kill_unrecorded_attempts(job_id: str, execution_id: str) -> list[int]:
+    """Kill the processes an earlier emulator started for an execution without recording them.
+
+    An attempt's process can be running (and, say, writing its own pid somewhere) before the
+    emulator has recorded its pid; if the emulator dies in between, only the environment the
+    attempt was started with still names it. Every process whose environment says this job and
+    execution (the attempt and its descendants) is killed; their pids are returned.
+    """
+    wanted = {"CLOUD_RUN_JOB": job_id, "CLOUD_RUN_EXECUTION": execution_id}
+    found = []
+    for process in psutil.process_iter():
+        try:
+            environ = process.environ()
+        except psutil.Error:
+            continue  # gone, a zombie, or another user's
+        if all(environ.get(name) == value for name, value in wanted.items()):
+            found.append(process)
+    for process in found:
+        with contextlib.suppress(psutil.Error):
+            process.kill()
+    _wait_gone(found, timeout=1)
+    return [process.pid for process in found]
+
+
 def _create_time(pid: int) -> float | None:
     try:
         return psutil.Process(pid).create_time()

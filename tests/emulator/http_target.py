@@ -22,6 +22,7 @@ class ReceivedRequest:
     raw_headers: list[tuple[str, str]]
     body: bytes
     received_at: float  # time.monotonic()
+    client_port: int = 0  # the sender's side of the TCP connection it came on
 
     def header(self, name: str) -> str | None:
         """A header's value, whatever the casing of its name."""
@@ -35,10 +36,13 @@ class ReceivedRequest:
 class RecordingTarget:
     """Records every request; answers each path from its script (the last answer repeats).
 
-    ``delay`` seconds are spent before answering (a slow handler).
+    ``delay`` seconds are spent before answering (a slow handler). With ``keep_alive`` it speaks
+    HTTP/1.1 and keeps connections open, closing one idle for ``idle_timeout`` seconds.
     """
 
-    def __init__(self, *, delay: float = 0.0) -> None:
+    def __init__(
+        self, *, delay: float = 0.0, keep_alive: bool = False, idle_timeout: float | None = None
+    ) -> None:
         self.delay = delay
         self.requests: list[ReceivedRequest] = []
         self._scripts: dict[str, list[Answer]] = {}
@@ -48,6 +52,9 @@ class RecordingTarget:
         target = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+            timeout = idle_timeout
+
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
@@ -57,6 +64,7 @@ class RecordingTarget:
                     list(self.headers.items()),
                     body,
                     time.monotonic(),
+                    self.client_address[1],
                 )
                 status, headers = target._record(request)
                 if target.on_request is not None:

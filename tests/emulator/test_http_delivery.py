@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from datetime import timedelta
 
 import pytest
@@ -115,3 +116,34 @@ def test_a_malformed_route_is_refused_naming_it(bad):
 
     with pytest.raises(ValueError, match=r"route|URL"):
         parse_route(bad)
+
+
+def test_deliveries_to_one_app_reuse_one_kept_alive_connection():
+    target = RecordingTarget(keep_alive=True)
+    send = HttpDispatcher()
+    try:
+        results = [send(delivery(target.url(f"/task/{n}"))) for n in range(5)]
+        assert [result.status for result in results] == [200] * 5
+        assert len({request.client_port for request in target.wait_for(5)}) == 1
+    finally:
+        target.close()
+
+
+def test_an_app_that_closes_each_connection_gets_a_new_one_each_time(target):
+    send = HttpDispatcher()
+    assert [send(delivery(target.url())).status for _ in range(3)] == [200] * 3
+    assert len({request.client_port for request in target.wait_for(3)}) == 3
+
+
+def test_a_kept_connection_the_app_closed_meanwhile_is_replaced_and_nothing_is_lost():
+    target = RecordingTarget(keep_alive=True, idle_timeout=0.2)
+    send = HttpDispatcher()
+    try:
+        assert send(delivery(target.url("/first"))).status == 200
+        time.sleep(0.6)  # the app closes the idle connection
+        assert send(delivery(target.url("/second"))).status == 200
+        first, second = target.wait_for(2)
+        assert (first.path, second.path) == ("/first", "/second")
+        assert first.client_port != second.client_port
+    finally:
+        target.close()
