@@ -105,9 +105,11 @@ dev:
     echo "Watch: http://127.0.0.1:${port}/ and http://127.0.0.1:$((grpc + 1))/v1/queues"
     wait "${dev_pid}"
 
-# Benchmarks (figures, not pass/fail): the Cloud Tasks development loop, then the dashboard.
+# Benchmarks (figures, not pass/fail; docs/performance.md): the in-process emulator, the Cloud
+# Tasks development loop and django-tasks-google 0.6.0's ProcessBackend for comparison, with one
+# summary table; then the dashboard. `--only inprocess|devloop|dtg` (repeatable), `--tasks N`.
 bench *args: && bench-tui
-    python bench/cloud_tasks_loop.py {{ args }}
+    python bench/run_all.py {{ args }}
 
 # The dashboard's benchmark: first paint, refresh and memory with 1k, 10k and 100k executions.
 bench-tui *args:

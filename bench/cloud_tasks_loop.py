@@ -1,52 +1,48 @@
 """Benchmark of the development loop on Cloud Tasks: the emulator server, runserver, real HTTP.
 
-    uv run python bench/cloud_tasks_loop.py [--tasks 200]
+    uv run python bench/cloud_tasks_loop.py [--tasks 200] [--steady-seconds 10]
 
-Enqueues a burst of trivial tasks through the production adapter (official client -> emulator)
-and reports throughput and enqueue-to-start latency, then measures how long a running task
-takes to see a graceful cancel. Prints medians; nothing is asserted.
+The example project's trivial task goes through the production adapter (official client ->
+emulator server -> HTTP -> runserver -> SQLite), first as a burst of N enqueues, then as a steady
+load (one enqueue every 100 ms). For each: throughput, enqueue-to-start latency (median, p95) and
+CPU ms per task of each process (the emulator server, runserver and the enqueuer: psutil's CPU
+times of the servers' process trees before and after; the enqueuer's own CPU over its enqueue
+calls). Last, how long a running task takes to see a graceful cancel. Nothing is asserted.
 """
 
 import argparse
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import (
+    DEFAULT_TASKS,
+    REPO,
+    STEADY_INTERVAL,
+    STEADY_SECONDS,
+    Figures,
+    add_figures_argument,
+    free_port,
+    latency_ms,
+    tree_cpu_seconds,
+    wait_http,
+    write_figures,
+)
+
 EXAMPLE = REPO / "example"
+#: How long a phase may take to finish its tasks before the benchmark gives up.
+PHASE_TIMEOUT = 300
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_http(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=1)
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise SystemExit(f"{url} did not answer") from None
-            time.sleep(0.1)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tasks", type=int, default=200)
-    options = parser.parse_args()
-
-    tmp = Path(tempfile.mkdtemp(prefix="tasks-google-bench-"))
+def start_servers(tmp: Path) -> dict[str, subprocess.Popen]:
+    """Migrate a fresh database, start the emulator server and runserver, wait for both."""
     port, grpc, http = free_port(), free_port(), free_port()
     os.environ.update(
         {
@@ -60,75 +56,132 @@ def main() -> None:
     )
     manage = [sys.executable, str(EXAMPLE / "manage.py")]
     subprocess.run([*manage, "migrate", "-v", "0"], check=True)
-    emulator = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "emulator",
-            "--port",
-            str(grpc),
-            "--http-port",
-            str(http),
-            "--log-level",
-            "WARNING",
-        ],
-        stdout=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    server = subprocess.Popen(
-        [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    quiet = {"stdout": subprocess.DEVNULL, "start_new_session": True}
+    servers = {
+        "emulator": subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "emulator",
+                "--port",
+                str(grpc),
+                "--http-port",
+                str(http),
+                "--log-level",
+                "WARNING",
+            ],
+            **quiet,
+        ),
+        "runserver": subprocess.Popen(
+            [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"],
+            stderr=subprocess.DEVNULL,
+            **quiet,
+        ),
+    }
+    wait_http(f"http://127.0.0.1:{http}/health")
+    wait_http(f"http://127.0.0.1:{port}/")
+    return servers
+
+
+def wait_finished(ids: list[str]) -> None:
+    from tasks_google.framework import TaskResultStatus
+    from tasks_google.models import TaskExecution
+
+    finished = (TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED)
+    deadline = time.monotonic() + PHASE_TIMEOUT
+    while TaskExecution.objects.filter(pk__in=ids).exclude(status__in=finished).exists():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"tasks still unfinished after {PHASE_TIMEOUT} s")
+        time.sleep(0.05)
+
+
+def run_phase(name: str, servers: dict, tasks: int, interval: float) -> Figures:
+    """Enqueue `tasks` pings `interval` s apart (0: a burst), wait for all: their figures."""
+    from shop.tasks import ping
+
+    from tasks_google.models import TaskExecution
+
+    before = {n: tree_cpu_seconds(p.pid) for n, p in servers.items()}
+    enqueuer_cpu, ids = 0.0, []
+    started = time.monotonic()
+    for i in range(tasks):
+        if interval:
+            time.sleep(max(0.0, started + i * interval - time.monotonic()))
+        cpu = time.process_time()
+        ids.append(ping.enqueue(i).id)
+        enqueuer_cpu += time.process_time() - cpu
+    wait_finished(ids)
+    cpu_ms = {n: (tree_cpu_seconds(p.pid) - before[n]) / tasks * 1000 for n, p in servers.items()}
+    cpu_ms["enqueuer"] = enqueuer_cpu / tasks * 1000
+    rows = list(TaskExecution.objects.filter(pk__in=ids))
+    last_finish = max(r.finished_at for r in rows)
+    seconds = (last_finish - min(r.enqueued_at for r in rows)).total_seconds()
+    median, p95 = latency_ms([(r.started_at - r.enqueued_at).total_seconds() for r in rows])
+    ok = sum(r.status == "SUCCESSFUL" for r in rows)
+    figures = Figures(name, tasks, tasks / seconds, sum(cpu_ms.values()), None, median, p95, cpu_ms)
+    print(f"{name}: {tasks} tasks, {ok} successful, {figures.tasks_per_s:.1f} tasks/s")
+    print(f"  enqueue -> start: median {median:.0f} ms, p95 {p95:.0f} ms")
+    shares = ", ".join(f"{n} {ms:.2f}" for n, ms in cpu_ms.items())
+    print(f"  CPU ms per task: {figures.cpu_ms_per_task:.2f} ({shares})")
+    return figures
+
+
+def graceful_cancel_delays(rounds: int = 5) -> list[float]:
+    """Seconds between `cancel_task()` and a running task's execution being finished."""
+    from shop import tasks
+
+    from tasks_google import cancel_task
+    from tasks_google.framework import TaskResultStatus
+    from tasks_google.models import TaskExecution
+
+    delays = []
+    for _ in range(rounds):
+        result = tasks.wait_until_cancelled.enqueue()
+        while TaskExecution.objects.get(pk=result.id).status != TaskResultStatus.RUNNING:
+            time.sleep(0.01)
+        asked = time.monotonic()
+        cancel_task(result)
+        while TaskExecution.objects.get(pk=result.id).finished_at is None:
+            time.sleep(0.01)
+        delays.append(time.monotonic() - asked)
+    return delays
+
+
+def measure(tasks: int, steady_seconds: float) -> list[Figures]:
+    servers = start_servers(Path(tempfile.mkdtemp(prefix="tasks-google-bench-")))
     try:
-        wait_http(f"http://127.0.0.1:{http}/health")
-        wait_http(f"http://127.0.0.1:{port}/")
         sys.path.insert(0, str(EXAMPLE))
         import django
 
         django.setup()
-        from shop import tasks
+        from shop.tasks import ping
 
-        from tasks_google import cancel_task
-        from tasks_google.framework import TaskResultStatus
         from tasks_google.models import TaskExecution
 
-        tasks.ping.enqueue(0)  # warm up: client channel, queue creation
+        ping.enqueue(0)  # warm up: client channel, queue creation
         time.sleep(1)
         TaskExecution.objects.all().delete()
-
-        started = time.monotonic()
-        ids = [tasks.ping.enqueue(i).id for i in range(options.tasks)]
-        enqueue_seconds = time.monotonic() - started
-        finished = (TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED)
-        while TaskExecution.objects.filter(pk__in=ids).exclude(status__in=finished).exists():
-            time.sleep(0.05)
-        total_seconds = time.monotonic() - started
-        rows = TaskExecution.objects.filter(pk__in=ids)
-        latencies = [(r.started_at - r.enqueued_at).total_seconds() for r in rows]
-        ok = rows.filter(status=TaskResultStatus.SUCCESSFUL).count()
-
-        cancel_delays = []
-        for _ in range(5):
-            result = tasks.wait_until_cancelled.enqueue()
-            while TaskExecution.objects.get(pk=result.id).status != TaskResultStatus.RUNNING:
-                time.sleep(0.01)
-            asked = time.monotonic()
-            cancel_task(result)
-            while TaskExecution.objects.get(pk=result.id).finished_at is None:
-                time.sleep(0.01)
-            cancel_delays.append(time.monotonic() - asked)
-
-        print(f"tasks: {options.tasks}, successful: {ok}")
-        print(f"enqueue: {options.tasks / enqueue_seconds:.0f} enqueues/s")
-        print(f"throughput: {options.tasks / total_seconds:.1f} tasks/s (enqueue to last finish)")
-        print(f"enqueue -> start: median {statistics.median(latencies) * 1000:.0f} ms")
-        print(f"graceful cancel seen after: median {statistics.median(cancel_delays):.2f} s")
+        steady_tasks = round(steady_seconds / STEADY_INTERVAL)
+        figures = [
+            run_phase("dev loop burst", servers, tasks, 0),
+            run_phase("dev loop steady", servers, steady_tasks, STEADY_INTERVAL),
+        ]
+        delays = graceful_cancel_delays()
+        print(f"graceful cancel seen after: median {statistics.median(delays):.2f} s")
+        return figures
     finally:
-        for proc in (server, emulator):
+        for proc in servers.values():
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=DEFAULT_TASKS, help="burst size")
+    parser.add_argument("--steady-seconds", type=float, default=STEADY_SECONDS)
+    add_figures_argument(parser)
+    options = parser.parse_args()
+    write_figures(options.json, measure(options.tasks, options.steady_seconds))
 
 
 if __name__ == "__main__":
