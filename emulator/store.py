@@ -14,8 +14,8 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -29,12 +29,23 @@ LOCK_FILE = "emulator.lock"
 
 @dataclass(frozen=True)
 class Record:
-    """One stored resource: ``value`` is JSON-able; ``expires`` makes it disappear on prune."""
+    """One stored resource: ``value`` is JSON-able; ``expires`` makes it disappear on prune.
+
+    ``value`` may also be a function returning it (a live resource's ``to_record``): the memory
+    store keeps the function and calls it only when the record is read or exported, so a
+    resource held in memory anyway is not held twice; the SQLite store calls it when writing.
+    """
 
     kind: str
     key: str
-    value: dict[str, Any]
+    value: dict[str, Any] | Callable[[], dict[str, Any]]
     expires: datetime | None = None
+
+    def resolved(self) -> Record:
+        """This record with its value computed, if it was given as a function."""
+        if callable(self.value):
+            return replace(self, value=self.value())
+        return self
 
 
 @dataclass(frozen=True)
@@ -118,7 +129,7 @@ class MemoryStore:
 
     def records(self, kind: str) -> dict[str, Record]:
         with self._lock:
-            return dict(self._kinds.get(kind, {}))
+            return {key: record.resolved() for key, record in self._kinds.get(kind, {}).items()}
 
     def write(self, *changes: Change) -> None:
         with self._lock:
@@ -142,7 +153,7 @@ class MemoryStore:
     def export(self) -> dict[str, Any]:
         with self._lock:
             records = [r for kind in sorted(self._kinds) for r in self._kinds[kind].values()]
-        return _export(records)
+        return _export(record.resolved() for record in records)
 
     def import_state(self, data: dict[str, Any]) -> None:
         records = _parse_export(data)
@@ -269,7 +280,7 @@ class SqliteStore:
                     (
                         record.kind,
                         record.key,
-                        json.dumps(record.value, separators=(",", ":")),
+                        json.dumps(record.resolved().value, separators=(",", ":")),
                         _timestamp(record.expires) if record.expires else None,
                     ),
                 )

@@ -801,7 +801,8 @@ def _queue_put(queue: QueueState) -> Put:
 
 
 def _task_put(task: TaskState) -> Put:
-    return Put(Record(TASK_KIND, task.name.full, task.to_record()))
+    # The function, not its result: a memory store then holds the task once (see Record).
+    return Put(Record(TASK_KIND, task.name.full, task.to_record))
 
 
 def _tombstones(records: dict[str, Record], now: datetime) -> dict[str, datetime]:

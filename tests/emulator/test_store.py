@@ -41,6 +41,17 @@ def test_put_replace_and_delete_records(store):
     assert store.records("b")["k1"].value == {"n": 3}
 
 
+def test_a_record_given_as_a_function_is_read_and_exported_as_its_value(store):
+    live = {"state": "created"}
+    store.write(Put(Record("task", "t1", lambda: dict(live))))
+    live["state"] = "dispatched"  # the engine writes again after every change anyway
+    store.write(Put(Record("task", "t1", lambda: dict(live))))
+
+    assert store.records("task")["t1"].value == {"state": "dispatched"}
+    [exported] = store.export()["records"]
+    assert exported["value"] == {"state": "dispatched"}
+
+
 def test_delete_prefix_and_kind(store):
     store.write(
         put("t", "q1/tasks/a"), put("t", "q1/tasks/b"), put("t", "q10/tasks/a"), put("u", "x")
