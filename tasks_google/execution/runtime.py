@@ -181,8 +181,12 @@ def _take_lease(
 
 def _runs_at_once(backend: Any, row: TaskExecution) -> bool:
     """Whether the attempt about to take `row`'s lease (as read) will run the task."""
-    refused = backend.config.run_once and row.started_at is not None
-    return row.cancel_requested_at is None and not refused
+    return row.cancel_requested_at is None and not _run_once_refuses(backend, row)
+
+
+def _run_once_refuses(backend: Any, row: TaskExecution) -> bool:
+    """`run_once`: an earlier attempt started `row`, so no attempt runs it again."""
+    return bool(backend.config.run_once and row.started_at is not None)
 
 
 def _take_and_start(
@@ -216,8 +220,8 @@ def _start(backend: Any, row: TaskExecution, owner: str, previous: _Previous) ->
     """Record the start of the attempt that took the lease; the outcome instead when the task
     must not run (cancelled before it started; started before under `run_once`)."""
     row.refresh_from_db()
-    if backend.config.run_once and row.started_at is not None and not row.cancel_requested_at:
-        # An earlier attempt started it: it never runs again (a cancellation still wins).
+    if _run_once_refuses(backend, row) and not row.cancel_requested_at:
+        # A cancellation still wins over the refusal.
         return _refuse_rerun(row, owner, previous, type(backend))
     _record_start(row, owner, previous)
     if row.cancel_requested_at is None:

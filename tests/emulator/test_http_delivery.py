@@ -135,7 +135,7 @@ def test_an_app_that_closes_each_connection_gets_a_new_one_each_time(target):
     assert len({request.client_port for request in target.wait_for(3)}) == 3
 
 
-def test_a_kept_connection_the_app_closed_meanwhile_is_replaced_and_nothing_is_lost():
+def test_t12_a_kept_connection_the_app_closed_meanwhile_is_replaced_and_nothing_is_lost():
     target = RecordingTarget(keep_alive=True, idle_timeout=0.2)
     send = HttpDispatcher()
     try:
