@@ -142,7 +142,8 @@ def test_a_stopped_heartbeat_renews_no_more_while_the_others_go_on():
     rows = held_rows(5)
     beats = start_heartbeats(rows)
     try:
-        wait_until(lambda: renewed_since(beats_of([rows[0].pk])), "the first lease was renewed")
+        started_at = beats_of([rows[0].pk])
+        wait_until(lambda: renewed_since(started_at), "the first lease was renewed")
         beats[0].stop()
         stopped_at = beats_of([rows[0].pk])
         for _ in range(3):
