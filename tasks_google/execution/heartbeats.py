@@ -3,9 +3,11 @@
 An attempt registers its jobs (renew the lease, poll for a cancellation) with `schedule`; a single
 daemon thread, started on first use (and again in a forked child), runs each job when it is due,
 one at a time, so a slow job delays the others by no more than itself. The thread sleeps until
-the earliest due time or until a registration wakes it. Its database connections are closed as
-Django closes a request's (`close_old_connections`) after each round of work, and all of them
-once no attempt is registered.
+the earliest due time; a registration wakes it only when it is due before that, and an
+unregistration only when it leaves none behind the thread must tidy up after, so a stream of
+short attempts (each over before its first heartbeat) costs no thread switch per attempt. Its
+database connections are closed as Django closes a request's (`close_old_connections`) after
+each round of work, and all of them once no attempt is registered.
 """
 
 import heapq
@@ -61,6 +63,12 @@ class _Scheduler:
         self._registered: set[Registration] = set()
         self._order = itertools.count()
         self._thread: threading.Thread | None = None
+        # When the sleeping thread wakes by itself (None: only when notified).
+        self._wakes_at: float | None = None
+        # Whether the thread ran a job (used connections) since it last tidied them, and
+        # since it last closed them all.
+        self._used_connections = False
+        self._open_connections = False
 
     def add(self, jobs: Sequence[tuple[float, Job]]) -> Registration:
         registration = Registration(self, jobs)
@@ -72,7 +80,8 @@ class _Scheduler:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._loop, name=THREAD_NAME, daemon=True)
                 self._thread.start()
-            self._cond.notify()
+            elif self._wakes_at is None or self._due[0][0] < self._wakes_at:
+                self._cond.notify()
         return registration
 
     def remove(self, registration: Registration) -> None:
@@ -82,29 +91,39 @@ class _Scheduler:
             self._registered.discard(registration)
             self._due = [entry for entry in self._due if entry[2] is not registration]
             heapq.heapify(self._due)
-            self._cond.notify()  # once none is left, the thread closes its connections
+            if not self._registered and self._open_connections:
+                self._cond.notify()  # none is left: the thread closes its connections
 
     def _push(self, due: float, registration: Registration, index: int) -> None:
         heapq.heappush(self._due, (due, next(self._order), registration, index))
 
     def _loop(self) -> None:
-        used_connections = False  # since the thread last tidied them
         try:
             while True:
                 with self._cond:
                     entry = self._pop_due()
-                    if entry is None and not used_connections:
-                        self._cond.wait(self._seconds_to_next())
-                        continue
                     idle = not self._registered
+                    if entry is not None:
+                        self._used_connections = self._open_connections = True
+                    elif self._used_connections or (idle and self._open_connections):
+                        self._used_connections = False
+                        self._open_connections = self._open_connections and not idle
+                    else:
+                        self._sleep()
+                        continue
                 if entry is None:
                     _tidy_connections(close_all=idle)
-                    used_connections = False
-                    continue
-                self._run(*entry)
-                used_connections = True
+                else:
+                    self._run(*entry)
         finally:
             _tidy_connections(close_all=True)
+
+    def _sleep(self) -> None:
+        """Wait (holding the condition) until the earliest due time or a notification."""
+        timeout = self._seconds_to_next()
+        self._wakes_at = None if timeout is None else time.monotonic() + timeout
+        self._cond.wait(timeout)
+        self._wakes_at = 0.0  # awake: registrations need not notify
 
     def _pop_due(self) -> tuple[float, Registration, int] | None:
         if not self._due or self._due[0][0] > time.monotonic():
