@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
+from django.db import connections
 
 from tasks_google import cancel_task
 from tasks_google.execution import heartbeats, leases
@@ -190,6 +191,27 @@ def test_stop_waits_for_a_renewal_under_way_but_not_for_another_attempts():
         release.set()
         slow.stop()
         other.stop()
+
+
+def test_the_heartbeat_thread_closes_its_connection_once_no_attempt_is_registered():
+    used, ran = [], threading.Event()
+
+    def job() -> bool:
+        connection = connections["default"]
+        connection.ensure_connection()
+        connection.close_at = None  # a persistent connection (CONN_MAX_AGE None): kept after use
+        used.append(connection)
+        ran.set()
+        return True
+
+    registration = heartbeats.schedule([(0.01, job)])
+    try:
+        assert ran.wait(15)
+    finally:
+        registration.cancel()
+    [connection, *_] = used
+    assert connection is not connections["default"]  # the heartbeat thread's own
+    wait_until(lambda: connection.connection is None, "the heartbeat thread closed its connection")
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
