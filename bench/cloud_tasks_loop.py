@@ -1,9 +1,10 @@
 """Benchmark of the development loop on Cloud Tasks: the emulator server, runserver, real HTTP.
 
-    uv run python bench/cloud_tasks_loop.py [--tasks 200] [--steady-seconds 10]
+    uv run python bench/cloud_tasks_loop.py [--tasks 200] [--steady-seconds 10] [--server S]
 
-The example project's trivial task goes through the production adapter (official client ->
-emulator server -> HTTP -> runserver -> SQLite), first as a burst of N enqueues, then as a steady
+The example project's trivial task goes through the production adapter (official client -> emulator
+server -> HTTP -> the app's server -> SQLite; the server is `tasks_runserver`, what `tasks_dev`
+runs, or with `--server runserver` Django's own), first as a burst of N enqueues, then as a steady
 load (one enqueue every 100 ms). For each: throughput, enqueue-to-start latency (median, p95) and
 CPU ms per task of each process (the emulator server, runserver and the enqueuer: psutil's CPU
 times of the servers' process trees before and after; the enqueuer's own CPU over its enqueue
@@ -39,10 +40,13 @@ from common import (
 EXAMPLE = REPO / "example"
 #: How long a phase may take to finish its tasks before the benchmark gives up.
 PHASE_TIMEOUT = 300
+#: The app's server commands it can run: what tasks_dev runs (the default), Django's own.
+SERVERS = ("tasks_runserver", "runserver")
 
 
-def start_servers(tmp: Path) -> dict[str, subprocess.Popen]:
-    """Migrate a fresh database, start the emulator server and runserver, wait for both."""
+def start_servers(tmp: Path, server: str) -> dict[str, subprocess.Popen]:
+    """Migrate a fresh database, start the emulator server and the app's `server` command,
+    wait for both."""
     port, grpc, http = free_port(), free_port(), free_port()
     os.environ.update(
         {
@@ -73,7 +77,7 @@ def start_servers(tmp: Path) -> dict[str, subprocess.Popen]:
             **quiet,
         ),
         "runserver": subprocess.Popen(
-            [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"],
+            [*manage, server, f"127.0.0.1:{port}", "--noreload"],
             stderr=subprocess.DEVNULL,
             **quiet,
         ),
@@ -147,8 +151,8 @@ def graceful_cancel_delays(rounds: int = 5) -> list[float]:
     return delays
 
 
-def measure(tasks: int, steady_seconds: float) -> list[Figures]:
-    servers = start_servers(Path(tempfile.mkdtemp(prefix="tasks-google-bench-")))
+def measure(tasks: int, steady_seconds: float, server: str = SERVERS[0]) -> list[Figures]:
+    servers = start_servers(Path(tempfile.mkdtemp(prefix="tasks-google-bench-")), server)
     try:
         sys.path.insert(0, str(EXAMPLE))
         import django
@@ -179,9 +183,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=DEFAULT_TASKS, help="burst size")
     parser.add_argument("--steady-seconds", type=float, default=STEADY_SECONDS)
+    parser.add_argument("--server", choices=SERVERS, default=SERVERS[0], help="the app's server")
     add_figures_argument(parser)
     options = parser.parse_args()
-    write_figures(options.json, measure(options.tasks, options.steady_seconds))
+    write_figures(options.json, measure(options.tasks, options.steady_seconds, options.server))
 
 
 if __name__ == "__main__":

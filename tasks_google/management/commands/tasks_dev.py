@@ -84,7 +84,7 @@ class Command(TasksCommand):
         manage = os.path.abspath(sys.argv[0])
         server = children.Child(
             "runserver",
-            [sys.executable, manage, "runserver", options["addrport"], "--noreload"],
+            [sys.executable, manage, "tasks_runserver", options["addrport"], "--noreload"],
             env,
             # Like Ctrl-C: runserver exits cleanly, so tasks it was running give up their leases
             # at once and are redelivered to the restarted server without waiting for expiry.
