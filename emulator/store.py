@@ -27,7 +27,7 @@ DATABASE_FILE = "emulator.sqlite3"
 LOCK_FILE = "emulator.lock"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Record:
     """One stored resource: ``value`` is JSON-able; ``expires`` makes it disappear on prune.
 

@@ -103,6 +103,7 @@ QUEUE_TOO_RECENT = (
 )
 AUTHORIZATION_PLACEHOLDER = "Bearer <ID token minted at dispatch>"
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _PACIFIC = ZoneInfo("America/Los_Angeles")  # Google renders the too-far schedule time in it
 _CONFIG_FIELDS = (
@@ -325,6 +326,8 @@ class CloudTasksEngine(EngineLifecycle):
                 self._task_tombstones, task_name.full
             ):
                 raise AlreadyExists(TASK_EXISTS)
+            else:
+                task_name = TaskName(queue.name, task_name.task_id)  # the queue's name, shared
             task = TaskState(
                 name=task_name,
                 retry_override=retry_override,
@@ -572,6 +575,7 @@ class CloudTasksEngine(EngineLifecycle):
             queue = self._queues.get(task.name.queue.full)
             if queue is None:
                 continue
+            task.name = TaskName(queue.name, task.name.task_id)  # the queue's name, shared
             queue.tasks[task.name.task_id] = task
             self._schedule(queue, task, task.schedule_time)
         self._queue_tombstones = _tombstones(self._store.records(QUEUE_TOMBSTONE_KIND), now)
@@ -839,7 +843,7 @@ def _validate_http_task(spec: tasks_v2.Task, now: datetime) -> dict:
             raise InvalidArgument("Task.dispatchDeadline must be between [15s, 30m].")
     schedule_time = now
     if "schedule_time" in spec:
-        requested = spec.schedule_time.astimezone(UTC)
+        requested = _EPOCH + (spec.schedule_time - _EPOCH)  # a plain datetime, in UTC
         if requested - now > MAX_SCHEDULE_AHEAD:
             shown = requested.astimezone(_PACIFIC).isoformat(timespec="seconds")
             raise InvalidArgument(

@@ -9,11 +9,14 @@ from __future__ import annotations
 import base64
 import heapq
 import json
+import sys
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http import HTTPStatus
 from typing import Any
 
+import proto
 from google.cloud import tasks_v2
 from google.rpc import code_pb2, status_pb2
 
@@ -29,6 +32,9 @@ TASK_TOMBSTONE_KIND = "cloudtasks.task_tombstone"
 
 ATTEMPT_HISTORY_LIMIT = 100
 """How many attempts a task remembers (for the control API); the oldest are dropped first."""
+
+SHARED_VALUES_LIMIT = 4096
+"""How many distinct values ``shared`` remembers; past it, it forgets them all and starts over."""
 
 _HTTP_TO_RPC = {
     400: code_pb2.INVALID_ARGUMENT,
@@ -79,14 +85,19 @@ class Attempt:
         )
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class TaskState:
-    """An HTTP task waiting in a queue, with its counters and recent attempts."""
+    """An HTTP task waiting in a queue, with its counters and recent attempts.
+
+    A backlog holds many of these, so each is kept small: slots, no attempts list until the
+    first attempt, and values equal across tasks (URL, headers, tokens, times, deadline) held
+    once (``shared``). The shared ones are never modified in place: a change replaces them.
+    """
 
     name: TaskName
     url: str
     method: str
-    headers: dict[str, str]
+    headers: Mapping[str, str]
     body: bytes
     oidc_token: tasks_v2.OidcToken | None
     oauth_token: tasks_v2.OAuthToken | None
@@ -99,8 +110,18 @@ class TaskState:
     response_count: int = 0
     execution_count: int = 0  # attempts that got a non-5xx response (T18)
     first_dispatch_time: datetime | None = None
-    attempts: list[Attempt] = field(default_factory=list)
+    attempts: list[Attempt] | tuple[()] = ()  # a list from the first attempt on
     in_flight: int = 0
+
+    def __post_init__(self) -> None:
+        self.url = sys.intern(self.url)
+        self.headers = shared(self.headers)
+        self.oidc_token = shared(self.oidc_token)
+        self.oauth_token = shared(self.oauth_token)
+        self.retry_override = shared(self.retry_override)
+        self.create_time = shared(self.create_time)
+        self.deadline = shared(self.deadline)
+        self.schedule_time = shared(self.schedule_time)
 
     @property
     def last_attempt(self) -> Attempt | None:
@@ -109,6 +130,8 @@ class TaskState:
 
     def add_attempt(self, attempt: Attempt) -> None:
         """Remember a new attempt, forgetting the oldest past ``ATTEMPT_HISTORY_LIMIT``."""
+        if not isinstance(self.attempts, list):
+            self.attempts = []
         self.attempts.append(attempt)
         if len(self.attempts) > ATTEMPT_HISTORY_LIMIT:
             del self.attempts[: len(self.attempts) - ATTEMPT_HISTORY_LIMIT]
@@ -181,7 +204,7 @@ class TaskState:
             response_count=record["response_count"],
             execution_count=record["execution_count"],
             first_dispatch_time=optional_time_from_record(record.get("first_dispatch_time")),
-            attempts=[Attempt.from_record(a) for a in record.get("attempts", [])],
+            attempts=[Attempt.from_record(a) for a in record.get("attempts", [])] or (),
         )
 
 
@@ -251,6 +274,49 @@ class QueueState:
             state=tasks_v2.Queue.State[record["state"]],
             purge_time=optional_time_from_record(record.get("purge_time")),
         )
+
+
+class _SharedValues:
+    """Equal values of many tasks, held once: the first one seen stands for the later ones.
+
+    Bounded by ``SHARED_VALUES_LIMIT``: when full it starts over (tasks keep the values they
+    hold; only tasks created later stop sharing with them), so unique values cannot pile up.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._values: dict[Hashable, Any] = {}
+
+    def get[V](self, key: Hashable, value: V) -> V:
+        """The value held for ``key``, ``value`` itself (now held) the first time."""
+        held = self._values.get(key)
+        if held is None:
+            if len(self._values) >= self._limit:
+                self._values.clear()
+            self._values[key] = held = value
+        return held
+
+
+_SHARED = _SharedValues(SHARED_VALUES_LIMIT)
+
+
+def shared[V](value: V) -> V:
+    """An equal value already held by another task, or ``value`` (None stays None).
+
+    For values no one modifies in place: dicts (headers), protobuf messages, times, durations.
+    """
+    key: Hashable
+    if value is None:
+        return value
+    if isinstance(value, dict):
+        key = (dict, tuple(value.items()))
+    elif isinstance(value, proto.Message):
+        key = (type(value), type(value).serialize(value))
+    elif isinstance(value, datetime):
+        key = (type(value), value.tzinfo, value)  # equal instants in other zones stay apart
+    else:
+        key = (type(value), value)
+    return _SHARED.get(key, value)
 
 
 def response_status(http_status: int | None) -> status_pb2.Status:

@@ -54,9 +54,9 @@ class QueueName(LocatedName):
         return f"{self.parent}/queues/{self.queue_id}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TaskName:
-    """A parsed ``projects/P/locations/L/queues/Q/tasks/T`` name."""
+    """A parsed ``projects/P/locations/L/queues/Q/tasks/T`` name (one per task: slots)."""
 
     queue: QueueName
     task_id: str

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from google.api_core.exceptions import AlreadyExists, InvalidArgument, NotFound
 from google.cloud import tasks_v2
+from google.protobuf import timestamp_pb2
 from google.rpc import code_pb2
 
 from emulator import LocalCloud
@@ -123,6 +124,37 @@ def test_t26_deleted_task_name_is_reserved_and_ttl_is_configurable(clock):
 def test_t27_unset_or_past_schedule_time_means_now(queue, add_task):
     assert add_task().schedule_time == START
     assert add_task(schedule_time=START - timedelta(hours=3)).schedule_time == START
+
+
+def test_schedule_time_is_truncated_to_the_microsecond(engine, queue, add_task):
+    later = timestamp_pb2.Timestamp()
+    later.FromDatetime(START + timedelta(hours=1))
+    later.nanos = 123_456_789
+
+    created = add_task("t1", schedule_time=later)
+
+    expected = START + timedelta(hours=1, microseconds=123_456)
+    for task in (created, get(engine, f"{QUEUE}/tasks/t1")):
+        assert tasks_v2.Task.pb(task).schedule_time.nanos == 123_456_000
+        assert task.schedule_time == expected
+
+
+def test_tasks_with_equal_and_different_requests_each_keep_their_own(engine, queue, add_task):
+    headers = {"Content-Type": "application/json"}
+    add_task("a", headers=headers, body=b"1", oidc_token=tasks_v2.OidcToken(audience="x"))
+    add_task("b", headers=dict(headers), body=b"2", oidc_token=tasks_v2.OidcToken(audience="x"))
+    add_task("c", headers={"X-Other": "1"}, body=b"3", oidc_token=tasks_v2.OidcToken(audience="y"))
+
+    seen = {}
+    for task_id in "abc":
+        task = get(engine, f"{QUEUE}/tasks/{task_id}", tasks_v2.Task.View.FULL)
+        http = task.http_request
+        seen[task_id] = (dict(http.headers), http.body, http.oidc_token.audience)
+    assert seen == {
+        "a": ({"Content-Type": "application/json", "User-Agent": "Google-Cloud-Tasks"}, b"1", "x"),
+        "b": ({"Content-Type": "application/json", "User-Agent": "Google-Cloud-Tasks"}, b"2", "x"),
+        "c": ({"X-Other": "1", "User-Agent": "Google-Cloud-Tasks"}, b"3", "y"),
+    }
 
 
 def test_t27_schedule_time_at_most_30_days_ahead(queue, add_task):
