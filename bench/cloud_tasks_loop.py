@@ -1,6 +1,7 @@
 """Benchmark of the development loop on Cloud Tasks: the emulator server, runserver, real HTTP.
 
     uv run python bench/cloud_tasks_loop.py [--tasks 200] [--steady-seconds 10] [--server S]
+        [--queue SPEC]
 
 The example project's trivial task goes through the production adapter (official client -> emulator
 server -> HTTP -> the app's server -> SQLite; the server is `tasks_runserver`, what `tasks_dev`
@@ -44,7 +45,7 @@ PHASE_TIMEOUT = 300
 SERVERS = ("tasks_runserver", "runserver")
 
 
-def start_servers(tmp: Path, server: str) -> dict[str, subprocess.Popen]:
+def start_servers(tmp: Path, server: str, queues: list[str]) -> dict[str, subprocess.Popen]:
     """Migrate a fresh database, start the emulator server and the app's `server` command,
     wait for both."""
     port, grpc, http = free_port(), free_port(), free_port()
@@ -71,6 +72,7 @@ def start_servers(tmp: Path, server: str) -> dict[str, subprocess.Popen]:
                 str(grpc),
                 "--http-port",
                 str(http),
+                *(arg for spec in queues for arg in ("--queue", spec)),
                 "--log-level",
                 "WARNING",
             ],
@@ -151,8 +153,11 @@ def graceful_cancel_delays(rounds: int = 5) -> list[float]:
     return delays
 
 
-def measure(tasks: int, steady_seconds: float, server: str = SERVERS[0]) -> list[Figures]:
-    servers = start_servers(Path(tempfile.mkdtemp(prefix="tasks-google-bench-")), server)
+def measure(
+    tasks: int, steady_seconds: float, server: str = SERVERS[0], queues: list[str] | None = None
+) -> list[Figures]:
+    tmp = Path(tempfile.mkdtemp(prefix="tasks-google-bench-"))
+    servers = start_servers(tmp, server, queues or [])
     try:
         sys.path.insert(0, str(EXAMPLE))
         import django
@@ -184,9 +189,17 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=DEFAULT_TASKS, help="burst size")
     parser.add_argument("--steady-seconds", type=float, default=STEADY_SECONDS)
     parser.add_argument("--server", choices=SERVERS, default=SERVERS[0], help="the app's server")
+    parser.add_argument(
+        "--queue",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="the emulator's --queue (e.g. default:max_concurrent_dispatches=1); repeatable",
+    )
     add_figures_argument(parser)
     options = parser.parse_args()
-    write_figures(options.json, measure(options.tasks, options.steady_seconds, options.server))
+    figures = measure(options.tasks, options.steady_seconds, options.server, options.queue)
+    write_figures(options.json, figures)
 
 
 if __name__ == "__main__":
