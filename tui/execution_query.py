@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.db.models.fields.json import KeyTextTransform
 
 from tasks_google import TaskExecution
@@ -105,18 +105,21 @@ def _row(v: dict[str, Any]) -> ExecutionRow:
 
 
 def status_counts() -> dict[str, int]:
-    """How many executions have each displayed status (CANCELLED apart from FAILED)."""
-    cancelled = Q(status="FAILED", cancelled_at__isnull=False)
-    totals = TaskExecution.objects.aggregate(
-        **{
-            status: Count("pk", filter=Q(status=status))
-            for status in DISPLAY_ORDER
-            if status != CANCELLED
-        },
-        **{CANCELLED: Count("pk", filter=cancelled)},
+    """How many executions have each displayed status (CANCELLED apart from FAILED).
+
+    Two queries an index answers: one count per status (grouped over the status index, without
+    reading the rows) and the cancelled ones among the FAILED."""
+    per_status = dict(
+        TaskExecution.objects.order_by()
+        .values_list("status")
+        .annotate(n=Count("status"))
+        .values_list("status", "n")
     )
-    totals["FAILED"] -= totals[CANCELLED]
-    return {status: totals[status] for status in DISPLAY_ORDER}
+    cancelled = TaskExecution.objects.filter(status="FAILED", cancelled_at__isnull=False).count()
+    totals = {status: per_status.get(status, 0) for status in DISPLAY_ORDER}
+    totals[CANCELLED] = cancelled
+    totals["FAILED"] -= cancelled
+    return totals
 
 
 def fetch_execution(execution_id: str) -> TaskExecution | None:

@@ -38,6 +38,13 @@ SLOW_READ_SECONDS = 0.25
 _STATUS_CYCLE: tuple[str | None, ...] = (None, *DISPLAY_ORDER)
 
 
+def _update_line(line: Static, text: Text) -> None:
+    """Show `text` on a one-line Static (its height fixed by the stylesheet): no new layout, and
+    no repaint at all when the text is unchanged."""
+    if line.content != text:
+        line.update(text, layout=False)
+
+
 class SearchLine(Input):
     """The executions view's search line. The app places it above the footer (across the
     whole screen); what is typed in it goes to the view."""
@@ -173,9 +180,9 @@ class ExecutionsView(DashboardView, Vertical):
         now = clock.now()
         listing = self.execution_list
         listing.show(snapshot.start, snapshot.rows, snapshot.total, now)
-        self.counts.update(self._counts_line(snapshot))
+        _update_line(self.counts, self._counts_line(snapshot))
         if snapshot.throughput is not None:
-            self.throughput.update(throughput_line(snapshot.throughput))
+            _update_line(self.throughput, throughput_line(snapshot.throughput))
         detail = snapshot.detail
         if detail is not None and detail.pk != listing.selected_id:
             detail = None

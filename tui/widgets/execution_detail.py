@@ -6,6 +6,7 @@ from typing import Any
 
 from django.utils import timezone
 from rich.console import Group, RenderableType
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -195,6 +196,7 @@ class ExecutionDetail(VerticalScroll, can_focus=True):
         super().__init__(id=id)
         self.body = Static("Select an execution.", id="detail-body")
         self.shown_id: str | None = None
+        self._shown_lines: list[list[Segment]] | None = None
 
     def compose(self) -> ComposeResult:
         yield self.body
@@ -202,9 +204,22 @@ class ExecutionDetail(VerticalScroll, can_focus=True):
     def show(self, row: TaskExecution | None, now: datetime) -> None:
         """Show `row` (None: nothing selected, or it is gone); another row starts at the top."""
         wide = self.size.width >= TWO_COLUMNS_MIN_WIDTH
-        self.body.update(describe(row, now, wide) if row is not None else "Select an execution.")
+        content = describe(row, now, wide) if row is not None else "Select an execution."
+        lines = self._lines(content)
+        if lines is None or lines != self._shown_lines:
+            # A repaint of unchanged text would cost a layout of the whole screen, at every poll.
+            self.body.update(content)
+            self._shown_lines = lines
         row_id = row.pk if row is not None else None
         if row_id != self.shown_id:
             self.shown_id = row_id
             if self.is_mounted:
                 self.scroll_home(animate=False)
+
+    def _lines(self, content: RenderableType) -> list[list[Segment]] | None:
+        """`content` as the body would paint it at its width (None before it has one)."""
+        width = self.body.size.width
+        if not self.is_mounted or width <= 0:
+            return None
+        console = self.app.console
+        return console.render_lines(content, console.options.update_width(width), pad=False)
