@@ -5,13 +5,14 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import models
+from django.db import models, router
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 
 from tasks_google.config.scheduler_jobs import JOB_DEFAULTS, execution_task_name, seconds
 from tasks_google.config.sqlite import retry_if_locked
 from tasks_google.framework import TaskResultStatus
+from tasks_google.prepared import RowReader, UpdateStatements
 
 #: Longest id Django allows for a TaskResult ("shorter than 64 characters").
 EXECUTION_ID_MAX_LENGTH = 63
@@ -240,16 +241,76 @@ class TaskExecution(models.Model):
     def _save_held(self, owner: str, fields: list[str], *, unless_cancelled: bool = False) -> bool:
         """Save `fields` of this row only while `owner` holds its lease (and, `unless_cancelled`,
         no cancellation was requested)."""
-        values = {name: getattr(self, name) for name in fields}
-        rows = TaskExecution.objects.filter(pk=self.pk).held_by(owner)
-        if unless_cancelled:
-            rows = rows.filter(cancel_requested_at__isnull=True)
-        return retry_if_locked(lambda: rows.update(**values)) == 1
+        values = [(name, getattr(self, name)) for name in fields]
+        statements = _SAVE_HELD_UNLESS_CANCELLED if unless_cancelled else _SAVE_HELD
+        where = [("id", self.pk), ("lease_owner", owner)]
+        using = router.db_for_write(TaskExecution)
+        return retry_if_locked(lambda: statements.execute(using, values, where)) == 1
+
+    @classmethod
+    def note_remote_name(cls, execution_id: str, name: str) -> None:
+        """Record the name of the remote work (Cloud Task, Run Jobs execution) once created."""
+        _BY_ID.execute(router.db_for_write(cls), [("remote_name", name)], [("id", execution_id)])
+
+    @classmethod
+    def read(cls, execution_id: str) -> "TaskExecution | None":
+        """The execution with this id, or None (the read of every delivery)."""
+        return _READER.get(router.db_for_read(cls), execution_id)
+
+    @classmethod
+    def take_lease_and_start(
+        cls,
+        execution_id: str,
+        read: tuple[str, int],
+        owner: str,
+        now: datetime,
+        timeout: timedelta,
+        start: Mapping[str, Any],
+    ) -> bool:
+        """Give `owner` the lease and write the attempt's `start` fields in one UPDATE, if the
+        row is still as `read` (its lease owner and attempt count then), unfinished, not held
+        by a live lease and not asked to cancel. The attempt count goes up by one."""
+        previous_owner, read_count = read
+        values = [
+            ("status", TaskResultStatus.RUNNING),
+            ("lease_owner", owner),
+            ("lease_expires_at", now + timeout),
+            ("heartbeat_at", now),
+            ("last_attempted_at", now),
+            ("attempt_count", read_count + 1),
+            *start.items(),
+        ]
+        where = [
+            ("id", execution_id),
+            ("lease_owner", previous_owner),
+            ("attempt_count", read_count),
+            *(("status", status) for status in UNFINISHED_STATUSES),
+            ("lease_owner", ""),
+            ("lease_expires_at", now),
+        ]
+        using = router.db_for_write(cls)
+        return _TAKE_AND_START.execute(using, values, where) == 1
 
     @property
     def task_name(self) -> str:
         """The task it is shown under (a `PeriodicTask`'s class, not its runner)."""
         return execution_task_name(self.task_path, self.args)
+
+
+# The statements of every attempt (see tasks_google.prepared).
+_HELD = "{column[id]} = %s AND {column[lease_owner]} = %s"
+_SAVE_HELD = UpdateStatements(TaskExecution, _HELD)
+_SAVE_HELD_UNLESS_CANCELLED = UpdateStatements(
+    TaskExecution, f"{_HELD} AND {{column[cancel_requested_at]}} IS NULL"
+)
+_TAKE_AND_START = UpdateStatements(
+    TaskExecution,
+    f"{_HELD} AND {{column[attempt_count]}} = %s AND {{column[cancel_requested_at]}} IS NULL "
+    f"AND {{column[status]}} IN ({', '.join(['%s'] * len(UNFINISHED_STATUSES))}) "
+    "AND ({column[lease_owner]} = %s OR {column[lease_expires_at]} < %s)",
+)
+_BY_ID = UpdateStatements(TaskExecution, "{column[id]} = %s")
+_READER = RowReader(TaskExecution)
 
 
 class ScheduledTask(models.Model):

@@ -101,7 +101,7 @@ def _note_names(started: dict[str, str]) -> None:
 
     if len(started) == 1:
         [(execution_id, name)] = started.items()
-        TaskExecution.objects.filter(pk=execution_id).update(remote_name=name)
+        TaskExecution.note_remote_name(execution_id, name)
     elif started:
         rows = [TaskExecution(pk=pk, remote_name=name) for pk, name in started.items()]
         TaskExecution.objects.bulk_update(rows, ["remote_name"], batch_size=500)

@@ -70,18 +70,14 @@ def acquire(
     """
     global _taking
     now = now or clock.now()
-    rows = TaskExecution.objects.filter(pk=execution_id)
-    if previous_owner is not None:
-        rows = rows.held_by(previous_owner)
-    if read_count is not None:
-        rows = rows.filter(attempt_count=read_count, cancel_requested_at__isnull=True)
+    take = _taking_statement(execution_id, owner, timeout, now, previous_owner, read_count, start)
     with _held_lock:
         if _exiting:
             return False  # a delivery racing this process's exit: another process will run it
         _taking += 1
     taken = False
     try:
-        taken = retry_if_locked(lambda: rows.take_lease(owner, now, timeout, start)) == 1
+        taken = retry_if_locked(take)
     finally:
         with _held_lock:
             _taking -= 1
@@ -89,6 +85,30 @@ def acquire(
                 _held[owner] = execution_id
             _held_lock.notify_all()
     return taken
+
+
+def _taking_statement(
+    execution_id: str,
+    owner: str,
+    timeout: timedelta,
+    now: datetime,
+    previous_owner: str | None,
+    read_count: int | None,
+    start: Mapping[str, Any] | None,
+) -> Callable[[], bool]:
+    """The UPDATE that takes the lease, as `acquire` describes it: the prepared statement of a
+    delivery that read the row (every attempt's), else one the ORM builds."""
+    if previous_owner is not None and read_count is not None and start is not None:
+        read = (previous_owner, read_count)
+        return lambda: TaskExecution.take_lease_and_start(
+            execution_id, read, owner, now, timeout, start
+        )
+    rows = TaskExecution.objects.filter(pk=execution_id)
+    if previous_owner is not None:
+        rows = rows.held_by(previous_owner)
+    if read_count is not None:
+        rows = rows.filter(attempt_count=read_count, cancel_requested_at__isnull=True)
+    return lambda: rows.take_lease(owner, now, timeout, start) == 1
 
 
 def forget(owner: str) -> None:

@@ -97,7 +97,7 @@ def run_attempt(
     if not is_valid_execution_id(execution_id):
         logger.warning("Delivery for malformed execution id %r acknowledged", execution_id)
         return Outcome("unknown", final=True)
-    row = retry_if_locked(lambda: TaskExecution.objects.filter(pk=execution_id).first())
+    row = retry_if_locked(lambda: TaskExecution.read(execution_id))
     if row is None:
         logger.warning("Delivery for unknown execution %s acknowledged", execution_id)
         return Outcome("unknown", final=True)
