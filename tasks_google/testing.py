@@ -20,7 +20,7 @@ Times given and returned follow Django's USE_TZ, as `timezone.now()` does: aware
 """
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -33,6 +33,8 @@ from google.protobuf import field_mask_pb2
 from emulator import LocalCloud, VirtualClock
 from tasks_google import clock
 from tasks_google.backends.run_jobs import project_dir
+from tasks_google.backends.stored import configured_backends
+from tasks_google.config.options import CLOUD_TASKS
 from tasks_google.framework import (
     DEFAULT_TASK_BACKEND_ALIAS,
     DEFAULT_TASK_QUEUE_NAME,
@@ -225,6 +227,16 @@ def flush_pending_enqueues() -> None:
                 create()
 
 
+def create_configured_queues() -> None:
+    """Create, in the emulator in use, each queue of every Cloud Tasks backend's
+    `OPTIONS["queue_config"]`, with its settings: it retries as the queue in production will."""
+    for backend in configured_backends(CLOUD_TASKS):
+        config = backend.config
+        for name, queue_settings in sorted(config.queue_config.items()):
+            with suppress(api_exceptions.AlreadyExists):  # queues aliased to one queue id
+                backend.transport.create_queue(config.queue_path(name), queue_settings)
+
+
 @contextmanager
 def emulated(
     *, start: datetime | None = None, job_kill_grace: float | None = None
@@ -236,7 +248,8 @@ def emulated(
     the wall clock (so `timezone.now() + delta` computed in a test is reached by advancing
     `delta`). Run Jobs executions are real subprocesses on the wall clock; `job_kill_grace`
     (seconds, default Cloud Run's 10) is how long a cancelled or timed out attempt gets between
-    SIGTERM and SIGKILL. Leaving the block stops every such process.
+    SIGTERM and SIGKILL. Each queue of a Cloud Tasks backend's `OPTIONS["queue_config"]` is
+    created with its settings. Leaving the block stops every such process.
     """
     if start is not None and start.tzinfo is None and not settings.USE_TZ:
         start = clock.as_utc(start)
@@ -246,6 +259,7 @@ def emulated(
     inprocess.install(cloud)
     previous = clock.use_source(cloud.now)
     try:
+        create_configured_queues()
         yield EmulatedCloud(cloud)
     finally:
         clock.use_source(previous)

@@ -16,6 +16,12 @@ from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+from tasks_google.config.queue_config import (
+    QueueSettings,
+    is_queue_config,
+    report_queue_config_problems,
+)
+
 #: Transports a backend may use.
 TRANSPORTS = ("gcp", "inprocess")
 DEFAULT_TRANSPORT = "gcp"
@@ -101,6 +107,8 @@ class CloudTasksOptions(BackendOptions):
     oidc_verify: bool
     schedule_job_prefix: str
     schedule_job_suffix: str
+    #: Django queue name -> its Cloud Tasks queue's settings (`sync_queues`, the emulator).
+    queue_config: Mapping[str, QueueSettings]
 
     @property
     def audience(self) -> str:
@@ -318,6 +326,28 @@ def _verified_account(reading: _Reading) -> None:
         )
 
 
+def _queue_settings(reading: _Reading) -> None:
+    """Each configured queue is in QUEUES with settings Cloud Tasks accepts; queues that share a
+    Cloud Tasks queue (through `queue_aliases`) agree on its settings."""
+    if "queue_config" in reading.failed or "queue_config" not in reading.options:
+        return
+    if "queue_config" not in reading.kind.known:
+        return  # E001 reports the key
+    config = reading.values["queue_config"]
+    report_queue_config_problems(reading.where, config, reading.queues, reading.report)
+    aliases, seen = reading.values["queue_aliases"], {}
+    for name in sorted(config):
+        queue_id = aliases.get(name, name)
+        other = seen.setdefault(queue_id, name)
+        if other != name and dict(config[other]) != dict(config[name]):
+            reading.report(
+                "tasks_google.E023",
+                f"{reading.where}['queue_config'] gives queues {other!r} and {name!r} different "
+                f"settings, but both are the Cloud Tasks queue {queue_id!r}.",
+                hint="Configure the queue once, or give both the same settings.",
+            )
+
+
 def _heartbeat_room(reading: _Reading) -> None:
     """A lease must outlast the interval between its renewals."""
     interval = reading.values["heartbeat_interval_seconds"]
@@ -458,6 +488,13 @@ VALIDATORS: tuple[Option | Callable[[_Reading], None], ...] = (
         hint="How many entries of an execution's attempts, errors and worker_ids are kept "
         f"(the most recent); default {DEFAULT_MAX_HISTORY_ENTRIES}.",
     ),
+    Option(
+        "queue_config", {}, is_queue_config, "tasks_google.E023",
+        "{source} must map queue names (str) to dicts of Cloud Tasks queue settings.",
+        hint="e.g. {'emails': {'max_attempts': 5, 'min_backoff': 1}}.",
+        convert=lambda value: {name: dict(settings) for name, settings in value.items()},
+    ),
+    _queue_settings,
     Option(
         "schedule_job_prefix", "", _matches(SCHEDULER_AFFIX_RE), "tasks_google.E018", _AFFIX,
         hint=_AFFIX_HINT,

@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from tasks_google.backends.stored import configured_backends
+from tasks_google.backends.stored import StoredExecutionBackend, configured_backends
 from tasks_google.config import dev_emulator
 from tasks_google.config.options import CLOUD_TASKS
+from tasks_google.config.queue_config import queue_spec
 
 DEFAULT_EMULATOR_PORT = 8123
 
@@ -25,7 +26,8 @@ def emulator_argv(
 ) -> list[str]:
     """`python -m emulator` for this project: its project, location and queues from TASKS.
 
-    Queues named in `queue_specs` (`QUEUE_ID[:key=value,...]`) replace the plain ones from TASKS.
+    Each queue of TASKS carries its `queue_config` settings; queues named in `queue_specs`
+    (`QUEUE_ID[:key=value,...]`) replace those from TASKS.
     With several projects, the first backend's project and location are used; queues elsewhere
     are created on first use, with defaults. With `app_url` (the local runserver's origin),
     deliveries to a `base_url` elsewhere (the production one, say), or to an `execute_url` or
@@ -36,18 +38,12 @@ def emulator_argv(
         argv += ["--http-port", str(http_port)]
     if data_dir:
         argv += ["--data-dir", data_dir]
-    specs = {spec.split(":", 1)[0]: spec for spec in queue_specs}
     backends = [b for b in configured_backends(CLOUD_TASKS) if b.config.transport == "gcp"]
     if backends:
         first = backends[0].config
         argv += ["--project", first.project_id, "--location", first.location]
-        for backend in backends:
-            config = backend.config
-            if (config.project_id, config.location) != (first.project_id, first.location):
-                continue
-            for queue in sorted(backend.queues):
-                specs.setdefault(config.queue_id(queue), config.queue_id(queue))
-    for spec in specs.values():
+    given = {spec.split(":", 1)[0]: spec for spec in queue_specs}
+    for spec in {**_specs_from_tasks(backends), **given}.values():
         argv += ["--queue", spec]
     if app_url is not None:
         urls = [
@@ -62,6 +58,24 @@ def emulator_argv(
         for route in local_routes(urls, app_url):
             argv += ["--route", route]
     return argv
+
+
+def _specs_from_tasks(backends: Sequence[StoredExecutionBackend]) -> dict[str, str]:
+    """Queue id -> its `--queue` spec with its `queue_config` settings, for the queues of the
+    backends in the first backend's project and location."""
+    specs: dict[str, str] = {}
+    if not backends:
+        return specs
+    first = backends[0].config
+    for backend in backends:
+        config = backend.config
+        if (config.project_id, config.location) != (first.project_id, first.location):
+            continue
+        for queue in sorted(backend.queues):
+            queue_id, settings = config.queue_id(queue), config.queue_config.get(queue, {})
+            if settings or queue_id not in specs:
+                specs[queue_id] = queue_spec(queue_id, settings)
+    return specs
 
 
 def local_routes(urls: Sequence[str], app_url: str) -> list[str]:

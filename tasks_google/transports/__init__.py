@@ -17,6 +17,7 @@ from tasks_google.config.scheduler_jobs import JOB_DEFAULTS
 if TYPE_CHECKING:
     from google.cloud import run_v2, scheduler_v1, tasks_v2
 
+    from tasks_google.config.queue_config import QueueSettings
     from tasks_google.config.targets import Target
 
 
@@ -162,6 +163,17 @@ class CloudTasksPort(Protocol):
 
     def list_queues(self, parent: str) -> "list[tasks_v2.Queue]":
         """Every Cloud Tasks queue of a location."""
+
+    def get_queue(self, queue_path: str) -> "tasks_v2.Queue":
+        """GetQueue: the queue with its settings (NotFound if it does not exist)."""
+
+    def create_queue(self, queue_path: str, settings: "QueueSettings") -> "tasks_v2.Queue":
+        """CreateQueue with these settings (durations in seconds); Cloud Tasks' defaults for
+        the rest. AlreadyExists if it exists."""
+
+    def update_queue(self, queue_path: str, settings: "QueueSettings") -> "tasks_v2.Queue":
+        """UpdateQueue of exactly these settings (the field mask names only them); the queue's
+        other settings are left as they are."""
 
 
 class RunJobsPort(Protocol):

@@ -17,7 +17,9 @@ from typing import Any, Protocol, TypeVar
 
 from google.api_core import exceptions as api_exceptions
 from google.cloud import run_v2, scheduler_v1, tasks_v2
+from google.protobuf import field_mask_pb2
 
+from tasks_google.config.queue_config import QueueSettings
 from tasks_google.transports import (
     CloudTaskSpec,
     ExecutionEnd,
@@ -26,6 +28,7 @@ from tasks_google.transports import (
     SchedulerJobSpec,
 )
 from tasks_google.transports.messages import task_message
+from tasks_google.transports.queue_messages import queue_message, update_mask_paths
 from tasks_google.transports.run_messages import (
     create_job_request,
     execution_end,
@@ -156,6 +159,25 @@ class CloudTransport:
     def list_queues(self, parent: str) -> list[tasks_v2.Queue]:
         request = tasks_v2.ListQueuesRequest(parent=parent)
         return self.channel.list(Service.CLOUD_TASKS, "list_queues", request, "queues", 0)
+
+    def get_queue(self, queue_path: str) -> tasks_v2.Queue:
+        return self._tasks("get_queue", tasks_v2.GetQueueRequest(name=queue_path))
+
+    def create_queue(self, queue_path: str, settings: QueueSettings) -> tasks_v2.Queue:
+        parent = queue_path.rsplit("/queues/", 1)[0]
+        queue = queue_message(queue_path, settings)
+        queue = self._tasks("create_queue", tasks_v2.CreateQueueRequest(parent=parent, queue=queue))
+        self._policies.pop(queue_path, None)
+        return queue
+
+    def update_queue(self, queue_path: str, settings: QueueSettings) -> tasks_v2.Queue:
+        request = tasks_v2.UpdateQueueRequest(
+            queue=queue_message(queue_path, settings),
+            update_mask=field_mask_pb2.FieldMask(paths=update_mask_paths(settings)),
+        )
+        queue = self._tasks("update_queue", request)
+        self._policies.pop(queue_path, None)
+        return queue
 
     # Cloud Run Jobs
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from google.api_core import exceptions as api_exceptions
 from google.cloud import tasks_v2
 from google.protobuf import field_mask_pb2
 
@@ -118,6 +119,20 @@ def test_pause_resume_and_purge_return_the_queue_state(side):
     assert side.transport.get_queue_state(queue) == "RUNNING"
     assert side.transport.purge_queue(queue) == "RUNNING"
     assert not side.transport.task_exists(name)
+
+
+def test_queues_are_created_with_settings_and_updated_in_the_given_keys_only(side):
+    queue = side.name("queues")
+    created = side.transport.create_queue(queue, {"max_attempts": 4, "min_backoff": 0.5})
+    assert created.retry_config.max_attempts == 4
+    assert created.retry_config.min_backoff == timedelta(seconds=0.5)
+    with pytest.raises(api_exceptions.AlreadyExists):
+        side.transport.create_queue(queue, {})
+    updated = side.transport.update_queue(queue, {"max_dispatches_per_second": 3})
+    assert updated.rate_limits.max_dispatches_per_second == 3
+    assert updated.retry_config.max_attempts == 4  # not in the update: kept
+    assert side.transport.get_queue(queue).rate_limits.max_dispatches_per_second == 3
+    assert side.transport.retry_policy(queue).max_attempts == 4
 
 
 def scheduler_spec(name: str, schedule: str, *, enabled: bool) -> SchedulerJobSpec:
