@@ -11,6 +11,7 @@ _PUBLIC = {
     "CancelResult": "tasks_google.control.cancellation",
     "CancellationNotSupported": "tasks_google.exceptions",
     "CloudRunJobsBackend": "tasks_google.backends.run_jobs",
+    "CloudLoggingFormatter": "tasks_google.observability.cloud_logging",
     "CloudTasksBackend": "tasks_google.backends.cloud_tasks",
     "Fire": "tasks_google.scheduling.declarations",
     "PeriodicTask": "tasks_google.scheduling.declarations",

@@ -12,6 +12,7 @@ from django.db.models.functions import Coalesce
 from tasks_google.config.scheduler_jobs import JOB_DEFAULTS, execution_task_name, seconds
 from tasks_google.config.sqlite import retry_if_locked
 from tasks_google.framework import TaskResultStatus
+from tasks_google.observability.tracing import TRACEPARENT_LENGTH, TRACESTATE_MAX_LENGTH
 from tasks_google.prepared import RowReader, UpdateStatements
 
 #: Longest id Django allows for a TaskResult ("shorter than 64 characters").
@@ -157,6 +158,19 @@ class TaskExecution(models.Model):
     progress_total = models.BigIntegerField(null=True, blank=True)
     progress_message = models.CharField(max_length=255, blank=True, default="")
     progress_at = models.DateTimeField(null=True, blank=True)
+    trace_parent = models.CharField(
+        max_length=TRACEPARENT_LENGTH,
+        blank=True,
+        default="",
+        help_text="W3C traceparent of the enqueue's span, which the attempts continue; empty "
+        "when the enqueue was not traced.",
+    )
+    trace_state = models.CharField(
+        max_length=TRACESTATE_MAX_LENGTH,
+        blank=True,
+        default="",
+        help_text="W3C tracestate that travels with trace_parent.",
+    )
 
     class Meta:
         ordering = ["-enqueued_at"]

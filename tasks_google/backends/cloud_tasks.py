@@ -12,6 +12,7 @@ from tasks_google.backends.remote_starts import StartRemote
 from tasks_google.backends.stored import StoredExecutionBackend, task_timeout
 from tasks_google.config.options import CLOUD_TASKS, BackendOptions
 from tasks_google.framework import InvalidTask
+from tasks_google.observability import tracing
 from tasks_google.task import Task
 from tasks_google.transports import CloudTaskSpec, RemoteStep, Transport
 
@@ -67,7 +68,10 @@ class CloudTasksBackend(StoredExecutionBackend):
             task_id=row.pk,
             url=config.execute_url,
             body=json.dumps({"execution_id": row.pk}).encode(),
-            headers={"Content-Type": "application/json"},
+            headers={
+                "Content-Type": "application/json",
+                **tracing.trace_headers(row.trace_parent, row.trace_state),
+            },
             schedule_time=clock.as_utc(row.run_after) if row.run_after else None,
             oidc_service_account=config.oidc_service_account,
             oidc_audience=config.audience,

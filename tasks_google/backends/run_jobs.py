@@ -21,6 +21,7 @@ from tasks_google.backends.stored import StoredExecutionBackend, task_timeout
 from tasks_google.config.options import RUN_JOBS
 from tasks_google.config.targets import TargetKind
 from tasks_google.framework import TaskResult
+from tasks_google.observability import tracing
 from tasks_google.task import Task
 from tasks_google.transports import (
     DATABASE_NAMES_ENV,
@@ -54,13 +55,16 @@ class CloudRunJobsBackend(StoredExecutionBackend):
     def job_run_spec(self, row: Any, task: Task | None = None) -> JobRunSpec:
         config = self.config
         in_process = self.target.kind is TargetKind.IN_PROCESS
+        env = tracing.trace_env(row.trace_parent, row.trace_state)
+        if in_process:
+            env.update(in_process_database_env())
         return JobRunSpec(
             job_path=config.job_path(row.queue),
             execution_id=row.pk,
             timeout=task_timeout(row, task),
             command=config.command,
             working_dir=project_dir(),
-            extra_env=in_process_database_env() if in_process else {},
+            extra_env=env,
         )
 
     def recreate_remote(self, row: Any) -> str:

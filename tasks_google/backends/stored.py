@@ -33,6 +33,7 @@ from tasks_google.framework import (
     TaskResultStatus,
     task_enqueued,
 )
+from tasks_google.observability import tracing
 from tasks_google.task import Task
 from tasks_google.transports import RemoteStep, Transport, get_transport
 
@@ -157,20 +158,26 @@ class StoredExecutionBackend(BaseTaskBackend):
         args, kwargs = arguments_as_json(task.module_path, args, kwargs)
         # Resolved before storing anything, so invalid OPTIONS fail the enqueue cleanly.
         transport = self.transport
-        row = TaskExecution.objects.create(
-            task_path=task.module_path,
-            args=args,
-            kwargs=kwargs,
-            backend=self.alias,
-            queue=task.queue_name,
-            priority=task.priority,
-            run_after=clock.for_django(task.run_after) if task.run_after else None,
-            status=TaskResultStatus.READY,
-            enqueued_at=clock.now(),
-        )
-        start_on_commit(self.start_remote(transport, row, task), router.db_for_write(TaskExecution))
-        result = to_result(row, task)
-        task_enqueued.send(type(self), task_result=result)
+        with tracing.enqueue_span(task.module_path, task.queue_name, self.alias) as span:
+            trace = span.propagation()  # stored by the same INSERT: the attempts continue it
+            row = TaskExecution.objects.create(
+                task_path=task.module_path,
+                args=args,
+                kwargs=kwargs,
+                backend=self.alias,
+                queue=task.queue_name,
+                priority=task.priority,
+                run_after=clock.for_django(task.run_after) if task.run_after else None,
+                status=TaskResultStatus.READY,
+                enqueued_at=clock.now(),
+                trace_parent=trace.get(tracing.TRACEPARENT_HEADER, ""),
+                trace_state=trace.get(tracing.TRACESTATE_HEADER, ""),
+            )
+            span.set("execution_id", row.pk)
+            step = self.start_remote(transport, row, task)
+            start_on_commit(step, router.db_for_write(TaskExecution))
+            result = to_result(row, task)
+            task_enqueued.send(type(self), task_result=result)
         return result
 
     @abstractmethod

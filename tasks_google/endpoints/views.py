@@ -12,6 +12,7 @@ from tasks_google.backends.stored import configured_backends
 from tasks_google.config.options import CLOUD_TASKS
 from tasks_google.endpoints import id_tokens
 from tasks_google.execution import runtime
+from tasks_google.observability import tracing
 from tasks_google.scheduling import fires
 
 logger = logging.getLogger(__name__)
@@ -141,7 +142,11 @@ def execute(request: HttpRequest) -> HttpResponse:
         execution_id = json.loads(request.body)["execution_id"]
     except (ValueError, KeyError, TypeError):
         return _refuse(request, 400, 'expected a JSON body {"execution_id": "..."}')
-    outcome = runtime.run_attempt(execution_id, attempts_made=_attempts_made(request))
+    outcome = runtime.run_attempt(
+        execution_id,
+        attempts_made=_attempts_made(request),
+        trace_context=tracing.received_from_headers(request.headers),
+    )
     return _answer(execution_id, outcome)
 
 

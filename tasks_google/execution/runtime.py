@@ -10,6 +10,7 @@ if that attempt then died).
 import logging
 import math
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -43,6 +44,7 @@ from tasks_google.framework import (
     task_started,
 )
 from tasks_google.models import TaskExecution
+from tasks_google.observability import tracing
 
 logger = logging.getLogger(__name__)
 
@@ -85,14 +87,20 @@ class _Previous:
 
 
 def run_attempt(
-    execution_id: str, *, attempts_made: int | None = None, last_attempt: bool | None = None
+    execution_id: str,
+    *,
+    attempts_made: int | None = None,
+    last_attempt: bool | None = None,
+    trace_context: Mapping[str, str] | None = None,
 ) -> Outcome:
     """Run one attempt of an execution.
 
     Whether a failure is final: `last_attempt` if given (the caller knows the service makes no
     further attempt after this one); otherwise the backend decides from `attempts_made`, how many
     attempts the service made before this one (Cloud Tasks' X-CloudTasks-TaskRetryCount), and
-    the service's retry settings.
+    the service's retry settings. `trace_context`: the trace headers the delivery carried
+    (`traceparent`, `tracestate`, `x-cloud-trace-context`); the attempt's span continues that
+    trace, else the one its enqueue stored.
     """
     if not is_valid_execution_id(execution_id):
         logger.warning("Delivery for malformed execution id %r acknowledged", execution_id)
@@ -101,6 +109,22 @@ def run_attempt(
     if row is None:
         logger.warning("Delivery for unknown execution %s acknowledged", execution_id)
         return Outcome("unknown", final=True)
+    attributes = {
+        "execution_id": row.pk,
+        "task_path": row.task_path,
+        "queue": row.queue,
+        "backend": row.backend,
+    }
+    with tracing.attempt_span(row, trace_context or {}, attributes) as span:
+        outcome = _deliver(row, attempts_made, last_attempt, span)
+        span.end_with(outcome.kind)
+    return outcome
+
+
+def _deliver(
+    row: TaskExecution, attempts_made: int | None, last_attempt: bool | None, span: tracing.Span
+) -> Outcome:
+    """`run_attempt` once the row is read; the attempt's number goes on `span`."""
     if row.is_finished:
         return Outcome("finished", final=True)
     not_due = _not_due(row)
@@ -116,6 +140,7 @@ def run_attempt(
     if isinstance(previous, Outcome):
         return previous
     refused = None if previous.started else _start(backend, row, owner, previous)
+    span.set("attempt", row.attempt_count)  # as taken (`_start` read the row again)
     if refused is not None:
         leases.forget(owner)
         return refused

@@ -27,3 +27,26 @@ def _forget_leases_taken_by_hand():
 
     yield
     leases._held.clear()
+
+
+@pytest.fixture
+def spans():
+    """The spans finished during the test, recorded in memory by an OpenTelemetry SDK installed
+    for this test alone (before and after it, no tracer provider is installed)."""
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.util._once import Once
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    try:
+        yield exporter
+    finally:
+        provider.shutdown()
+        # The API accepts one provider per process; undo it, so that other tests run untraced.
+        trace._TRACER_PROVIDER = None
+        trace._TRACER_PROVIDER_SET_ONCE = Once()

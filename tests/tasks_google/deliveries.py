@@ -14,8 +14,8 @@ def id_token(email: str = SERVICE_ACCOUNT, audience: str = AUDIENCE) -> str:
     return inprocess.current_cloud().oidc.mint(email, audience)
 
 
-def post_execute(execution_id, retry_count=0, token: str | None = "mint", body=None):
-    headers = {"X-CloudTasks-TaskRetryCount": str(retry_count)}
+def post_execute(execution_id, retry_count=0, token: str | None = "mint", body=None, headers=None):
+    headers = {"X-CloudTasks-TaskRetryCount": str(retry_count), **(headers or {})}
     if token == "mint":
         token = id_token()
     if token is not None:

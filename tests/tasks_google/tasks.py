@@ -1,5 +1,7 @@
 """Tasks the test suite enqueues (module level, as django.tasks requires)."""
 
+import logging
+import os
 import sys
 import time
 from dataclasses import replace
@@ -271,3 +273,20 @@ def runs_until(marker: str, seconds: float = 30) -> str:
             return "released"
         time.sleep(0.02)
     return "never released"
+
+
+@task
+def logs_a_line(message: str) -> None:
+    """Logs `message` as a warning, and an error with the traceback of a caught exception."""
+    log = logging.getLogger("tests.tasks_google.tasks")
+    log.warning(message)
+    try:
+        raise ValueError("caught on purpose")
+    except ValueError:
+        log.exception("%s failed", message)
+
+
+@task(backend="jobs", queue_name="batch")
+def batch_reads_env(name: str) -> str | None:
+    """The value of the environment variable `name` in the Run Jobs execution's process."""
+    return os.environ.get(name)

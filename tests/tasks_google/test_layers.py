@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "tasks_google"
 #: only from units in the layers before its own.
 LAYERS = [
     {"framework"},
-    {"config", "clock", "exceptions", "task", "prepared"},
+    {"config", "clock", "exceptions", "observability", "task", "prepared"},
     {"transports"},
     {"models"},
     {"executions"},

@@ -1,5 +1,5 @@
-"""The schema is one migration; a database that applied the six migrations it replaces (0.1.0)
-is recognised as up to date, with nothing created twice and no data touched."""
+"""The schema starts with one migration, 0001_schema; a database that applied the six migrations
+it replaces (0.1.0) is recognised as up to date, with nothing created twice and no data touched."""
 
 import os
 import sqlite3
@@ -35,9 +35,16 @@ def manage(database: Path, *args: str) -> str:
     return done.stdout
 
 
-def test_the_app_has_one_migration():
-    files = sorted(p.name for p in Path(MIGRATIONS_PATH[0]).glob("0*.py"))
-    assert files == ["0001_schema.py"]
+def test_0001_schema_replaces_the_old_migrations_and_every_later_one_builds_on_it():
+    from django.db.migrations.loader import MigrationLoader
+
+    files = sorted(p.stem for p in Path(MIGRATIONS_PATH[0]).glob("0*.py"))
+    assert files[0] == "0001_schema" and not set(files) & set(REPLACED)
+    graph = MigrationLoader(None, ignore_no_migrations=True).graph
+    schema = ("tasks_google", "0001_schema")
+    assert graph.nodes[schema].replaces == [("tasks_google", name) for name in REPLACED]
+    for later in files[1:]:
+        assert schema in graph.forwards_plan(("tasks_google", later)), later
 
 
 def test_a_database_migrated_by_the_replaced_migrations_is_up_to_date(tmp_path):

@@ -1,5 +1,6 @@
 """The dashboard driven by keys (Textual Pilot) against the real test database."""
 
+import io
 import re
 from datetime import timedelta
 
@@ -390,3 +391,23 @@ def test_a_slow_database_is_polled_less_often(transactional_db):
     assert app.executions_view.next_poll_delay() == 2.0
     app.executions_view.snapshot = Snapshot(ExecutionFilter(), 0, [], 0, {}, seconds=0.1)
     assert app.executions_view.next_poll_delay() == 1.0
+
+
+def test_the_detail_shows_the_trace_of_a_traced_execution_only():
+    from rich.console import Console
+
+    from tui.widgets.execution_detail import describe
+
+    def rendered(**fields) -> str:
+        now = timezone.now()
+        row = TaskExecution(task_path="shop.tasks.one", backend="default", queue="default")
+        row.enqueued_at = now
+        for name, value in fields.items():
+            setattr(row, name, value)
+        console = Console(width=160, record=True, file=io.StringIO())
+        console.print(describe(row, now))
+        return console.export_text()
+
+    traced = rendered(trace_parent="00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+    assert re.search(r"Trace\s+4bf92f3577b34da6a3ce929d0e0e4736\b", traced)
+    assert "Trace " not in rendered()

@@ -16,6 +16,7 @@ from textual.widgets import Static
 from tasks_google import TaskExecution
 from tasks_google.execution.attempts import parse_timestamp
 from tasks_google.framework import task_backends
+from tasks_google.observability.tracing import TRACEPARENT_HEADER, trace_ids
 from tui.columns import format_duration, progress
 from tui.status_labels import attempt_label, label_for
 
@@ -124,6 +125,11 @@ def attempt_timeline(row: TaskExecution, now: datetime) -> list[RenderableType]:
     return [Text(title, style="bold underline"), lines]
 
 
+def trace_id(row: TaskExecution) -> str:
+    """The id of the trace an execution's enqueue started (its stored traceparent's)."""
+    return trace_ids({TRACEPARENT_HEADER: row.trace_parent})[0] or row.trace_parent
+
+
 def _facts() -> Table:
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="bold", no_wrap=True)
@@ -161,6 +167,8 @@ def describe(row: TaskExecution, now: datetime, wide: bool = True) -> Renderable
         beat.append(f"  ⚠ STALLED: {stalled}", style="bold red")
     where.add_row("Heartbeat", beat)
     where.add_row("Remote name", row.remote_name or "— (not created)")
+    if row.trace_parent:
+        where.add_row("Trace", trace_id(row))
     where.add_row("Cancellation", cancellation_state(row))
     facts = Table.grid(padding=(0, 4), expand=wide)
     if wide:

@@ -13,6 +13,7 @@ from django.db import connections
 
 from tasks_google.exceptions import TaskCancelledError
 from tasks_google.execution import runtime
+from tasks_google.observability import tracing
 from tasks_google.transports import DATABASE_NAMES_ENV, EXECUTION_ID_ENV, MAX_RETRIES_ENV
 
 #: Cloud Run's 0-based attempt number of this task.
@@ -88,7 +89,10 @@ class Command(BaseCommand):
                 stack.enter_context(connections[alias].execute_wrapper(stopper.around_query))
             while True:
                 outcome = runtime.run_attempt(
-                    execution_id, attempts_made=attempts_made, last_attempt=last_attempt
+                    execution_id,
+                    attempts_made=attempts_made,
+                    last_attempt=last_attempt,
+                    trace_context=tracing.received_from_env(os.environ),
                 )
                 # A previous attempt died holding the lease: Cloud Run retries at once, so wait
                 # for the lease to expire here rather than burn the retries.

@@ -321,3 +321,17 @@ def test_a_test_without_transactional_db_is_told_why_nothing_ran(tasks_emulator)
     result.refresh()
     assert result.status == TaskResultStatus.FAILED and result.attempts == 0
     assert "a test without transactional_db" in result.errors[-1].traceback
+
+
+def test_a_run_jobs_execution_gets_the_trace_of_its_enqueue(tasks_emulator, spans):
+    result = tasks.batch_reads_env.enqueue("TRACEPARENT")
+    tasks_emulator.run_until_idle()
+
+    result.refresh()
+    assert result.status == TaskResultStatus.SUCCESSFUL, result.errors
+    [enqueue] = [span for span in spans.get_finished_spans() if span.name == "tasks_google.enqueue"]
+    context = enqueue.context
+    assert result.return_value == (
+        f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"
+    )
+    assert TaskExecution.objects.get(pk=result.id).trace_parent == result.return_value
