@@ -163,6 +163,10 @@ class CloudTasksPort(Protocol):
     def list_queues(self, parent: str) -> "list[tasks_v2.Queue]":
         """Every Cloud Tasks queue of a location."""
 
+    def queue_permissions(self, queue_path: str, permissions: list[str]) -> list[str]:
+        """Which of `permissions` the caller holds on a queue (TestIamPermissions).
+        google.api_core NotFound if the queue does not exist."""
+
 
 class RunJobsPort(Protocol):
     """Cloud Run Jobs, as the Run Jobs backend and the dashboard use it."""
@@ -191,6 +195,13 @@ class RunJobsPort(Protocol):
 
     def job_max_retries(self, job_path: str) -> int:
         """How many times Cloud Run retries a failed task of this job."""
+
+    def job_exists(self, job_path: str) -> bool:
+        """Whether the Cloud Run job exists (read now, never created)."""
+
+    def job_permissions(self, job_path: str, permissions: list[str]) -> list[str]:
+        """Which of `permissions` the caller holds on a job (TestIamPermissions).
+        google.api_core NotFound if the job does not exist."""
 
 
 class SchedulerPort(Protocol):
