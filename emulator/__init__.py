@@ -10,6 +10,7 @@ from emulator.cloud_tasks import CloudTasksEngine
 from emulator.delivery import Delivery, DeliveryRecord, DeliveryResult, Dispatcher
 from emulator.faults import (
     DelayStart,
+    DenyPermissions,
     DropFire,
     Duplicate,
     FaultRule,
@@ -34,6 +35,7 @@ __all__ = [
     "Delivery",
     "DeliveryRecord",
     "DeliveryResult",
+    "DenyPermissions",
     "Dispatcher",
     "DropFire",
     "Duplicate",

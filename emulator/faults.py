@@ -45,6 +45,7 @@ CLOUD_TASKS_RPCS = frozenset(
         "CreateTask",
         "DeleteTask",
         "RunTask",
+        "TestIamPermissions",
     }
 )
 RUN_JOBS_RPCS = frozenset(
@@ -61,6 +62,7 @@ RUN_JOBS_RPCS = frozenset(
         "CancelExecution",
         "GetTask",
         "ListTasks",
+        "TestIamPermissions",
     }
 )
 SCHEDULER_RPCS = frozenset(
@@ -161,6 +163,25 @@ class FireLate:
     seconds: float
 
 
+TEST_IAM_PERMISSIONS = "TestIamPermissions"
+"""The RPC a ``DenyPermissions`` effect applies to (Cloud Tasks and Run Jobs)."""
+
+
+@dataclass(frozen=True)
+class DenyPermissions:
+    """TestIamPermissions: leave these permissions out of the answer, as for a caller not
+    granted them (none given: every permission is denied)."""
+
+    permissions: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "permissions", tuple(self.permissions))
+
+    def denies(self, permission: str) -> bool:
+        """Whether the caller is refused ``permission``."""
+        return not self.permissions or permission in self.permissions
+
+
 Effect = (
     HttpStatus
     | Timeout
@@ -171,6 +192,7 @@ Effect = (
     | DelayStart
     | DropFire
     | FireLate
+    | DenyPermissions
 )
 DISPATCH_EFFECTS = (HttpStatus, Timeout, Duplicate, Latency)
 ATTEMPT_EFFECTS = (KillAttempt, DelayStart)
@@ -185,6 +207,7 @@ _EFFECT_TYPES: dict[str, type] = {
     "delay_start": DelayStart,
     "drop_fire": DropFire,
     "fire_late": FireLate,
+    "deny_permissions": DenyPermissions,
 }
 _TYPE_NAMES = {cls: name for name, cls in _EFFECT_TYPES.items()}
 
@@ -248,6 +271,12 @@ class FaultRule:
                     "An 'attempt' fault needs a KillAttempt or DelayStart effect, not "
                     f"{type(self.effect).__name__}."
                 )
+        elif self.operation == TEST_IAM_PERMISSIONS:
+            if not isinstance(self.effect, RpcError | DenyPermissions):
+                raise ValueError(
+                    "A 'TestIamPermissions' fault needs an RpcError or DenyPermissions effect, "
+                    f"not {type(self.effect).__name__}."
+                )
         elif not isinstance(self.effect, RpcError):
             raise ValueError(
                 f"An RPC fault ({self.operation}) needs an RpcError effect, not "
@@ -288,6 +317,12 @@ def _check_effect(effect: Effect) -> None:
         raise ValueError(f"DelayStart.seconds must not be negative, got {effect.seconds}.")
     if isinstance(effect, FireLate) and not effect.seconds >= 0:
         raise ValueError(f"FireLate.seconds must not be negative, got {effect.seconds}.")
+    if isinstance(effect, DenyPermissions) and not all(
+        isinstance(p, str) and p for p in effect.permissions
+    ):
+        raise ValueError(
+            f"DenyPermissions.permissions must be permission names, got {effect.permissions!r}."
+        )
     if isinstance(effect, RpcError):
         codes = [c.name for c in grpc.StatusCode if c is not grpc.StatusCode.OK]
         if effect.code not in codes:
@@ -433,6 +468,8 @@ def effect_to_json(effect: Effect) -> dict[str, Any]:
         data.update(signal=_signal.Signals(effect.signal).name, after_seconds=effect.after_seconds)
     elif isinstance(effect, DelayStart | FireLate):
         data["seconds"] = effect.seconds
+    elif isinstance(effect, DenyPermissions):
+        data["permissions"] = list(effect.permissions)
     return data
 
 
@@ -490,6 +527,11 @@ def effect_from_json(data: object) -> Effect:
         )
     if kind == "delay_start":
         return DelayStart(seconds=float(_typed(data, "seconds", (int, float))))
+    if kind == "deny_permissions":
+        permissions = _typed(data, "permissions", list, [])
+        if not all(isinstance(p, str) for p in permissions):
+            raise ValueError("effect.permissions must be a list of permission names.")
+        return DenyPermissions(tuple(permissions))
     return _EFFECT_TYPES[kind]()
 
 
@@ -524,7 +566,13 @@ def _typed(data: dict, key: str, kind: type | tuple[type, ...], default: Any = _
 
 
 def _kind_name(kind: type | tuple[type, ...]) -> str:
-    names = {str: "a string", int: "an integer", bool: "a boolean", dict: "an object"}
+    names = {
+        str: "a string",
+        int: "an integer",
+        bool: "a boolean",
+        dict: "an object",
+        list: "a list",
+    }
     if kind == (str, int):
         return "a signal name or number"
     if isinstance(kind, tuple):

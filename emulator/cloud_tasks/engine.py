@@ -31,6 +31,7 @@ from google.api_core.exceptions import (
     NotFound,
 )
 from google.cloud import tasks_v2
+from google.iam.v1 import iam_policy_pb2
 
 from emulator import paging
 from emulator.clock import Clock, VirtualClock
@@ -65,8 +66,9 @@ from emulator.delivery import (
 )
 from emulator.due_work import claim_due_work, deliver_due_in_turn
 from emulator.engine_lifecycle import EngineLifecycle
-from emulator.faults import CLOUD_TASKS, DISPATCH, Faults, RpcError, effect_to_json
+from emulator.faults import CLOUD_TASKS, DISPATCH, Effect, Faults, RpcError, effect_to_json
 from emulator.field_masks import merge_masked_fields
+from emulator.iam import QUEUE_PERMISSIONS, tested_permissions
 from emulator.store import Change, Delete, DeleteKind, DeletePrefix, MemoryStore, Put, Record, Store
 from emulator.timestamps import iso_utc
 
@@ -234,6 +236,16 @@ class CloudTasksEngine(EngineLifecycle):
         self._inject_rpc_fault("GetQueue", request.name)
         with self._lock:
             return self._queue(request.name).to_proto()
+
+    def test_iam_permissions(
+        self, request: iam_policy_pb2.TestIamPermissionsRequest
+    ) -> iam_policy_pb2.TestIamPermissionsResponse:
+        """TestIamPermissions on a queue: the permissions asked that a queue's policy grants,
+        less those a ``DenyPermissions`` fault rule refuses; NOT_FOUND for a missing queue."""
+        effect = self._inject_rpc_fault("TestIamPermissions", request.resource)
+        with self._lock:
+            self._queue(request.resource)
+        return tested_permissions(request.permissions, QUEUE_PERMISSIONS, effect)
 
     def list_queues(self, request: tasks_v2.ListQueuesRequest) -> tasks_v2.ListQueuesResponse:
         """ListQueues, ordered by name; supports the filter ``state: <STATE>``."""
@@ -581,15 +593,17 @@ class CloudTasksEngine(EngineLifecycle):
         self._queue_tombstones = _tombstones(self._store.records(QUEUE_TOMBSTONE_KIND), now)
         self._task_tombstones = _tombstones(self._store.records(TASK_TOMBSTONE_KIND), now)
 
-    def _inject_rpc_fault(self, operation: str, resource: str | None) -> None:
+    def _inject_rpc_fault(self, operation: str, resource: str | None) -> Effect | None:
+        """Raise the error of a matching RpcError rule; return another matching effect."""
         if self._faults is None:
-            return
+            return None
         queue = None
         if resource and (match := _QUEUE_PREFIX.match(resource)):
             queue = match.group(0)
         effect = self._faults.pick(CLOUD_TASKS, operation, queue)
         if isinstance(effect, RpcError):
             raise effect.exception()
+        return effect
 
     def _queue(self, name: str) -> QueueState:
         queue = self._queues.get(parse_queue_name(name).full)

@@ -32,11 +32,13 @@ from google.api_core.exceptions import (
     ServiceUnavailable,
 )
 from google.cloud import run_v2
+from google.iam.v1 import iam_policy_pb2
 from google.longrunning import operations_pb2
 
 from emulator import paging
 from emulator.clock import Clock
 from emulator.faults import ATTEMPT, RUN, Effect, Faults, RpcError
+from emulator.iam import JOB_PERMISSIONS, tested_permissions
 from emulator.run_jobs.model import (
     EXECUTION_KIND,
     INTERRUPTED_MESSAGE,
@@ -200,6 +202,16 @@ class RunJobsEngine:
         self._inject_rpc_fault("GetJob", request.name)
         with self._lock:
             return run_v2.Job(self._job(parse_job_name(request.name)))
+
+    def test_iam_permissions(
+        self, request: iam_policy_pb2.TestIamPermissionsRequest
+    ) -> iam_policy_pb2.TestIamPermissionsResponse:
+        """TestIamPermissions on a job: the permissions asked that a job's policy grants, less
+        those a ``DenyPermissions`` fault rule refuses; NOT_FOUND for a missing job."""
+        effect = self._inject_rpc_fault("TestIamPermissions", request.resource)
+        with self._lock:
+            self._job(parse_job_name(request.resource))
+        return tested_permissions(request.permissions, JOB_PERMISSIONS, effect)
 
     def list_jobs(self, request: run_v2.ListJobsRequest) -> run_v2.ListJobsResponse:
         """ListJobs, ordered by name."""
@@ -606,15 +618,17 @@ class RunJobsEngine:
         executions = [e for e in self._executions.values() if e.name.job.full == job]
         return sorted(executions, key=_newest_first)
 
-    def _inject_rpc_fault(self, operation: str, resource: str | None) -> None:
+    def _inject_rpc_fault(self, operation: str, resource: str | None) -> Effect | None:
+        """Raise the error of a matching RpcError rule; return another matching effect."""
         if self._faults is None:
-            return
+            return None
         job = None
         if resource and "/jobs/" in resource:
             job = resource.split("/executions/", 1)[0]
         effect = self._faults.pick(RUN, operation, job=job)
         if isinstance(effect, RpcError):
             raise effect.exception()
+        return effect
 
     def _load(self) -> None:
         """Rebuild jobs and executions from the store (under the lock).

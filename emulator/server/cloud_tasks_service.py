@@ -5,13 +5,18 @@ from __future__ import annotations
 from google.cloud import tasks_v2
 
 from emulator.cloud_tasks import CloudTasksEngine
-from emulator.server.grpc_api import ServiceTable, empty_method, message_method, unimplemented
+from emulator.server.grpc_api import (
+    ServiceTable,
+    empty_method,
+    message_method,
+    test_iam_permissions_method,
+    unimplemented,
+)
 
 SERVICE = "google.cloud.tasks.v2.CloudTasks"
 UNIMPLEMENTED_RPCS = (
     "GetIamPolicy",
     "SetIamPolicy",
-    "TestIamPermissions",
     "BatchCreateTasks",
     "BatchDeleteTasks",
     "GetCmekConfig",
@@ -20,7 +25,8 @@ UNIMPLEMENTED_RPCS = (
 
 
 def cloud_tasks_service(engine: CloudTasksEngine) -> ServiceTable:
-    """The CloudTasks service table for ``engine`` (IAM, batch and CMEK RPCs: UNIMPLEMENTED)."""
+    """The CloudTasks service table for ``engine`` (the IAM policy, batch and CMEK RPCs:
+    UNIMPLEMENTED)."""
     methods = {
         "ListQueues": message_method(
             tasks_v2.ListQueuesRequest, tasks_v2.ListQueuesResponse, engine.list_queues
@@ -49,6 +55,7 @@ def cloud_tasks_service(engine: CloudTasksEngine) -> ServiceTable:
         "CreateTask": message_method(tasks_v2.CreateTaskRequest, tasks_v2.Task, engine.create_task),
         "DeleteTask": empty_method(tasks_v2.DeleteTaskRequest, engine.delete_task),
         "RunTask": message_method(tasks_v2.RunTaskRequest, tasks_v2.Task, engine.run_task),
+        "TestIamPermissions": test_iam_permissions_method(engine.test_iam_permissions),
     }
     methods.update({name: unimplemented(SERVICE, name) for name in UNIMPLEMENTED_RPCS})
     return ServiceTable(SERVICE, methods)

@@ -16,6 +16,7 @@ from typing import Any
 
 import grpc
 from google.api_core import exceptions as api_exceptions
+from google.iam.v1 import iam_policy_pb2
 from google.protobuf import empty_pb2
 
 logger = logging.getLogger(__name__)
@@ -55,6 +56,17 @@ def empty_method(request_type: Any, call: Callable[[Any], None]) -> UnaryMethod:
         return empty_pb2.Empty()
 
     return UnaryMethod(request_type.deserialize, empty_pb2.Empty.SerializeToString, respond)
+
+
+def test_iam_permissions_method(
+    call: Callable[[iam_policy_pb2.TestIamPermissionsRequest], Any],
+) -> UnaryMethod:
+    """``TestIamPermissions``, whose messages are ``google.iam.v1``'s (protobuf, not proto-plus)."""
+    return UnaryMethod(
+        iam_policy_pb2.TestIamPermissionsRequest.FromString,
+        iam_policy_pb2.TestIamPermissionsResponse.SerializeToString,
+        call,
+    )
 
 
 def unimplemented(service: str, method: str) -> UnaryMethod:

@@ -15,13 +15,18 @@ from google.cloud import run_v2
 from google.longrunning import operations_pb2
 
 from emulator.run_jobs import RunJobsEngine
-from emulator.server.grpc_api import ServiceTable, UnaryMethod, unimplemented
+from emulator.server.grpc_api import (
+    ServiceTable,
+    UnaryMethod,
+    test_iam_permissions_method,
+    unimplemented,
+)
 
 JOBS_SERVICE = "google.cloud.run.v2.Jobs"
 EXECUTIONS_SERVICE = "google.cloud.run.v2.Executions"
 TASKS_SERVICE = "google.cloud.run.v2.Tasks"
 OPERATIONS_SERVICE = "google.longrunning.Operations"
-UNIMPLEMENTED_JOBS_RPCS = ("GetIamPolicy", "SetIamPolicy", "TestIamPermissions")
+UNIMPLEMENTED_JOBS_RPCS = ("GetIamPolicy", "SetIamPolicy")
 UNIMPLEMENTED_OPERATIONS_RPCS = (
     "ListOperations",
     "DeleteOperation",
@@ -41,8 +46,8 @@ def _long_running(request_type: Any, call: Callable[[Any], Any]) -> UnaryMethod:
 
 
 def run_jobs_services(engine: RunJobsEngine) -> list[ServiceTable]:
-    """The Jobs, Executions, Tasks and Operations service tables for ``engine`` (IAM RPCs and
-    the Operations RPCs other than GetOperation answer UNIMPLEMENTED)."""
+    """The Jobs, Executions, Tasks and Operations service tables for ``engine`` (the IAM policy
+    RPCs and the Operations RPCs other than GetOperation answer UNIMPLEMENTED)."""
     jobs = {
         "CreateJob": _long_running(run_v2.CreateJobRequest, engine.create_job),
         "GetJob": _returns(run_v2.Job, run_v2.GetJobRequest, engine.get_job),
@@ -50,6 +55,7 @@ def run_jobs_services(engine: RunJobsEngine) -> list[ServiceTable]:
         "UpdateJob": _long_running(run_v2.UpdateJobRequest, engine.update_job),
         "DeleteJob": _long_running(run_v2.DeleteJobRequest, engine.delete_job),
         "RunJob": _long_running(run_v2.RunJobRequest, engine.run_job),
+        "TestIamPermissions": test_iam_permissions_method(engine.test_iam_permissions),
     }
     jobs.update({name: unimplemented(JOBS_SERVICE, name) for name in UNIMPLEMENTED_JOBS_RPCS})
     executions = {

@@ -175,6 +175,10 @@ class CloudTasksPort(Protocol):
         """UpdateQueue of exactly these settings (the field mask names only them); the queue's
         other settings are left as they are."""
 
+    def queue_permissions(self, queue_path: str, permissions: list[str]) -> list[str]:
+        """Which of `permissions` the caller holds on a queue (TestIamPermissions).
+        google.api_core NotFound if the queue does not exist."""
+
 
 class RunJobsPort(Protocol):
     """Cloud Run Jobs, as the Run Jobs backend and the dashboard use it."""
@@ -203,6 +207,13 @@ class RunJobsPort(Protocol):
 
     def job_max_retries(self, job_path: str) -> int:
         """How many times Cloud Run retries a failed task of this job."""
+
+    def job_exists(self, job_path: str) -> bool:
+        """Whether the Cloud Run job exists (read now, never created)."""
+
+    def job_permissions(self, job_path: str, permissions: list[str]) -> list[str]:
+        """Which of `permissions` the caller holds on a job (TestIamPermissions).
+        google.api_core NotFound if the job does not exist."""
 
 
 class SchedulerPort(Protocol):

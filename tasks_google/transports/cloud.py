@@ -17,6 +17,7 @@ from typing import Any, Protocol, TypeVar
 
 from google.api_core import exceptions as api_exceptions
 from google.cloud import run_v2, scheduler_v1, tasks_v2
+from google.iam.v1 import iam_policy_pb2
 from google.protobuf import field_mask_pb2
 
 from tasks_google.config.queue_config import QueueSettings
@@ -179,6 +180,15 @@ class CloudTransport:
         self._policies.pop(queue_path, None)
         return queue
 
+    def queue_permissions(self, queue_path: str, permissions: list[str]) -> list[str]:
+        return self._held_permissions(Service.CLOUD_TASKS, queue_path, permissions)
+
+    def _held_permissions(self, service: Service, resource: str, permissions: list[str]) -> list:
+        request = iam_policy_pb2.TestIamPermissionsRequest(
+            resource=resource, permissions=permissions
+        )
+        return list(self.channel.call(service, "test_iam_permissions", request).permissions)
+
     # Cloud Run Jobs
 
     def run_job(self, spec: JobRunSpec) -> str:
@@ -217,6 +227,16 @@ class CloudTransport:
 
     def job_max_retries(self, job_path: str) -> int:
         return self._max_retries.get_or_read(job_path, lambda: self._read_max_retries(job_path))
+
+    def job_exists(self, job_path: str) -> bool:
+        try:
+            self.channel.call(Service.RUN_JOBS, "get_job", run_v2.GetJobRequest(name=job_path))
+        except api_exceptions.NotFound:
+            return False
+        return True
+
+    def job_permissions(self, job_path: str, permissions: list[str]) -> list[str]:
+        return self._held_permissions(Service.RUN_JOBS, job_path, permissions)
 
     def _read_max_retries(self, job_path: str) -> int:
         job = self.channel.call(Service.RUN_JOBS, "get_job", run_v2.GetJobRequest(name=job_path))
