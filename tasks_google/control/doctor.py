@@ -22,8 +22,10 @@ from tasks_google.backends.stored import StoredExecutionBackend
 from tasks_google.config.dev_emulator import START_HINT
 from tasks_google.config.options import CloudTasksOptions, RunJobsOptions
 from tasks_google.config.targets import Target, TargetKind
+from tasks_google.control.queue_sync import differences
 from tasks_google.exceptions import EmulatorUnavailableError
 from tasks_google.transports import Transport
+from tasks_google.transports.queue_messages import queue_settings
 
 #: What tasks_google does on a Cloud Tasks queue: permission -> (a role granting it, what uses it).
 QUEUE_PERMISSIONS: dict[str, tuple[str, str]] = {
@@ -286,6 +288,8 @@ def check_queue(
             )
         ]
     found = [Check(True, f"{where}: queue {queue!r}: {path} exists and is RUNNING")]
+    if queue in config.queue_config:
+        found.append(check_queue_settings(where, transport, config, queue))
     asked = list(QUEUE_PERMISSIONS)
     try:
         granted = _calling(
@@ -297,6 +301,26 @@ def check_queue(
         return [*found, failed.check]
     binding = f"gcloud tasks queues add-iam-policy-binding {queue_id} --location={config.location}"
     return [*found, _permissions(where, f"queue {queue_id}", QUEUE_PERMISSIONS, granted, binding)]
+
+
+def check_queue_settings(
+    where: str, transport: Transport, config: CloudTasksOptions, queue: str
+) -> Check:
+    """The queue's settings are those `queue_config` gives it (in the keys it gives)."""
+    path, settings = config.queue_path(queue), config.queue_config[queue]
+    try:
+        current = _calling(where, f"GetQueue {path}", lambda: transport.get_queue(path))
+    except CloudCallFailed as failed:
+        return failed.check
+    changes = differences(settings, queue_settings(current, settings))
+    if changes:
+        return Check(
+            False,
+            f"{where}: queue {queue!r}: its settings differ from queue_config: "
+            + ", ".join(changes),
+            "Run `manage.py sync_queues` to apply queue_config.",
+        )
+    return Check(True, f"{where}: queue {queue!r}: its settings match queue_config")
 
 
 def check_job(

@@ -92,16 +92,21 @@ def wanted_queues() -> dict[str, tuple[QueueSettings, StoredExecutionBackend]]:
     return wanted
 
 
+def differences(settings: QueueSettings, current: Mapping[str, int | float]) -> tuple[str, ...]:
+    """ "key: current -> configured" for each configured key in which the queue differs."""
+    return tuple(
+        f"{key}: {show(key, current[key])} -> {show(key, value)}"
+        for key, value in settings.items()
+        if not _same(key, value, current[key])
+    )
+
+
 def _line(
     path: str, settings: QueueSettings, current: Mapping[str, int | float] | None, t: Transport
 ) -> QueueLine:
     if current is None:
         return QueueLine("+", path, settings, transport=t)
-    changes = tuple(
-        f"{key}: {show(key, current[key])} -> {show(key, value)}"
-        for key, value in settings.items()
-        if not _same(key, value, current[key])
-    )
+    changes = differences(settings, current)
     return QueueLine("~" if changes else "=", path, settings, changes, t)
 
 

@@ -1,7 +1,10 @@
 """The checks of `tasks_doctor` (`tasks_google.control.doctor`), against the in-process emulator,
 an emulator server, and Google-targeted settings judged without calling Google."""
 
+import io
 import socket
+
+from django.core.management import call_command
 
 from emulator import DenyPermissions, FaultRule
 from emulator.cloud_tasks.queue_specs import QueueSpec
@@ -62,6 +65,29 @@ def test_a_missing_queue_and_a_missing_job_fail_with_a_hint():
     assert "queues/slow-lane does not exist" in failed["queue 'slow'"].message
     assert "configure_queue()" in failed["queue 'slow'"].hint
     assert "jobs/batch does not exist" in failed["queue 'batch'"].message
+
+
+def test_a_queue_whose_settings_differ_from_queue_config_fails_until_synced(settings):
+    options = {**TASKS["default"]["OPTIONS"], "queue_config": {"emails": {"max_attempts": 5}}}
+    settings.TASKS = {**TASKS, "default": {**TASKS["default"], "OPTIONS": options}}
+    with emulated() as cloud:
+        for queue in TASKS["default"]["QUEUES"]:
+            if queue != "emails":  # emulated() made "emails" as configured...
+                cloud.configure_queue(queue)
+        cloud.configure_job("batch", backend="jobs")
+        assert not any("queue_config" in c.message for c in failures(run_doctor()))
+        cloud.configure_queue("emails", max_attempts=9)  # ...then someone changed it by hand
+        differ = [c for c in failures(run_doctor()) if "queue_config" in c.message]
+        call_command("sync_queues", stdout=io.StringIO())
+        after = run_doctor()
+
+    [check] = differ
+    assert "queue 'emails': its settings differ from queue_config: max_attempts: 9 -> 5" in (
+        check.message
+    )
+    assert "manage.py sync_queues" in check.hint
+    assert failures(after) == []
+    assert any("'emails': its settings match queue_config" in c.message for c in after)
 
 
 def test_a_denied_permission_is_named_with_the_role_that_grants_it():
