@@ -57,6 +57,9 @@ DATABASES = {
         # tasks_google puts SQLite in WAL mode; with it, NORMAL syncs at checkpoints rather
         # than at every commit: still safe from corruption, faster for a local loop of tasks.
         "OPTIONS": {"init_command": "PRAGMA synchronous = NORMAL"},
+        # One connection per kept-alive HTTP connection of tasks_runserver (which closes it
+        # when that ends), instead of one per request.
+        "CONN_MAX_AGE": 60,
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -18,13 +18,14 @@ BUSY_TIMEOUT_MS = 20_000
 def _tune(sender: Any, connection: Any, **kwargs: Any) -> None:
     if connection.vendor != "sqlite":
         return
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA busy_timeout")
-        (current,) = cursor.fetchone()
-        if current < BUSY_TIMEOUT_MS:
-            cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        if not connection.is_in_memory_db():
-            cursor.execute("PRAGMA journal_mode = WAL")
+    # On the DB-API connection itself: these run at every new connection (every request under
+    # CONN_MAX_AGE 0), and Django's cursor would log and time each of them under DEBUG.
+    raw = connection.connection
+    (current,) = raw.execute("PRAGMA busy_timeout").fetchone()
+    if current < BUSY_TIMEOUT_MS:
+        raw.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    if not connection.is_in_memory_db():
+        raw.execute("PRAGMA journal_mode = WAL")
 
 
 def configure_new_connections() -> None:

@@ -6,9 +6,14 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
+import pytest
+from django.db import connections
+
+from emulator.realtime import DEFAULT_MAX_PARALLEL
 from tasks_google.dev.server import NoDelayWSGIServer, runserver_command
 
 REPO = Path(__file__).resolve().parents[3]
@@ -24,6 +29,34 @@ def test_its_accepted_connections_send_without_delay():
         client.close()
     finally:
         server.server_close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_end_of_an_http_connection_closes_its_threads_database_connections():
+    server = NoDelayWSGIServer(("127.0.0.1", 0), None)
+    seen = {}
+
+    def serve_one_connection() -> None:
+        connection = connections["default"]
+        connection.ensure_connection()  # a request on it used the database
+        client = socket.create_connection(server.server_address)
+        accepted, _address = server.get_request()
+        server.close_request(accepted)  # as runserver's thread does when the connection ends
+        client.close()
+        seen["closed"] = connection.connection is None
+
+    try:
+        worker = threading.Thread(target=serve_one_connection)
+        worker.start()
+        worker.join(15)
+    finally:
+        server.server_close()
+    assert seen == {"closed": True}
+
+
+def test_it_queues_every_connection_a_burst_of_emulator_deliveries_opens():
+    # Connects beyond the backlog are dropped and retried by TCP a second later.
+    assert NoDelayWSGIServer.request_queue_size >= DEFAULT_MAX_PARALLEL
 
 
 def test_it_is_the_projects_own_runserver_with_that_server():
