@@ -16,11 +16,13 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from google.api_core import exceptions as api_exceptions
 from google.auth import exceptions as auth_exceptions
+from google.cloud import tasks_v2
 
 from tasks_google.backends.cloud_tasks import CloudTasksBackend
 from tasks_google.backends.stored import StoredExecutionBackend
 from tasks_google.config.dev_emulator import START_HINT
 from tasks_google.config.options import CloudTasksOptions, RunJobsOptions
+from tasks_google.config.queue_config import QueueSettings
 from tasks_google.config.targets import Target, TargetKind
 from tasks_google.control.queue_sync import differences
 from tasks_google.exceptions import EmulatorUnavailableError
@@ -267,7 +269,7 @@ def check_queue(
     """The Cloud Tasks queue of Django queue `queue` exists, runs, and the caller may use it."""
     path, queue_id = config.queue_path(queue), config.queue_id(queue)
     try:
-        state = _calling(where, f"GetQueue {path}", lambda: transport.get_queue_state(path))
+        found_queue = _calling(where, f"GetQueue {path}", lambda: transport.get_queue(path))
     except CloudCallFailed as failed:
         if not isinstance(failed.__cause__, api_exceptions.NotFound):
             return [failed.check]
@@ -279,6 +281,7 @@ def check_queue(
                 _missing_hint(target, f"{create} --project={config.project_id}"),
             )
         ]
+    state = found_queue.state.name
     if state != "RUNNING":
         return [
             Check(
@@ -289,7 +292,7 @@ def check_queue(
         ]
     found = [Check(True, f"{where}: queue {queue!r}: {path} exists and is RUNNING")]
     if queue in config.queue_config:
-        found.append(check_queue_settings(where, transport, config, queue))
+        found.append(check_queue_settings(where, found_queue, config.queue_config[queue], queue))
     asked = list(QUEUE_PERMISSIONS)
     try:
         granted = _calling(
@@ -304,15 +307,10 @@ def check_queue(
 
 
 def check_queue_settings(
-    where: str, transport: Transport, config: CloudTasksOptions, queue: str
+    where: str, found: tasks_v2.Queue, settings: QueueSettings, queue: str
 ) -> Check:
-    """The queue's settings are those `queue_config` gives it (in the keys it gives)."""
-    path, settings = config.queue_path(queue), config.queue_config[queue]
-    try:
-        current = _calling(where, f"GetQueue {path}", lambda: transport.get_queue(path))
-    except CloudCallFailed as failed:
-        return failed.check
-    changes = differences(settings, queue_settings(current, settings))
+    """The queue as found has the `settings` its `queue_config` gives (in the keys given)."""
+    changes = differences(settings, queue_settings(found, settings))
     if changes:
         return Check(
             False,
