@@ -102,6 +102,14 @@ def build_parser() -> argparse.ArgumentParser:
         "Jobs): the official clients talk to it over gRPC, it delivers real HTTP requests to your "
         "app and runs job tasks as local processes.",
     )
+    _add_server_arguments(parser)
+    _add_resource_arguments(parser)
+    _add_delivery_arguments(parser)
+    return parser
+
+
+def _add_server_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where it listens, where it keeps its state, how much it logs."""
     parser.add_argument("--host", default=DEFAULT_HOST, help="interface to listen on (%(default)s)")
     parser.add_argument(
         "--port",
@@ -120,6 +128,17 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="keep the state in a SQLite file in this directory (default: in memory)",
     )
+    parser.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        default="INFO",
+        help="log level on stderr (%(default)s)",
+    )
+
+
+def _add_resource_arguments(parser: argparse.ArgumentParser) -> None:
+    """The queues and jobs it creates at start, and how job tasks run."""
     parser.add_argument("--project", default=DEFAULT_PROJECT, help="project of --queue queues")
     parser.add_argument("--location", default=DEFAULT_LOCATION, help="location of --queue queues")
     parser.add_argument(
@@ -165,6 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds between SIGTERM and SIGKILL when a Cloud Run task is cancelled or times "
         "out (%(default)s)",
     )
+
+
+def _add_delivery_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where deliveries go, how many at once, and the fault rules' seed."""
     parser.add_argument(
         "--route",
         dest="routes",
@@ -184,14 +207,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--fault-seed", type=int, default=None, help="seed of the fault rules' probabilities"
     )
-    parser.add_argument(
-        "--log-level",
-        type=str.upper,
-        choices=LOG_LEVELS,
-        default="INFO",
-        help="log level on stderr (%(default)s)",
-    )
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
