@@ -26,11 +26,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (
     DEFAULT_TASKS,
-    REPO,
+    EXAMPLE,
+    MANAGE,
     STEADY_INTERVAL,
     STEADY_SECONDS,
     Figures,
     add_figures_argument,
+    example_with_emulator,
     free_port,
     latency_ms,
     tree_cpu_seconds,
@@ -38,7 +40,6 @@ from common import (
     write_figures,
 )
 
-EXAMPLE = REPO / "example"
 #: How long a phase may take to finish its tasks before the benchmark gives up.
 PHASE_TIMEOUT = 300
 #: The app's server commands it can run: what tasks_dev runs (the default), Django's own.
@@ -48,45 +49,17 @@ SERVERS = ("tasks_runserver", "runserver")
 def start_servers(tmp: Path, server: str, queues: list[str]) -> dict[str, subprocess.Popen]:
     """Migrate a fresh database, start the emulator server and the app's `server` command,
     wait for both."""
-    port, grpc, http = free_port(), free_port(), free_port()
-    os.environ.update(
-        {
-            "DEV_PORT": str(port),
-            "EXAMPLE_DB": str(tmp / "bench.sqlite3"),
-            "CLOUD_TASKS_EMULATOR_HOST": f"127.0.0.1:{grpc}",
-            "CLOUD_RUN_EMULATOR_HOST": f"127.0.0.1:{grpc}",
-            "TASKS_GOOGLE_EMULATOR_URL": f"http://127.0.0.1:{http}",
-            "DJANGO_SETTINGS_MODULE": "exampleproject.settings",
-        }
+    port = free_port()
+    os.environ["DEV_PORT"] = str(port)  # the example's base_url
+    emulator = example_with_emulator(tmp, queues)
+    app = subprocess.Popen(
+        [*MANAGE, server, f"127.0.0.1:{port}", "--noreload"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
-    manage = [sys.executable, str(EXAMPLE / "manage.py")]
-    subprocess.run([*manage, "migrate", "-v", "0"], check=True)
-    quiet = {"stdout": subprocess.DEVNULL, "start_new_session": True}
-    servers = {
-        "emulator": subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "emulator",
-                "--port",
-                str(grpc),
-                "--http-port",
-                str(http),
-                *(arg for spec in queues for arg in ("--queue", spec)),
-                "--log-level",
-                "WARNING",
-            ],
-            **quiet,
-        ),
-        "runserver": subprocess.Popen(
-            [*manage, server, f"127.0.0.1:{port}", "--noreload"],
-            stderr=subprocess.DEVNULL,
-            **quiet,
-        ),
-    }
-    wait_http(f"http://127.0.0.1:{http}/health")
     wait_http(f"http://127.0.0.1:{port}/")
-    return servers
+    return {"emulator": emulator, "runserver": app}
 
 
 def wait_finished(ids: list[str]) -> None:

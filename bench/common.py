@@ -4,12 +4,18 @@ import json
 import os
 import socket
 import statistics
+import subprocess
+import sys
 import time
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+#: The example project the dev-loop benchmarks run, and its manage.py command.
+EXAMPLE = REPO / "example"
+MANAGE = [sys.executable, str(EXAMPLE / "manage.py")]
 #: Trivial tasks per measured batch, unless `--tasks` says otherwise.
 DEFAULT_TASKS = 200
 #: The steady load of the dev loop: one enqueue every STEADY_INTERVAL s for STEADY_SECONDS s.
@@ -137,3 +143,27 @@ def print_summary(figures: list[Figures]) -> None:
         if f.cpu_by_process:
             shares = ", ".join(f"{name} {ms:.2f}" for name, ms in f.cpu_by_process.items())
             print(f"  {f.part}: CPU ms per task by process: {shares}")
+
+
+def example_with_emulator(tmp: Path, queues: Sequence[str] = ()) -> subprocess.Popen:
+    """Point the example project (this process's environment, inherited by what it starts) at
+    a fresh SQLite database in `tmp` and at a new emulator server with `queues` (its --queue
+    specs); migrate, start the emulator and wait until it answers. Returns its process."""
+    grpc, http = free_port(), free_port()
+    os.environ.update(
+        {
+            "EXAMPLE_DB": str(tmp / "bench.sqlite3"),
+            "CLOUD_TASKS_EMULATOR_HOST": f"127.0.0.1:{grpc}",
+            "CLOUD_RUN_EMULATOR_HOST": f"127.0.0.1:{grpc}",
+            "TASKS_GOOGLE_EMULATOR_URL": f"http://127.0.0.1:{http}",
+            "DJANGO_SETTINGS_MODULE": "exampleproject.settings",
+        }
+    )
+    subprocess.run([*MANAGE, "migrate", "-v", "0"], check=True, stderr=subprocess.DEVNULL)
+    argv = [sys.executable, "-m", "emulator", "--port", str(grpc), "--http-port", str(http)]
+    argv += [arg for spec in queues for arg in ("--queue", spec)]
+    emulator = subprocess.Popen(
+        [*argv, "--log-level", "WARNING"], stdout=subprocess.DEVNULL, start_new_session=True
+    )
+    wait_http(f"http://127.0.0.1:{http}/health")
+    return emulator

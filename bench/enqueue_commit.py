@@ -11,7 +11,6 @@ is asserted.
 """
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
@@ -21,30 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import REPO, free_port, tree_cpu_seconds, wait_http
-
-EXAMPLE = REPO / "example"
-
-
-def start_emulator(tmp: Path) -> subprocess.Popen:
-    grpc, http = free_port(), free_port()
-    os.environ.update(
-        {
-            "EXAMPLE_DB": str(tmp / "bench.sqlite3"),
-            "CLOUD_TASKS_EMULATOR_HOST": f"127.0.0.1:{grpc}",
-            "CLOUD_RUN_EMULATOR_HOST": f"127.0.0.1:{grpc}",
-            "TASKS_GOOGLE_EMULATOR_URL": f"http://127.0.0.1:{http}",
-            "DJANGO_SETTINGS_MODULE": "exampleproject.settings",
-        }
-    )
-    manage = [sys.executable, str(EXAMPLE / "manage.py")]
-    subprocess.run([*manage, "migrate", "-v", "0"], check=True, stderr=subprocess.DEVNULL)
-    argv = [sys.executable, "-m", "emulator", "--port", str(grpc), "--http-port", str(http)]
-    emulator = subprocess.Popen(
-        [*argv, "--log-level", "WARNING"], stdout=subprocess.DEVNULL, start_new_session=True
-    )
-    wait_http(f"http://127.0.0.1:{http}/health")
-    return emulator
+from common import EXAMPLE, example_with_emulator, tree_cpu_seconds
 
 
 def enqueue_in_one_transaction(tasks: int, emulator: subprocess.Popen, label: str) -> None:
@@ -75,7 +51,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=1000)
     options = parser.parse_args()
-    emulator = start_emulator(Path(tempfile.mkdtemp(prefix="tasks-google-bench-")))
+    emulator = example_with_emulator(Path(tempfile.mkdtemp(prefix="tasks-google-bench-")))
     try:
         sys.path.insert(0, str(EXAMPLE))
         import django

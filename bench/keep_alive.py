@@ -21,9 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import REPO, free_port, tree_cpu_seconds, wait_http
+from common import MANAGE, free_port, tree_cpu_seconds, wait_http
 
-MANAGE = [sys.executable, str(REPO / "example" / "manage.py")]
 SERVERS = ("runserver", "tasks_runserver")
 WARM_UP = 50
 
