@@ -7,7 +7,7 @@ app reads it once per interval rather than at every poll.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.db.models.functions import TruncSecond
 from rich.text import Text
 
@@ -38,9 +38,11 @@ def read_throughput(
     until = now.replace(microsecond=0)
     step = timedelta(seconds=bucket_seconds)
     since = until - step * buckets
+    # Finished in the window and not cancelled: SUCCESSFUL or FAILED, over the finished_at index.
     per_second = (
-        TaskExecution.objects.filter(finished_at__gte=since, finished_at__lt=until)
-        .filter(Q(status="SUCCESSFUL") | Q(status="FAILED", cancelled_at__isnull=True))
+        TaskExecution.objects.filter(
+            finished_at__gte=since, finished_at__lt=until, cancelled_at__isnull=True
+        )
         .annotate(second=TruncSecond("finished_at"))
         .values_list("second", "status")
         .annotate(count=Count("pk"))
@@ -49,7 +51,8 @@ def read_throughput(
     completions, failures = [0] * buckets, [0] * buckets
     for second, status, count in per_second:
         index = int((second - since).total_seconds()) // bucket_seconds
-        (completions if status == "SUCCESSFUL" else failures)[index] += count
+        if status in ("SUCCESSFUL", "FAILED"):
+            (completions if status == "SUCCESSFUL" else failures)[index] += count
     return Throughput(
         until=until,
         bucket_seconds=bucket_seconds,
