@@ -48,7 +48,7 @@ from emulator.cloud_tasks.model import (
 from emulator.cloud_tasks.names import (
     TaskName,
     new_task_id,
-    parse_location,
+    parse_parent,
     parse_queue_name,
     parse_task_name,
 )
@@ -194,7 +194,7 @@ class CloudTasksEngine(EngineLifecycle):
     def create_queue(self, request: tasks_v2.CreateQueueRequest) -> tasks_v2.Queue:
         """CreateQueue: ALREADY_EXISTS for a live name, FAILED_PRECONDITION if deleted recently."""
         self._inject_rpc_fault("CreateQueue", request.queue.name)
-        parent = parse_location(request.parent)
+        parent = parse_parent(request.parent)
         name = parse_queue_name(request.queue.name)
         if name.parent != parent:
             raise InvalidArgument(f"{request.queue.name} must begin with {request.parent}.")
@@ -250,7 +250,7 @@ class CloudTasksEngine(EngineLifecycle):
     def list_queues(self, request: tasks_v2.ListQueuesRequest) -> tasks_v2.ListQueuesResponse:
         """ListQueues, ordered by name; supports the filter ``state: <STATE>``."""
         self._inject_rpc_fault("ListQueues", None)
-        parent = parse_location(request.parent)
+        parent = parse_parent(request.parent)
         wanted_state = _parse_state_filter(request.filter)
         page_size = paging.page_size(request.page_size, MAX_QUEUES_PAGE_SIZE)
         after = paging.decode_page_token(request.page_token)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from google.api_core.exceptions import InvalidArgument
 
+from emulator.error_details import help_link, project_permission_denied
 from emulator.resource_names import (
     INVALID_PARENT_MESSAGE,
     LOCATION_PATTERN,
@@ -28,6 +29,18 @@ TASK_NAME_MESSAGE = (
     'Task name must be formatted: "projects/<PROJECT_ID>/locations/<LOCATION_ID>/queues/<QUEUE_ID>'
     '/tasks/<TASK_ID>"'
 )
+SERVICE = "cloudtasks.googleapis.com"
+_REFERENCE = "https://cloud.google.com/tasks/docs/reference/rest/v2/"
+QUEUE_NAME_LINK = (
+    "Definition of queue name",
+    _REFERENCE + "projects.locations.queues#Queue.FIELDS.name",
+)
+"""The Help link Google attaches to QUEUE_NAME_MESSAGE (T37)."""
+TASK_ID_LINK = (
+    "Definition of task ID",
+    _REFERENCE + "projects.locations.queues.tasks#Task.FIELDS.name",
+)
+"""The Help link Google attaches to an invalid task id's message (T37)."""
 
 __all__ = [
     "INVALID_PARENT_MESSAGE",
@@ -37,6 +50,7 @@ __all__ = [
     "TaskName",
     "new_task_id",
     "parse_location",
+    "parse_parent",
     "parse_queue_name",
     "parse_task_name",
 ]
@@ -71,8 +85,20 @@ def parse_queue_name(name: str) -> QueueName:
     """Parse a full queue name; a bad format or queue id is INVALID_ARGUMENT."""
     match = _QUEUE.fullmatch(name)
     if not match or not _QUEUE_ID.fullmatch(match.group(3)):
-        raise InvalidArgument(QUEUE_NAME_MESSAGE)
+        raise InvalidArgument(QUEUE_NAME_MESSAGE, details=[help_link(*QUEUE_NAME_LINK)])
     return QueueName(*match.groups())
+
+
+def parse_parent(parent: str) -> str:
+    """Validate the ``projects/P/locations/L`` parent of CreateQueue or ListQueues.
+
+    A parent without a ``/`` cannot be a resource name, so Google's front end reads all of it as
+    a project id and refuses it: PERMISSION_DENIED with its ErrorInfo (T38). Other malformed
+    parents are INVALID_ARGUMENT, as for the other services.
+    """
+    if parent and "/" not in parent:
+        raise project_permission_denied(parent, SERVICE)
+    return parse_location(parent)
 
 
 def parse_task_name(name: str, *, in_queue: QueueName | None = None) -> TaskName:
@@ -93,7 +119,8 @@ def parse_task_name(name: str, *, in_queue: QueueName | None = None) -> TaskName
     if not _TASK_ID.fullmatch(task_id):
         raise InvalidArgument(
             f'Task ID "{task_id}" can contain only letters ([A-Za-z]), numbers ([0-9]), '
-            "hyphens (-), or underscores (_). Task ID must between 1 and 500 characters."
+            "hyphens (-), or underscores (_). Task ID must between 1 and 500 characters.",
+            details=[help_link(*TASK_ID_LINK)],
         )
     return TaskName(parse_queue_name(queue_part), task_id)
 

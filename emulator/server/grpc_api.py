@@ -18,10 +18,14 @@ import grpc
 from google.api_core import exceptions as api_exceptions
 from google.iam.v1 import iam_policy_pb2
 from google.protobuf import empty_pb2
+from google.protobuf.message import Message
+from google.rpc import status_pb2
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_WORKERS = 32
+STATUS_DETAILS_KEY = "grpc-status-details-bin"
+"""The trailer carrying a serialized ``google.rpc.Status`` with an error's rich details."""
 
 
 @dataclass(frozen=True)
@@ -101,11 +105,29 @@ def status_of(error: api_exceptions.GoogleAPICallError) -> grpc.StatusCode:
     return grpc.StatusCode.UNKNOWN
 
 
+def status_details(
+    error: api_exceptions.GoogleAPICallError,
+) -> tuple[tuple[str, bytes], ...]:
+    """The trailing metadata carrying ``error``'s protobuf details (none without details).
+
+    Its status repeats the code and message the call ends with, as the clients require.
+    """
+    details = [detail for detail in error.details if isinstance(detail, Message)]
+    if not details:
+        return ()
+    status = status_pb2.Status(code=status_of(error).value[0], message=error.message)
+    for detail in details:
+        status.details.add().Pack(detail)
+    return ((STATUS_DETAILS_KEY, status.SerializeToString()),)
+
+
 def _handle(service: str, method: str, call: Callable[[Any], Any]) -> Callable[[Any, Any], Any]:
     def handle(request: Any, context: grpc.ServicerContext) -> Any:
         try:
             return call(request)
         except api_exceptions.GoogleAPICallError as error:
+            if trailer := status_details(error):
+                context.set_trailing_metadata(trailer)
             context.abort(status_of(error), error.message)
         except Exception as error:
             logger.exception("%s/%s failed unexpectedly.", service, method)
