@@ -31,6 +31,13 @@ from emulator.server.emulator_server import (
 )
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+#: The gcloud APIs whose REST surface the control API's port serves (gcloud appends v2/... or
+#: v1/... to the endpoint override).
+GCLOUD_APIS = ("CLOUDTASKS", "CLOUDSCHEDULER")
+GCLOUD_TOKEN_HINT = (
+    "# gcloud also needs: export CLOUDSDK_AUTH_ACCESS_TOKEN=<any string> "
+    "(the emulator accepts any token)"
+)
 
 
 def _port(text: str) -> int:
@@ -252,6 +259,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"export TASKS_GOOGLE_EMULATOR_URL={server.url}", flush=True)
     print(f"export CLOUD_SCHEDULER_EMULATOR_HOST={server.grpc_target}", flush=True)
     print(f"export CLOUD_RUN_EMULATOR_HOST={server.grpc_target}", flush=True)
+    for api in GCLOUD_APIS:
+        print(f"export CLOUDSDK_API_ENDPOINT_OVERRIDES_{api}={server.url}/", flush=True)
+    print(GCLOUD_TOKEN_HINT, flush=True)
     try:
         while not stop.wait(timeout=1.0):
             pass

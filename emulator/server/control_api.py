@@ -1,8 +1,10 @@
 """The emulator's HTTP control API (JSON): health, reset, state for dashboards, faults, OIDC keys.
 
-Google's APIs are served over gRPC; everything that is about the emulator itself is here, plus
-the OIDC discovery document and signing keys, which live at the issuer URL (this API's base URL).
-Bad input gets a 4xx answer ``{"error": {"code": ..., "message": ...}}`` naming the problem.
+Google's APIs are served over gRPC, and over REST on this port too (paths starting
+``/v1/projects/`` or ``/v2/projects/``, answered by ``rest_api``); everything that is about the
+emulator itself is here, plus the OIDC discovery document and signing keys, which live at the
+issuer URL (this API's base URL). Bad input gets a 4xx answer
+``{"error": {"code": ..., "message": ...}}`` naming the problem.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from google.api_core.exceptions import GoogleAPICallError, NotFound
 
 from emulator.cloud import LocalCloud
 from emulator.faults import rule_from_json
 from emulator.oidc import CONFIGURATION_PATH, JWKS_PATH, PEM_CERTS_PATH
+from emulator.server.rest_api import RestApi
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +41,7 @@ class ControlTarget(Protocol):
     location: str
     version: str
     services: tuple[str, ...]
+    rest_api: RestApi
 
 
 class ApiError(Exception):
@@ -128,7 +132,9 @@ class _Handler(BaseHTTPRequestHandler):
         path: str,
         query: dict[str, list[str]],
         body: bytes,
-    ) -> tuple[HTTPStatus, Any]:
+    ) -> tuple[int, Any]:
+        if target.rest_api.serves(path):
+            return target.rest_api.handle(method, unquote(path), query, body)
         cloud = target.cloud
         routes: dict[str, dict[str, Callable[[], Any]]] = {
             "/health": {"GET": lambda: _health(target)},
@@ -184,7 +190,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise ApiError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "The request body is too large.")
         return self.rfile.read(length)
 
-    def _send_json(self, status: HTTPStatus, payload: Any, allow: str | None = None) -> None:
+    def _send_json(self, status: int, payload: Any, allow: str | None = None) -> None:
         data = json.dumps(payload, indent=2).encode() + b"\n"
         self.send_response(status)
         self.send_header("Content-Type", "application/json")

@@ -31,7 +31,8 @@ from emulator.run_jobs.engine import DEFAULT_KILL_GRACE_SECONDS
 from emulator.run_jobs.job_specs import JobSpec, apply_job_spec
 from emulator.server.cloud_tasks_service import cloud_tasks_service
 from emulator.server.control_api import ControlApiServer
-from emulator.server.grpc_api import PortInUse, bracketed, build_grpc_server
+from emulator.server.grpc_api import PortInUse, ServiceTable, bracketed, build_grpc_server
+from emulator.server.rest_api import RestApi
 from emulator.server.run_jobs_service import run_jobs_services
 from emulator.server.scheduler_service import scheduler_service
 from emulator.store import DataDirectory, DataDirInUse
@@ -69,6 +70,7 @@ class EmulatorServer:
         host: str,
         grpc_server: grpc.Server,
         grpc_port: int,
+        tables: Sequence[ServiceTable],
         http_server: ControlApiServer,
         cloud: LocalCloud,
         driver: RealTimeDriver,
@@ -84,6 +86,7 @@ class EmulatorServer:
         self.location = location
         self.version = package_version()
         self.services = SERVICES
+        self.rest_api = RestApi(tables)
         self._grpc_server = grpc_server
         self._http_server = http_server
         self._driver = driver
@@ -232,16 +235,13 @@ def start_server(
                 apply_job_spec(cloud.run, parent, job_spec)
             except ValueError as error:
                 raise StartupError(f"--job {job_spec.job_id}: {error}") from None
+        tables = [
+            cloud_tasks_service(cloud.tasks),
+            scheduler_service(cloud.scheduler),
+            *run_jobs_services(cloud.run),
+        ]
         try:
-            grpc_server, bound_grpc = build_grpc_server(
-                [
-                    cloud_tasks_service(cloud.tasks),
-                    scheduler_service(cloud.scheduler),
-                    *run_jobs_services(cloud.run),
-                ],
-                host,
-                port,
-            )
+            grpc_server, bound_grpc = build_grpc_server(tables, host, port)
         except PortInUse as error:
             raise StartupError(f"{error} (choose another with --port, or 0).") from None
         driver = RealTimeDriver(
@@ -252,6 +252,7 @@ def start_server(
             host=host,
             grpc_server=grpc_server,
             grpc_port=bound_grpc,
+            tables=tables,
             http_server=http_server,
             cloud=cloud,
             driver=driver,

@@ -30,11 +30,17 @@ STATUS_DETAILS_KEY = "grpc-status-details-bin"
 
 @dataclass(frozen=True)
 class UnaryMethod:
-    """One unary RPC: how to read its request, what to do, how to write its response."""
+    """One unary RPC: how to read its request, what to do, how to write its response.
+
+    ``request_type`` and ``response_type`` are the message classes (proto-plus or protobuf) that
+    ``deserialize`` and ``serialize`` read and write: the REST front door maps JSON through them.
+    """
 
     deserialize: Callable[[bytes], Any] | None
     serialize: Callable[[Any], bytes] | None
     call: Callable[[Any], Any]
+    request_type: Any = None
+    response_type: Any = None
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,9 @@ def message_method(
     request_type: Any, response_type: Any, call: Callable[[Any], Any]
 ) -> UnaryMethod:
     """A method whose request and response are the official client's proto-plus messages."""
-    return UnaryMethod(request_type.deserialize, response_type.serialize, call)
+    return UnaryMethod(
+        request_type.deserialize, response_type.serialize, call, request_type, response_type
+    )
 
 
 def empty_method(request_type: Any, call: Callable[[Any], None]) -> UnaryMethod:
@@ -59,7 +67,13 @@ def empty_method(request_type: Any, call: Callable[[Any], None]) -> UnaryMethod:
         call(request)
         return empty_pb2.Empty()
 
-    return UnaryMethod(request_type.deserialize, empty_pb2.Empty.SerializeToString, respond)
+    return UnaryMethod(
+        request_type.deserialize,
+        empty_pb2.Empty.SerializeToString,
+        respond,
+        request_type,
+        empty_pb2.Empty,
+    )
 
 
 def test_iam_permissions_method(
@@ -70,6 +84,8 @@ def test_iam_permissions_method(
         iam_policy_pb2.TestIamPermissionsRequest.FromString,
         iam_policy_pb2.TestIamPermissionsResponse.SerializeToString,
         call,
+        iam_policy_pb2.TestIamPermissionsRequest,
+        iam_policy_pb2.TestIamPermissionsResponse,
     )
 
 

@@ -37,12 +37,20 @@ UNIMPLEMENTED_OPERATIONS_RPCS = (
 
 def _returns(response_type: Any, request_type: Any, call: Callable[[Any], Any]) -> UnaryMethod:
     """An RPC with a proto-plus request and response."""
-    return UnaryMethod(request_type.deserialize, response_type.serialize, call)
+    return UnaryMethod(
+        request_type.deserialize, response_type.serialize, call, request_type, response_type
+    )
 
 
 def _long_running(request_type: Any, call: Callable[[Any], Any]) -> UnaryMethod:
     """An RPC with a proto-plus request answering a raw ``google.longrunning.Operation``."""
-    return UnaryMethod(request_type.deserialize, operations_pb2.Operation.SerializeToString, call)
+    return UnaryMethod(
+        request_type.deserialize,
+        operations_pb2.Operation.SerializeToString,
+        call,
+        request_type,
+        operations_pb2.Operation,
+    )
 
 
 def run_jobs_services(engine: RunJobsEngine) -> list[ServiceTable]:
@@ -77,6 +85,8 @@ def run_jobs_services(engine: RunJobsEngine) -> list[ServiceTable]:
             operations_pb2.GetOperationRequest.FromString,
             operations_pb2.Operation.SerializeToString,
             engine.get_operation,
+            operations_pb2.GetOperationRequest,
+            operations_pb2.Operation,
         )
     }
     operations.update(

@@ -32,9 +32,10 @@ def tasks_client(grpc_target: str) -> Iterator[tasks_v2.CloudTasksClient]:
 
 
 class EmulatorProcess:
-    """``python -m emulator`` in a subprocess; ``env`` holds the variables it printed."""
+    """``python -m emulator`` in a subprocess; ``env`` holds the variables it printed (at least
+    those named in ``wait_for``)."""
 
-    def __init__(self, *args: str, log_path: Path) -> None:
+    def __init__(self, *args: str, log_path: Path, wait_for: tuple[str, ...] = ()) -> None:
         self.log_path = log_path
         self._log = log_path.open("ab")
         self.process = subprocess.Popen(
@@ -45,7 +46,9 @@ class EmulatorProcess:
             stderr=self._log,
             start_new_session=True,
         )
-        self.env = self._read_exports(timeout=30)
+        self.env = self._read_exports(
+            {"CLOUD_TASKS_EMULATOR_HOST", "TASKS_GOOGLE_EMULATOR_URL", *wait_for}, timeout=30
+        )
 
     @property
     def grpc_target(self) -> str:
@@ -76,11 +79,11 @@ class EmulatorProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def _read_exports(self, timeout: float) -> dict[str, str]:
+    def _read_exports(self, names: set[str], timeout: float) -> dict[str, str]:
         assert self.process.stdout is not None
         env: dict[str, str] = {}
         deadline = time.monotonic() + timeout
-        while len(env) < 2:
+        while not names <= env.keys():
             remaining = deadline - time.monotonic()
             ready = remaining > 0 and select.select([self.process.stdout], [], [], remaining)[0]
             if not ready:
