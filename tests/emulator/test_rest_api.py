@@ -255,3 +255,12 @@ def test_run_jobs_create_run_and_read_executions_and_tasks():
         tasks = rest(server, "GET", f"/v2/{execution}/tasks")[1]["tasks"]
         assert sorted(t.get("index", 0) for t in tasks) == [0, 1]
         assert rest(server, "GET", f"/v2/{tasks[0]['name']}")[1]["name"] == tasks[0]["name"]
+
+
+def test_t37_an_invalid_queue_name_over_rest_carries_googles_help_link(server):
+    status, answer = rest(server, "POST", f"/v2/{PARENT}/queues", {"name": f"{PARENT}/queues/b_d!"})
+
+    assert status == 400 and answer["error"]["status"] == "INVALID_ARGUMENT"
+    [help_detail] = answer["error"]["details"]
+    assert help_detail["@type"] == "type.googleapis.com/google.rpc.Help"
+    assert help_detail["links"][0]["description"] == "Definition of queue name"
