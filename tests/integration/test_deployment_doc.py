@@ -1,8 +1,11 @@
-"""Every `gcloud` command of docs/deployment.md is one the real `gcloud` CLI accepts: its
-command group, arguments and flags parse. Each runs with the page's own variables, its API calls
-sent (as plain http, through gcloud's proxy setting) to a local server that answers every one
-404, so nothing reaches Google: an argument error exits 2 before any call, a command that parsed
-fails on the answer (exit 1)."""
+"""Every `gcloud` command of docs/deployment.md is one the real `gcloud` CLI accepts, run with the
+page's own variables, and nothing reaches Google:
+
+- the commands of the APIs the emulator serves (`gcloud tasks`, `gcloud scheduler`) run against
+  an emulator server holding the page's queue, and must succeed;
+- the others (IAM, Cloud Run, service usage) send their API calls (as plain http, through
+  gcloud's proxy setting) to a local server that answers every one 404: an argument error exits
+  2 before any call, a command that parsed fails on the answer (exit 1)."""
 
 import http.server
 import os
@@ -13,6 +16,9 @@ import threading
 from pathlib import Path
 
 import pytest
+from google.cloud import tasks_v2
+
+from emulator.server import start_server
 
 REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "deployment.md"
@@ -86,16 +92,33 @@ def test_the_page_has_its_commands():
     assert "PROJECT=" in EXPORTS and len(GCLOUD) >= 15
 
 
-@pytest.mark.parametrize("command", GCLOUD, ids=[" ".join(c.split()[:4]) for c in GCLOUD])
-def test_gcloud_accepts_the_command(command, nowhere, tmp_path):
+#: The command groups whose API the emulator serves.
+ON_THE_EMULATOR = ("gcloud tasks ", "gcloud scheduler ")
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    """An emulator server holding the page's `default` queue; gcloud's settings that reach it."""
+    variables = dict(re.findall(r"(\w+)=(\S+)", EXPORTS.replace("export ", "")))
+    parent = f"projects/{variables['PROJECT']}/locations/{variables['REGION']}"
+    with start_server(dispatcher=lambda delivery: None) as server:
+        queue = tasks_v2.Queue(name=f"{parent}/queues/default")
+        server.cloud.tasks.create_queue(tasks_v2.CreateQueueRequest(parent=parent, queue=queue))
+        yield {
+            "CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDTASKS": f"{server.url}/",
+            "CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDSCHEDULER": f"{server.url}/",
+        }
+
+
+def run_gcloud(command: str, settings: dict[str, str], tmp_path) -> subprocess.CompletedProcess:
     env = {
         **os.environ,
         "CLOUDSDK_CONFIG": str(tmp_path / "gcloud"),
         "CLOUDSDK_CORE_DISABLE_PROMPTS": "1",
         "CLOUDSDK_AUTH_ACCESS_TOKEN": "not-a-token",
-        **nowhere,
+        **settings,
     }
-    done = subprocess.run(
+    return subprocess.run(
         ["bash", "-c", f"{EXPORTS}; {command}"],
         capture_output=True,
         text=True,
@@ -104,6 +127,19 @@ def test_gcloud_accepts_the_command(command, nowhere, tmp_path):
         timeout=120,
         check=False,
     )
+
+
+@pytest.mark.parametrize("command", GCLOUD, ids=[" ".join(c.split()[:4]) for c in GCLOUD])
+def test_gcloud_accepts_the_command(command, nowhere, emulator, tmp_path):
+    if command.startswith(ON_THE_EMULATOR):
+        done = run_gcloud(command, emulator, tmp_path)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return
+    done = run_gcloud(command, nowhere, tmp_path)
     parse_error = re.search(r"unrecognized arguments|Invalid choice|argument .*: ", done.stderr)
     assert done.returncode != 2 and parse_error is None, done.stderr[-2000:]
     assert done.returncode == 1, done.stderr[-2000:]  # it parsed, then met the 404s
+
+
+def test_some_commands_run_against_the_emulator():
+    assert sum(command.startswith(ON_THE_EMULATOR) for command in GCLOUD) >= 3
