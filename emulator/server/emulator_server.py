@@ -202,63 +202,23 @@ def start_server(
         if data_dir is not None:
             directory = DataDirectory(Path(data_dir))
             opened.append(directory)
-        try:
-            http_server = ControlApiServer((host, http_port), listen=False)
-        except OSError as error:
-            if error.errno in (errno.EADDRINUSE, errno.EACCES):
-                raise StartupError(
-                    f"Cannot listen for the control API on {host}:{http_port}: "
-                    f"{os.strerror(error.errno)} (choose another with --http-port, or 0)."
-                ) from None
-            raise
+        http_server = _control_api_server(host, http_port)
         opened.append(http_server)
-        bound_http = http_server.server_address[1]
+        parent = f"projects/{project}/locations/{location}"
         cloud = LocalCloud(
             WallClock(),
             dispatcher or HttpDispatcher(routes=routes),
-            oidc_issuer=f"http://{bracketed(host)}:{bound_http}",
+            oidc_issuer=f"http://{bracketed(host)}:{http_server.server_address[1]}",
             fault_seed=fault_seed,
             store=directory.store if directory is not None else None,
             job_kill_grace=job_kill_grace,
             default_job_command=default_job_command,
             default_job_workdir=default_job_workdir,
-            default_job_parents=(f"projects/{project}/locations/{location}",),
+            default_job_parents=(parent,),
         )
-        parent = f"projects/{project}/locations/{location}"
-        for spec in queues:
-            try:
-                apply_queue_spec(cloud.tasks, parent, spec)
-            except ValueError as error:
-                raise StartupError(f"--queue {spec.queue_id}: {error}") from None
-        for job_spec in jobs:
-            try:
-                apply_job_spec(cloud.run, parent, job_spec)
-            except ValueError as error:
-                raise StartupError(f"--job {job_spec.job_id}: {error}") from None
-        tables = [
-            cloud_tasks_service(cloud.tasks),
-            scheduler_service(cloud.scheduler),
-            *run_jobs_services(cloud.run),
-        ]
-        try:
-            grpc_server, bound_grpc = build_grpc_server(tables, host, port)
-        except PortInUse as error:
-            raise StartupError(f"{error} (choose another with --port, or 0).") from None
-        driver = RealTimeDriver(
-            cloud.clock, [cloud.tasks, cloud.scheduler], max_parallel=max_parallel
-        )
-        cloud.faults.subscribe(driver.wake)
-        server = EmulatorServer(
-            host=host,
-            grpc_server=grpc_server,
-            grpc_port=bound_grpc,
-            tables=tables,
-            http_server=http_server,
-            cloud=cloud,
-            driver=driver,
-            data_dir=directory,
-            project=project,
-            location=location,
+        _apply_specs(cloud, parent, queues, jobs)
+        server = _assemble(
+            cloud, http_server, directory, (host, port), max_parallel, (project, location)
         )
         server._start()
         return server
@@ -268,6 +228,71 @@ def start_server(
     except BaseException:
         _close_all(opened)
         raise
+
+
+def _control_api_server(host: str, http_port: int) -> ControlApiServer:
+    """The control API's server, bound but not listening yet; StartupError if the port is taken."""
+    try:
+        return ControlApiServer((host, http_port), listen=False)
+    except OSError as error:
+        if error.errno in (errno.EADDRINUSE, errno.EACCES):
+            raise StartupError(
+                f"Cannot listen for the control API on {host}:{http_port}: "
+                f"{os.strerror(error.errno)} (choose another with --http-port, or 0)."
+            ) from None
+        raise
+
+
+def _apply_specs(
+    cloud: LocalCloud, parent: str, queues: Iterable[QueueSpec], jobs: Iterable[JobSpec]
+) -> None:
+    """Create or update the ``--queue`` and ``--job`` resources; StartupError for a bad one."""
+    for spec in queues:
+        try:
+            apply_queue_spec(cloud.tasks, parent, spec)
+        except ValueError as error:
+            raise StartupError(f"--queue {spec.queue_id}: {error}") from None
+    for job_spec in jobs:
+        try:
+            apply_job_spec(cloud.run, parent, job_spec)
+        except ValueError as error:
+            raise StartupError(f"--job {job_spec.job_id}: {error}") from None
+
+
+def _assemble(
+    cloud: LocalCloud,
+    http_server: ControlApiServer,
+    directory: DataDirectory | None,
+    grpc_address: tuple[str, int],
+    max_parallel: int,
+    place: tuple[str, str],
+) -> EmulatorServer:
+    """The gRPC server over the three services and the real-time driver, around ``cloud``;
+    ``place`` is the (project, location) of the ``--queue``/``--job`` resources."""
+    host, port = grpc_address
+    tables = [
+        cloud_tasks_service(cloud.tasks),
+        scheduler_service(cloud.scheduler),
+        *run_jobs_services(cloud.run),
+    ]
+    try:
+        grpc_server, bound_grpc = build_grpc_server(tables, host, port)
+    except PortInUse as error:
+        raise StartupError(f"{error} (choose another with --port, or 0).") from None
+    driver = RealTimeDriver(cloud.clock, [cloud.tasks, cloud.scheduler], max_parallel=max_parallel)
+    cloud.faults.subscribe(driver.wake)
+    return EmulatorServer(
+        host=host,
+        grpc_server=grpc_server,
+        grpc_port=bound_grpc,
+        tables=tables,
+        http_server=http_server,
+        cloud=cloud,
+        driver=driver,
+        data_dir=directory,
+        project=place[0],
+        location=place[1],
+    )
 
 
 def _close_all(opened: list[object]) -> None:
