@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from google.cloud import tasks_v2
 
 from emulator import LocalCloud
-from emulator.clock import VirtualClock
+from emulator.kit.clock import VirtualClock
 
 LOCATION = "projects/p/locations/l"
 QUEUE = f"{LOCATION}/queues/q"
@@ -33,7 +33,7 @@ WARM_UP = 100
 def new_queue() -> LocalCloud:
     """A fresh in-process cloud holding the benchmark's queue (deliveries go nowhere)."""
     cloud = LocalCloud(VirtualClock(), lambda delivery: None)
-    cloud.tasks.create_queue(
+    cloud.cloud_tasks.create_queue(
         tasks_v2.CreateQueueRequest(parent=LOCATION, queue=tasks_v2.Queue(name=QUEUE))
     )
     return cloud
@@ -54,7 +54,7 @@ def create_tasks(cloud: LocalCloud, first: int, count: int) -> None:
             ),
         )
         task = tasks_v2.Task(name=f"{QUEUE}/tasks/{i:032x}", schedule_time=later, http_request=http)
-        cloud.tasks.create_task(tasks_v2.CreateTaskRequest(parent=QUEUE, task=task))
+        cloud.cloud_tasks.create_task(tasks_v2.CreateTaskRequest(parent=QUEUE, task=task))
 
 
 def peak_rss_mib(tasks: int) -> float:

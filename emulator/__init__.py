@@ -4,11 +4,11 @@ In process: ``LocalCloud`` on a ``VirtualClock``. As a server: ``emulator.server
 or ``python -m emulator``.
 """
 
-from emulator.clock import Clock, VirtualClock, WallClock
 from emulator.cloud import LocalCloud
 from emulator.cloud_tasks import CloudTasksEngine
-from emulator.delivery import Delivery, DeliveryRecord, DeliveryResult, Dispatcher
-from emulator.faults import (
+from emulator.kit.clock import Clock, VirtualClock, WallClock
+from emulator.kit.delivery import Delivery, DeliveryRecord, DeliveryResult, Dispatcher
+from emulator.kit.faults import (
     DelayStart,
     DenyPermissions,
     DropFire,
@@ -22,14 +22,13 @@ from emulator.faults import (
     RpcError,
     Timeout,
 )
-from emulator.oidc import OidcIssuer
+from emulator.kit.oidc import OidcIssuer
+from emulator.kit.store import MemoryStore, SqliteStore, Store
 from emulator.run_jobs import RunJobsEngine
-from emulator.scheduler import CloudSchedulerEngine
-from emulator.store import MemoryStore, SqliteStore, Store
+from emulator.scheduler import SchedulerEngine
 
 __all__ = [
     "Clock",
-    "CloudSchedulerEngine",
     "CloudTasksEngine",
     "DelayStart",
     "Delivery",
@@ -50,6 +49,7 @@ __all__ = [
     "OidcIssuer",
     "RpcError",
     "RunJobsEngine",
+    "SchedulerEngine",
     "SqliteStore",
     "Store",
     "Timeout",

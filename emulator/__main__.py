@@ -1,7 +1,7 @@
-"""Entry point of ``python -m emulator`` (see ``emulator.cli``)."""
+"""Entry point of ``python -m emulator`` (see ``emulator.server.cli``)."""
 
 import sys
 
-from emulator.cli import main
+from emulator.server.cli import main
 
 sys.exit(main())

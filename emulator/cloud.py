@@ -3,26 +3,28 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from emulator.clock import Clock, VirtualClock
 from emulator.cloud_tasks.engine import (
     DEFAULT_QUEUE_TOMBSTONE_TTL,
     DEFAULT_TASK_TOMBSTONE_TTL,
     CloudTasksEngine,
     IdTokenMinter,
 )
-from emulator.delivery import DeliveryRecord, Dispatcher
-from emulator.faults import Faults
-from emulator.oidc import DEFAULT_ISSUER, OidcIssuer
+from emulator.kit.clock import Clock, VirtualClock
+from emulator.kit.delivery import DeliveryRecord, Dispatcher
+from emulator.kit.faults import Faults
+from emulator.kit.oidc import DEFAULT_ISSUER, OidcIssuer
+from emulator.kit.store import MemoryStore, Put, Record, Store
 from emulator.run_jobs.engine import DEFAULT_KILL_GRACE_SECONDS, RunJobsEngine
-from emulator.scheduler.engine import CloudSchedulerEngine
-from emulator.store import MemoryStore, Put, Record, Store
+from emulator.scheduler.engine import SchedulerEngine
 
 OIDC_KEY_KIND = "meta"
 OIDC_KEY_KEY = "oidc_signing_key"
+FORMER_NAME = "LocalCloud.{} is now LocalCloud.{}; the former name will be removed."
 
 
 class _TimedEngine(Protocol):
@@ -34,7 +36,7 @@ class _TimedEngine(Protocol):
 
 
 class LocalCloud:
-    """The emulated cloud: ``self.tasks`` is Cloud Tasks, ``self.scheduler`` Cloud Scheduler;
+    """The emulated cloud: ``self.cloud_tasks`` is Cloud Tasks, ``self.scheduler`` Cloud Scheduler;
     ``advance``/``run_until_idle`` drive time.
 
     ``before_step`` is called before each search for due work (e.g. to flush pending enqueues).
@@ -43,7 +45,7 @@ class LocalCloud:
     ``store`` keeps the state (in memory by default); a persistent store also keeps the OIDC
     signing key, so tokens verify against the same keys after a restart.
 
-    ``self.run`` is Cloud Run Jobs: task attempts are real subprocesses supervised on the wall
+    ``self.run_jobs`` is Cloud Run Jobs: task attempts are real subprocesses supervised on the wall
     clock, whatever ``clock`` is. ``job_kill_grace`` (s, SIGTERM to SIGKILL),
     ``default_job_command``, ``default_job_workdir`` and ``default_job_parents`` configure it
     (see ``RunJobsEngine``); ``close()`` kills every process tree it still runs.
@@ -73,7 +75,7 @@ class LocalCloud:
         self.oidc = OidcIssuer(oidc_issuer, key_pem=self._stored_key())
         if self.store.persistent:
             self._save_key()
-        self.tasks = CloudTasksEngine(
+        self.cloud_tasks = CloudTasksEngine(
             clock,
             dispatcher,
             task_tombstone_ttl=task_tombstone_ttl,
@@ -82,16 +84,16 @@ class LocalCloud:
             faults=self.faults,
             store=self.store,
         )
-        self.scheduler = CloudSchedulerEngine(
+        self.scheduler = SchedulerEngine(
             clock,
             dispatcher,
             id_token_minter=id_token_minter or self.oidc.mint,
             faults=self.faults,
             store=self.store,
         )
-        self._engines: tuple[_TimedEngine, ...] = (self.tasks, self.scheduler)
+        self._engines: tuple[_TimedEngine, ...] = (self.cloud_tasks, self.scheduler)
         self._before_step = before_step
-        self.run = RunJobsEngine(
+        self.run_jobs = RunJobsEngine(
             clock,
             store=self.store,
             faults=self.faults,
@@ -101,6 +103,18 @@ class LocalCloud:
             default_job_parents=default_job_parents,
         )
 
+    @property
+    def tasks(self) -> CloudTasksEngine:
+        """Former name of ``cloud_tasks`` (deprecated)."""
+        warnings.warn(FORMER_NAME.format("tasks", "cloud_tasks"), DeprecationWarning, stacklevel=2)
+        return self.cloud_tasks
+
+    @property
+    def run(self) -> RunJobsEngine:
+        """Former name of ``run_jobs`` (deprecated)."""
+        warnings.warn(FORMER_NAME.format("run", "run_jobs"), DeprecationWarning, stacklevel=2)
+        return self.run_jobs
+
     def now(self) -> datetime:
         """The cloud's current time."""
         return self.clock.now()
@@ -108,7 +122,7 @@ class LocalCloud:
     @property
     def deliveries(self) -> list[DeliveryRecord]:
         """Recent delivery attempts, oldest first."""
-        return self.tasks.deliveries
+        return self.cloud_tasks.deliveries
 
     # -------------------------------------------------------------------------- state
 
@@ -117,7 +131,7 @@ class LocalCloud:
 
         The OIDC signing key is kept, so verifiers that cached the keys keep working.
         """
-        with self.run.replacing_state():  # running executions are killed and forgotten
+        with self.run_jobs.replacing_state():  # running executions are killed and forgotten
             self.store.reset()
         if self.store.persistent:
             self._save_key()
@@ -134,7 +148,7 @@ class LocalCloud:
 
         The running OIDC key is kept (an imported key takes effect at the next start).
         """
-        with self.run.replacing_state():
+        with self.run_jobs.replacing_state():
             self.store.import_state(data)
         if self.store.persistent and self._stored_key() is None:
             self._save_key()
@@ -143,7 +157,7 @@ class LocalCloud:
 
     def close(self) -> None:
         """Stop the Run Jobs executions (killing their process trees), then release the store."""
-        self.run.close()
+        self.run_jobs.close()
         self.store.close()
 
     # --------------------------------------------------------------------------- time

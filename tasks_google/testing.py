@@ -86,7 +86,7 @@ class EmulatedCloud:
                 self._record_ended_job_executions()
                 return delivered
             for name in running:
-                self.cloud.run.wait_for_execution(name, timeout=job_timeout)
+                self.cloud.run_jobs.wait_for_execution(name, timeout=job_timeout)
 
     def running_job_executions(self) -> list[str]:
         """Names of the Run Jobs executions that have not finished."""
@@ -94,7 +94,7 @@ class EmulatedCloud:
 
     def _job_executions(self) -> list[tuple[str, bool]]:
         """Every Run Jobs execution: its name and whether it has ended."""
-        engine = self.cloud.run
+        engine = self.cloud.run_jobs
         return [
             (execution["name"], execution["completion_time"] is not None)
             for job in engine.describe_jobs()
@@ -137,7 +137,7 @@ class EmulatedCloud:
         token = ""
         while True:
             try:
-                page = self.cloud.tasks.list_tasks(
+                page = self.cloud.cloud_tasks.list_tasks(
                     tasks_v2.ListTasksRequest(parent=parent, page_size=1000, page_token=token)
                 )
             except api_exceptions.NotFound:
@@ -185,7 +185,7 @@ class EmulatedCloud:
             queue=tasks_v2.Queue(name=name, retry_config=tasks_v2.RetryConfig(**given)),
             update_mask=field_mask_pb2.FieldMask(paths=[f"retry_config.{key}" for key in given]),
         )
-        return self.cloud.tasks.update_queue(request)
+        return self.cloud.cloud_tasks.update_queue(request)
 
     def configure_job(
         self,
@@ -198,7 +198,7 @@ class EmulatedCloud:
         """Create or update the emulated Cloud Run job behind a Django queue of a Run Jobs
         backend: `max_retries` (0 to 10) and the attempt `timeout` (seconds or `timedelta`)."""
         config = task_backends[backend].config
-        engine = self.cloud.run
+        engine = self.cloud.run_jobs
         name = config.job_path(queue)
         try:
             job = engine.get_job(run_v2.GetJobRequest(name=name))

@@ -206,12 +206,12 @@ class InProcessEmulatorSource:
         from tasks_google.transports.inprocess import current_cloud
 
         cloud = current_cloud()
-        run = cloud.run
+        run = cloud.run_jobs
         try:
             return cloud_state(
                 self.where,
                 cloud.now().astimezone(UTC),
-                cloud.tasks.describe_queues(),
+                cloud.cloud_tasks.describe_queues(),
                 cloud.scheduler.describe_jobs(),
                 [(job, run.describe_executions(job["name"])) for job in run.describe_jobs()],
                 [fault.to_json() for fault in cloud.faults.list()],

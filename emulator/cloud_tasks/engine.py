@@ -33,8 +33,6 @@ from google.api_core.exceptions import (
 from google.cloud import tasks_v2
 from google.iam.v1 import iam_policy_pb2
 
-from emulator import paging
-from emulator.clock import Clock, VirtualClock
 from emulator.cloud_tasks import headers as task_headers
 from emulator.cloud_tasks.model import (
     QUEUE_KIND,
@@ -53,7 +51,9 @@ from emulator.cloud_tasks.names import (
     parse_task_name,
 )
 from emulator.cloud_tasks.retry import TASK_RETENTION, RetryPolicy, resolve_rate_limits, retry_after
-from emulator.delivery import (
+from emulator.kit import paging
+from emulator.kit.clock import Clock, VirtualClock
+from emulator.kit.delivery import (
     AttemptSender,
     Delivery,
     DeliveryExecutor,
@@ -64,13 +64,22 @@ from emulator.delivery import (
     deliver_now_or_later,
     response_outcome,
 )
-from emulator.due_work import claim_due_work, deliver_due_in_turn
-from emulator.engine_lifecycle import EngineLifecycle
-from emulator.faults import CLOUD_TASKS, DISPATCH, Effect, Faults, RpcError, effect_to_json
-from emulator.field_masks import merge_masked_fields
-from emulator.iam import QUEUE_PERMISSIONS, tested_permissions
-from emulator.store import Change, Delete, DeleteKind, DeletePrefix, MemoryStore, Put, Record, Store
-from emulator.timestamps import iso_utc
+from emulator.kit.due_work import claim_due_work, deliver_due_in_turn
+from emulator.kit.faults import CLOUD_TASKS, DISPATCH, Effect, Faults, RpcError, effect_to_json
+from emulator.kit.field_masks import merge_masked_fields
+from emulator.kit.iam import QUEUE_PERMISSIONS, tested_permissions
+from emulator.kit.lifecycle import EngineLifecycle
+from emulator.kit.store import (
+    Change,
+    Delete,
+    DeleteKind,
+    DeletePrefix,
+    MemoryStore,
+    Put,
+    Record,
+    Store,
+)
+from emulator.kit.timestamps import iso_utc
 
 logger = logging.getLogger(__name__)
 

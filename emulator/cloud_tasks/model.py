@@ -23,7 +23,7 @@ from google.rpc import code_pb2, status_pb2
 from emulator.cloud_tasks.names import QueueName, TaskName, parse_queue_name, parse_task_name
 from emulator.cloud_tasks.rate import TokenBucket
 from emulator.cloud_tasks.retry import RetryPolicy
-from emulator.timestamps import optional_time_from_record, time_from_record, time_to_record
+from emulator.kit.timestamps import optional_time_from_record, time_from_record, time_to_record
 
 QUEUE_KIND = "cloudtasks.queue"
 TASK_KIND = "cloudtasks.task"

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from google.api_core.exceptions import InvalidArgument
 
-from emulator.error_details import help_link, project_permission_denied
-from emulator.resource_names import (
+from emulator.kit.error_details import help_link, project_permission_denied
+from emulator.kit.names import (
     INVALID_PARENT_MESSAGE,
     LOCATION_PATTERN,
     LocatedName,

@@ -17,7 +17,7 @@ from google.protobuf import field_mask_pb2
 
 from emulator.cloud_tasks.engine import CloudTasksEngine
 from emulator.cloud_tasks.names import QUEUE_NAME_MESSAGE, parse_queue_name
-from emulator.key_value_specs import parse_settings, split_spec
+from emulator.kit.key_value_specs import parse_settings, split_spec
 
 # key -> (field mask path, type of the value)
 SPEC_KEYS: Mapping[str, tuple[str, type]] = {

@@ -35,10 +35,12 @@ from google.cloud import run_v2
 from google.iam.v1 import iam_policy_pb2
 from google.longrunning import operations_pb2
 
-from emulator import paging
-from emulator.clock import Clock
-from emulator.faults import ATTEMPT, RUN, Effect, Faults, RpcError
-from emulator.iam import JOB_PERMISSIONS, tested_permissions
+from emulator.kit import paging
+from emulator.kit.clock import Clock
+from emulator.kit.faults import ATTEMPT, RUN_JOBS, Effect, Faults, RpcError
+from emulator.kit.iam import JOB_PERMISSIONS, tested_permissions
+from emulator.kit.store import Change, Delete, DeletePrefix, MemoryStore, Put, Record, Store
+from emulator.kit.timestamps import iso_utc
 from emulator.run_jobs.model import (
     EXECUTION_KIND,
     INTERRUPTED_MESSAGE,
@@ -70,8 +72,6 @@ from emulator.run_jobs.operations import Operation, OperationLog
 from emulator.run_jobs.processes import kill_leftover_tree, kill_unrecorded_attempts
 from emulator.run_jobs.supervisor import ExecutionSupervisor
 from emulator.run_jobs.templates import complete_job_template, plan_execution
-from emulator.store import Change, Delete, DeletePrefix, MemoryStore, Put, Record, Store
-from emulator.timestamps import iso_utc
 
 logger = logging.getLogger(__name__)
 
@@ -483,7 +483,7 @@ class RunJobsEngine:
         def pick_fault() -> Effect | None:
             if self._faults is None:
                 return None
-            return self._faults.pick(RUN, ATTEMPT, job=job_name)
+            return self._faults.pick(RUN_JOBS, ATTEMPT, job=job_name)
 
         return ExecutionSupervisor(
             execution,
@@ -625,7 +625,7 @@ class RunJobsEngine:
         job = None
         if resource and "/jobs/" in resource:
             job = resource.split("/executions/", 1)[0]
-        effect = self._faults.pick(RUN, operation, job=job)
+        effect = self._faults.pick(RUN_JOBS, operation, job=job)
         if isinstance(effect, RpcError):
             raise effect.exception()
         return effect

@@ -14,7 +14,7 @@ from datetime import timedelta
 from google.api_core.exceptions import GoogleAPICallError, NotFound
 from google.cloud import run_v2
 
-from emulator.key_value_specs import parse_settings, split_spec
+from emulator.kit.key_value_specs import parse_settings, split_spec
 from emulator.run_jobs.engine import DEFAULT_JOB_CONTAINER, RunJobsEngine
 from emulator.run_jobs.names import JOB_ID_MESSAGE, check_job_id
 

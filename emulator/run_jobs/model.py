@@ -17,9 +17,9 @@ from typing import Any
 from google.cloud import run_v2
 from google.rpc import code_pb2, status_pb2
 
+from emulator.kit.timestamps import optional_time_from_record, time_to_record
 from emulator.run_jobs.names import ExecutionName, parse_execution_name
 from emulator.run_jobs.templates import ExecutionPlan
-from emulator.timestamps import optional_time_from_record, time_to_record
 
 JOB_KIND = "run.job"
 EXECUTION_KIND = "run.execution"

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from google.api_core.exceptions import InvalidArgument, NotFound
 
-from emulator.resource_names import LocatedName
+from emulator.kit.names import LocatedName
 
 _LOCATION = re.compile(r"projects/([^/]+)/locations/([^/]+)")
 _JOB = re.compile(_LOCATION.pattern + r"/jobs/([^/]*)")

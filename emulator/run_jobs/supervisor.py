@@ -24,8 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from emulator.clock import Clock
-from emulator.faults import DelayStart, Effect, KillAttempt
+from emulator.kit.clock import Clock
+from emulator.kit.faults import DelayStart, Effect, KillAttempt
 from emulator.run_jobs.model import (
     CANCELLED_MESSAGE,
     CANCELLING_MESSAGE,

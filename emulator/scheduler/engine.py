@@ -27,10 +27,10 @@ from typing import Any
 from google.api_core.exceptions import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from google.cloud import scheduler_v1
 
-from emulator import paging
-from emulator.clock import Clock, VirtualClock
 from emulator.cloud_tasks.model import response_status
-from emulator.delivery import (
+from emulator.kit import paging
+from emulator.kit.clock import Clock, VirtualClock
+from emulator.kit.delivery import (
     AttemptSender,
     Delivery,
     DeliveryExecutor,
@@ -40,9 +40,8 @@ from emulator.delivery import (
     deliver_now_or_later,
     response_outcome,
 )
-from emulator.due_work import claim_due_work, deliver_due_in_turn
-from emulator.engine_lifecycle import EngineLifecycle
-from emulator.faults import (
+from emulator.kit.due_work import claim_due_work, deliver_due_in_turn
+from emulator.kit.faults import (
     DISPATCH,
     FIRE,
     SCHEDULER,
@@ -54,14 +53,15 @@ from emulator.faults import (
     RpcError,
     effect_to_json,
 )
-from emulator.field_masks import merge_masked_fields
+from emulator.kit.field_masks import merge_masked_fields
+from emulator.kit.lifecycle import EngineLifecycle
+from emulator.kit.store import Delete, DeleteKind, MemoryStore, Put, Record, Store
+from emulator.kit.timestamps import iso_utc
 from emulator.scheduler.headers import attempt_headers
 from emulator.scheduler.job_config import USER_FIELDS, resolve_job_config
 from emulator.scheduler.model import JOB_KIND, FireRecord, JobState, Run, State
 from emulator.scheduler.names import JobName, new_job_id, parse_job_name, parse_location
 from emulator.scheduler.retry import retry_policy
-from emulator.store import Delete, DeleteKind, MemoryStore, Put, Record, Store
-from emulator.timestamps import iso_utc
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ class ClaimedAttempt:
     fire_fault: Effect | None = None  # a Duplicate fire fault: the first attempt is sent twice
 
 
-class CloudSchedulerEngine(EngineLifecycle):
+class SchedulerEngine(EngineLifecycle):
     """A Cloud Scheduler v1 service for HTTP jobs.
 
     State is guarded by a re-entrant lock that is never held while the dispatcher runs, so a

@@ -16,9 +16,9 @@ from google.cloud import scheduler_v1
 from google.protobuf import json_format
 from google.rpc import status_pb2
 
+from emulator.kit.timestamps import optional_time_from_record, time_from_record, time_to_record
 from emulator.scheduler.job_config import JobConfig, resolve_job_config
 from emulator.scheduler.names import JobName, parse_job_name
-from emulator.timestamps import optional_time_from_record, time_from_record, time_to_record
 
 JOB_KIND = "scheduler.job"
 

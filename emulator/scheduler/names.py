@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from google.api_core.exceptions import InvalidArgument
 
-from emulator.resource_names import LOCATION_PATTERN, LocatedName, parse_location
+from emulator.kit.names import LOCATION_PATTERN, LocatedName, parse_location
 
 _JOB = re.compile(LOCATION_PATTERN + r"/jobs/([^/]*)")
 _JOB_ID = re.compile(r"[A-Za-z0-9_\-]{1,500}")

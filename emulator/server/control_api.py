@@ -23,8 +23,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from google.api_core.exceptions import GoogleAPICallError, NotFound
 
 from emulator.cloud import LocalCloud
-from emulator.faults import rule_from_json
-from emulator.oidc import CONFIGURATION_PATH, JWKS_PATH, PEM_CERTS_PATH
+from emulator.kit.faults import rule_from_json
+from emulator.kit.oidc import CONFIGURATION_PATH, JWKS_PATH, PEM_CERTS_PATH
 from emulator.server.rest_api import RestApi
 
 logger = logging.getLogger(__name__)
@@ -139,11 +139,11 @@ class _Handler(BaseHTTPRequestHandler):
         routes: dict[str, dict[str, Callable[[], Any]]] = {
             "/health": {"GET": lambda: _health(target)},
             "/reset": {"POST": lambda: _reset(cloud)},
-            "/v1/queues": {"GET": lambda: {"queues": cloud.tasks.describe_queues()}},
+            "/v1/queues": {"GET": lambda: {"queues": cloud.cloud_tasks.describe_queues()}},
             "/v1/scheduler/jobs": {"GET": lambda: {"jobs": cloud.scheduler.describe_jobs()}},
             "/v1/tasks": {"GET": lambda: {"tasks": _tasks(target, query)}},
             "/v1/deliveries": {"GET": lambda: {"deliveries": _deliveries(cloud, query)}},
-            "/v1/run/jobs": {"GET": lambda: {"jobs": cloud.run.describe_jobs()}},
+            "/v1/run/jobs": {"GET": lambda: {"jobs": cloud.run_jobs.describe_jobs()}},
             "/v1/run/executions": {"GET": lambda: {"executions": _run_executions(target, query)}},
             "/v1/faults": {
                 "GET": lambda: {"faults": [f.to_json() for f in cloud.faults.list()]},
@@ -236,7 +236,7 @@ def _tasks(target: ControlTarget, query: dict[str, list[str]]) -> list[dict[str,
     if "/" not in queue:
         queue = f"projects/{target.project}/locations/{target.location}/queues/{queue}"
     try:
-        return target.cloud.tasks.describe_tasks(queue)
+        return target.cloud.cloud_tasks.describe_tasks(queue)
     except NotFound as error:
         raise ApiError(HTTPStatus.NOT_FOUND, f"{queue}: {error.message}") from None
     except GoogleAPICallError as error:
@@ -254,7 +254,7 @@ def _run_executions(target: ControlTarget, query: dict[str, list[str]]) -> list[
     if "/" not in job:
         job = f"projects/{target.project}/locations/{target.location}/jobs/{job}"
     try:
-        return target.cloud.run.describe_executions(job)
+        return target.cloud.run_jobs.describe_executions(job)
     except NotFound as error:
         raise ApiError(HTTPStatus.NOT_FOUND, error.message) from None
     except GoogleAPICallError as error:

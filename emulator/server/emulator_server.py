@@ -19,14 +19,15 @@ from types import TracebackType
 
 import grpc
 
-from emulator.clock import WallClock
 from emulator.cloud import LocalCloud
 from emulator.cloud_tasks.queue_specs import QueueSpec, apply_queue_spec
-from emulator.delivery import Dispatcher
-from emulator.faults import Faults
-from emulator.http_delivery import HttpDispatcher
-from emulator.oidc import OidcIssuer
-from emulator.realtime import DEFAULT_MAX_PARALLEL, RealTimeDriver
+from emulator.kit.clock import WallClock
+from emulator.kit.delivery import Dispatcher
+from emulator.kit.faults import Faults
+from emulator.kit.http_delivery import HttpDispatcher
+from emulator.kit.oidc import OidcIssuer
+from emulator.kit.realtime import DEFAULT_MAX_PARALLEL, RealTimeDriver
+from emulator.kit.store import DataDirectory, DataDirInUse
 from emulator.run_jobs.engine import DEFAULT_KILL_GRACE_SECONDS
 from emulator.run_jobs.job_specs import JobSpec, apply_job_spec
 from emulator.server.cloud_tasks_service import cloud_tasks_service
@@ -35,7 +36,6 @@ from emulator.server.grpc_api import PortInUse, ServiceTable, bracketed, build_g
 from emulator.server.rest_api import RestApi
 from emulator.server.run_jobs_service import run_jobs_services
 from emulator.server.scheduler_service import scheduler_service
-from emulator.store import DataDirectory, DataDirInUse
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8123
 DEFAULT_PROJECT = "demo-project"
 DEFAULT_LOCATION = "us-central1"
-SERVICES = ("cloudtasks", "scheduler", "run")
+SERVICES = ("cloud_tasks", "scheduler", "run_jobs")
 
 
 class StartupError(Exception):
@@ -249,12 +249,12 @@ def _apply_specs(
     """Create or update the ``--queue`` and ``--job`` resources; StartupError for a bad one."""
     for spec in queues:
         try:
-            apply_queue_spec(cloud.tasks, parent, spec)
+            apply_queue_spec(cloud.cloud_tasks, parent, spec)
         except ValueError as error:
             raise StartupError(f"--queue {spec.queue_id}: {error}") from None
     for job_spec in jobs:
         try:
-            apply_job_spec(cloud.run, parent, job_spec)
+            apply_job_spec(cloud.run_jobs, parent, job_spec)
         except ValueError as error:
             raise StartupError(f"--job {job_spec.job_id}: {error}") from None
 
@@ -271,15 +271,17 @@ def _assemble(
     ``place`` is the (project, location) of the ``--queue``/``--job`` resources."""
     host, port = grpc_address
     tables = [
-        cloud_tasks_service(cloud.tasks),
+        cloud_tasks_service(cloud.cloud_tasks),
         scheduler_service(cloud.scheduler),
-        *run_jobs_services(cloud.run),
+        *run_jobs_services(cloud.run_jobs),
     ]
     try:
         grpc_server, bound_grpc = build_grpc_server(tables, host, port)
     except PortInUse as error:
         raise StartupError(f"{error} (choose another with --port, or 0).") from None
-    driver = RealTimeDriver(cloud.clock, [cloud.tasks, cloud.scheduler], max_parallel=max_parallel)
+    driver = RealTimeDriver(
+        cloud.clock, [cloud.cloud_tasks, cloud.scheduler], max_parallel=max_parallel
+    )
     cloud.faults.subscribe(driver.wake)
     return EmulatorServer(
         host=host,

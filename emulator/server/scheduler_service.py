@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from google.cloud import scheduler_v1
 
-from emulator.scheduler import CloudSchedulerEngine
+from emulator.scheduler import SchedulerEngine
 from emulator.server.grpc_api import ServiceTable, empty_method, message_method
 
 SERVICE = "google.cloud.scheduler.v1.CloudScheduler"
 
 
-def scheduler_service(engine: CloudSchedulerEngine) -> ServiceTable:
+def scheduler_service(engine: SchedulerEngine) -> ServiceTable:
     """The CloudScheduler service table for ``engine`` (every v1 RPC is served)."""
     job = scheduler_v1.Job
     return ServiceTable(

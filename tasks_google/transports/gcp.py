@@ -28,7 +28,7 @@ from tasks_google.transports.unreachable_emulator import emulator_unavailable
 #: Per-call timeout against the emulator (it answers in milliseconds when it is up).
 EMULATOR_CALL_TIMEOUT_SECONDS = 10.0
 #: What the message of every error an emulator fault rule injects holds (the emulator's
-#: `emulator.faults.INJECTED_FAULT_MARKER`, not imported: that would load the whole emulator).
+#: `emulator.kit.faults.INJECTED_FAULT_MARKER`, not imported: that would load the whole emulator).
 INJECTED_FAULT_MARKER = "Injected fault"
 
 #: The official client of each service, and its gRPC transport (for an emulator's channel).

@@ -134,11 +134,11 @@ def transport() -> CloudTransport:
 
 #: The engine of each service in a LocalCloud (the Run services share one).
 ENGINES: dict[Service, str] = {
-    Service.CLOUD_TASKS: "tasks",
+    Service.CLOUD_TASKS: "cloud_tasks",
     Service.SCHEDULER: "scheduler",
-    Service.RUN_JOBS: "run",
-    Service.RUN_EXECUTIONS: "run",
-    Service.RUN_TASKS: "run",
+    Service.RUN_JOBS: "run_jobs",
+    Service.RUN_EXECUTIONS: "run_jobs",
+    Service.RUN_TASKS: "run_jobs",
 }
 
 

@@ -61,7 +61,7 @@ def cloud(clock: VirtualClock, dispatcher: RecordingDispatcher) -> LocalCloud:
 
 @pytest.fixture
 def engine(cloud: LocalCloud) -> CloudTasksEngine:
-    return cloud.tasks
+    return cloud.cloud_tasks
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from google.cloud.scheduler_v1.services.cloud_scheduler.transports import (
 )
 
 from emulator import VirtualClock
-from emulator.scheduler import CloudSchedulerEngine
+from emulator.scheduler import SchedulerEngine
 from tests.emulator.channels import emulator_channel
 
 from .conftest import PARENT, URL, RecordingDispatcher
@@ -65,7 +65,7 @@ def job_spec(
 
 
 def create_job(
-    engine: CloudSchedulerEngine, job_id: str | None = "report", schedule: str = "* * * * *", **kw
+    engine: SchedulerEngine, job_id: str | None = "report", schedule: str = "* * * * *", **kw
 ) -> scheduler_v1.Job:
     """CreateJob through the engine."""
     request = scheduler_v1.CreateJobRequest(parent=PARENT, job=job_spec(job_id, schedule, **kw))

@@ -10,8 +10,8 @@ from tests.emulator.emulator_process import REPO
 
 def test_emulator_imports_neither_django_nor_tasks_google_nor_tui():
     code = (
-        "import sys, emulator, emulator.cli, emulator.server, emulator.http_delivery, "
-        "emulator.realtime\n"
+        "import sys, emulator, emulator.server.cli, emulator.server, emulator.kit.http_delivery, "
+        "emulator.kit.realtime\n"
         "roots = {m.split('.')[0] for m in sys.modules}\n"
         "loaded = sorted(roots & {'django', 'tasks_google', 'tui'})\n"
         "print(','.join(loaded))"

@@ -103,7 +103,9 @@ def emulator():
     parent = f"projects/{variables['PROJECT']}/locations/{variables['REGION']}"
     with start_server(dispatcher=lambda delivery: None) as server:
         queue = tasks_v2.Queue(name=f"{parent}/queues/default")
-        server.cloud.tasks.create_queue(tasks_v2.CreateQueueRequest(parent=parent, queue=queue))
+        server.cloud.cloud_tasks.create_queue(
+            tasks_v2.CreateQueueRequest(parent=parent, queue=queue)
+        )
         yield {
             "CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDTASKS": f"{server.url}/",
             "CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDSCHEDULER": f"{server.url}/",

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from google.api_core.exceptions import ServiceUnavailable
 from google.cloud import tasks_v2
 
-from emulator.faults import INJECTED_FAULT_MARKER, Duplicate, FaultRule, RpcError
+from emulator.kit.faults import INJECTED_FAULT_MARKER, Duplicate, FaultRule, RpcError
 from emulator.server.emulator_server import start_server
 from tasks_google import (
     QueueDoesNotExist,
@@ -100,12 +100,14 @@ def test_missing_queue_is_created_in_emulator_mode(backend, emulator):
     result = tasks.send_email.enqueue("ada@example.com")
     wait_for(result)
     assert result.status == TaskResultStatus.SUCCESSFUL
-    queue = emulator.cloud.tasks.get_queue(tasks_v2.GetQueueRequest(name=f"{PARENT}/queues/emails"))
+    queue = emulator.cloud.cloud_tasks.get_queue(
+        tasks_v2.GetQueueRequest(name=f"{PARENT}/queues/emails")
+    )
     assert queue.retry_config.max_attempts == 100  # Cloud Tasks' default
 
 
 def test_the_queue_retry_config_decides_the_last_attempt(backend, emulator):
-    emulator.cloud.tasks.create_queue(
+    emulator.cloud.cloud_tasks.create_queue(
         tasks_v2.CreateQueueRequest(
             parent=PARENT,
             queue=tasks_v2.Queue(
@@ -236,20 +238,20 @@ def test_a_schedule_fires_over_http_and_enqueues_once(backend, emulator):
 
 def test_queues_are_paused_resumed_and_purged_through_the_official_client(backend, emulator):
     path = f"{PARENT}/queues/default"
-    emulator.cloud.tasks.create_queue(
+    emulator.cloud.cloud_tasks.create_queue(
         tasks_v2.CreateQueueRequest(parent=PARENT, queue=tasks_v2.Queue(name=path))
     )
     assert pause_queue().state == "PAUSED"
     assert queue_state().state == "PAUSED"
-    server_queue = emulator.cloud.tasks.get_queue(tasks_v2.GetQueueRequest(name=path))
+    server_queue = emulator.cloud.cloud_tasks.get_queue(tasks_v2.GetQueueRequest(name=path))
     assert server_queue.state == tasks_v2.Queue.State.PAUSED
     waiting = tasks.calculate_meaning_of_life.enqueue()  # committed: its Cloud Task exists
-    listed = emulator.cloud.tasks.list_tasks(tasks_v2.ListTasksRequest(parent=path))
+    listed = emulator.cloud.cloud_tasks.list_tasks(tasks_v2.ListTasksRequest(parent=path))
     assert [t.name for t in listed.tasks] == [f"{path}/tasks/{waiting.id}"]
 
     outcome = purge_queue()
     assert (outcome.queue, outcome.state, outcome.cancelled_executions) == (path, "PAUSED", 1)
-    assert not emulator.cloud.tasks.list_tasks(tasks_v2.ListTasksRequest(parent=path)).tasks
+    assert not emulator.cloud.cloud_tasks.list_tasks(tasks_v2.ListTasksRequest(parent=path)).tasks
     waiting.refresh()
     assert waiting.status == TaskResultStatus.FAILED
     assert waiting.errors[-1].exception_class is TaskCancelledError
@@ -266,12 +268,14 @@ def test_queues_are_paused_resumed_and_purged_through_the_official_client(backen
 def test_the_reconciler_finishes_an_execution_whose_cloud_task_vanished(backend, emulator):
     """GetTask through the official client says the task is gone; nothing would run it again."""
     queue = tasks_v2.Queue(name=f"{PARENT}/queues/default")
-    emulator.cloud.tasks.create_queue(tasks_v2.CreateQueueRequest(parent=PARENT, queue=queue))
+    emulator.cloud.cloud_tasks.create_queue(tasks_v2.CreateQueueRequest(parent=PARENT, queue=queue))
     pause_queue("default")
     result = tasks.calculate_meaning_of_life.enqueue()
     kept = tasks.calculate_meaning_of_life.enqueue()
     name = TaskExecution.objects.get(pk=result.id).remote_name
-    emulator.cloud.tasks.delete_task(tasks_v2.DeleteTaskRequest(name=name))  # as in the Console
+    emulator.cloud.cloud_tasks.delete_task(
+        tasks_v2.DeleteTaskRequest(name=name)
+    )  # as in the Console
     call_command("reconcile_tasks", "--stale-after", "0")
     result.refresh()
     assert result.status == TaskResultStatus.FAILED

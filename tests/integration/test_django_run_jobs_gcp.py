@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 from google.cloud import run_v2
 
-from emulator.faults import RUN, FaultRule, RpcError
+from emulator.kit.faults import RUN_JOBS, FaultRule, RpcError
 from emulator.server import start_server
 from tasks_google.framework import TaskResultStatus
 from tasks_google.models import TaskExecution
@@ -84,7 +84,7 @@ def test_a_task_failing_on_every_attempt_ends_failed_after_the_jobs_retries(clie
 def test_a_job_the_enqueuing_side_cannot_read_still_runs(clients, server, caplog):
     create_batch_job(clients, max_retries=0)
     denied = RpcError(code="PERMISSION_DENIED", message="run.jobs.get denied")
-    server.cloud.faults.add(FaultRule(service=RUN, operation="GetJob", effect=denied))
+    server.cloud.faults.add(FaultRule(service=RUN_JOBS, operation="GetJob", effect=denied))
 
     with caplog.at_level(logging.WARNING, logger="tasks_google.transports.gcp"):
         result = tasks.batch_job.enqueue(items=1)

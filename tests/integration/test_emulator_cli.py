@@ -30,7 +30,7 @@ def test_cli_prints_its_addresses_serves_and_stops_on_sigterm(tmp_path):
         with urllib.request.urlopen(emulator.url + "/health", timeout=10) as response:
             health = json.load(response)
         assert health["status"] == "ok"
-        assert {"cloudtasks", "scheduler"} <= set(health["services"])
+        assert {"cloud_tasks", "scheduler", "run_jobs"} <= set(health["services"])
         with tasks_client(emulator.grpc_target) as client:
             queues = {
                 q.name.rsplit("/", 1)[1]: q

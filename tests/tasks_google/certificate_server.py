@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from emulator.oidc import PEM_CERTS_PATH, OidcIssuer, generate_key_pem
+from emulator.kit.oidc import PEM_CERTS_PATH, OidcIssuer, generate_key_pem
 from tests.settings import SERVICE_ACCOUNT
 from tests.tasks_google.deliveries import AUDIENCE
 

@@ -28,7 +28,7 @@ def queue_config(settings):
 
 def test_emulated_creates_the_configured_queues_with_their_settings(queue_config):
     with emulated() as cloud:
-        queue = cloud.cloud.tasks.get_queue(tasks_v2.GetQueueRequest(name=SLOW))
+        queue = cloud.cloud.cloud_tasks.get_queue(tasks_v2.GetQueueRequest(name=SLOW))
     assert queue.retry_config.max_retry_duration == timedelta(seconds=30)
     assert queue.rate_limits.max_concurrent_dispatches == 7
     # What queue_config does not set keeps Cloud Tasks' default.
@@ -48,5 +48,5 @@ def test_a_task_fails_finally_after_the_configured_max_attempts(queue_config):
 
 
 def test_the_fixture_applies_queue_config_too(queue_config, tasks_emulator):
-    queue = tasks_emulator.cloud.tasks.get_queue(tasks_v2.GetQueueRequest(name=SLOW))
+    queue = tasks_emulator.cloud.cloud_tasks.get_queue(tasks_v2.GetQueueRequest(name=SLOW))
     assert queue.rate_limits.max_concurrent_dispatches == 7

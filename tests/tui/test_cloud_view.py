@@ -16,7 +16,7 @@ from google.cloud import run_v2, scheduler_v1
 from textual.pilot import Pilot
 
 from emulator.cloud_tasks.queue_specs import parse_queue_spec
-from emulator.faults import FaultRule, HttpStatus
+from emulator.kit.faults import FaultRule, HttpStatus
 from emulator.server.emulator_server import EmulatorServer, start_server
 from tasks_google import ScheduledTask, TaskExecution, schedule_task
 from tasks_google.framework import TaskResultStatus
@@ -155,7 +155,7 @@ def test_queue_pause_resume_and_purge_with_keys(transactional_db, tasks_emulator
 
 def _failing_job(server) -> str:
     name = f"{PARENT}/jobs/nightly"
-    server.cloud.run.create_job(
+    server.cloud.run_jobs.create_job(
         run_v2.CreateJobRequest(
             parent=PARENT,
             job_id="nightly",
@@ -174,9 +174,9 @@ def _failing_job(server) -> str:
             ),
         )
     )
-    operation = server.cloud.run.run_job(run_v2.RunJobRequest(name=name))
+    operation = server.cloud.run_jobs.run_job(run_v2.RunJobRequest(name=name))
     execution = run_v2.Execution.deserialize(operation.metadata.value).name
-    server.cloud.run.wait_for_execution(execution, timeout=30)
+    server.cloud.run_jobs.wait_for_execution(execution, timeout=30)
     return name
 
 
@@ -281,7 +281,7 @@ def test_real_emulator_server_through_the_official_clients(transactional_db, set
             )
 
         drive(app, scenario)
-        assert server.cloud.tasks.describe_queues()[0]["state"] == "PAUSED"
+        assert server.cloud.cloud_tasks.describe_queues()[0]["state"] == "PAUSED"
 
 
 def test_every_backend_on_google_reads_google_and_says_why_it_cannot(

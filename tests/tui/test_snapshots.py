@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from emulator.faults import FaultRule, HttpStatus
+from emulator.kit.faults import FaultRule, HttpStatus
 from tasks_google import schedule_task
 from tasks_google.framework import TaskResultStatus
 from tasks_google.testing import EmulatedCloud, emulated

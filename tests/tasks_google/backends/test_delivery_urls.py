@@ -25,7 +25,7 @@ def with_options(settings, **options) -> None:
 
 def cloud_task(tasks_emulator) -> tasks_v2.Task:
     [pending] = tasks_emulator.pending()
-    return tasks_emulator.cloud.tasks.get_task(
+    return tasks_emulator.cloud.cloud_tasks.get_task(
         tasks_v2.GetTaskRequest(name=f"{QUEUE}/tasks/{pending.name}")
     )
 

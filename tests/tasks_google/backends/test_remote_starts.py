@@ -6,7 +6,7 @@ from django.db import transaction
 from google.api_core.exceptions import NotFound
 from google.cloud import tasks_v2
 
-from emulator.faults import FaultRule, RpcError
+from emulator.kit.faults import FaultRule, RpcError
 from tasks_google.framework import TaskResultStatus
 from tasks_google.models import TaskExecution
 from tests.tasks_google import tasks
@@ -18,7 +18,7 @@ QUEUE = "projects/demo-project/locations/us-central1/queues/default"
 
 def cloud_tasks(emulator) -> set[str]:
     try:
-        listed = emulator.cloud.tasks.list_tasks(tasks_v2.ListTasksRequest(parent=QUEUE))
+        listed = emulator.cloud.cloud_tasks.list_tasks(tasks_v2.ListTasksRequest(parent=QUEUE))
     except NotFound:  # created with the first task
         return set()
     return {task.name.rsplit("/", 1)[-1] for task in listed.tasks}

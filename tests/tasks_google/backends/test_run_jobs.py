@@ -71,7 +71,7 @@ def test_run_job_executes_the_task_in_its_own_process(tasks_emulator):
     assert row.remote_name.startswith(f"{JOBS}/batch/executions/")
     assert (row.progress_done, row.progress_total) == (5, 5)
     # The execution id travelled as an env override; the job was created for the backend.
-    job = tasks_emulator.cloud.run.get_job(run_v2.GetJobRequest(name=f"{JOBS}/batch"))
+    job = tasks_emulator.cloud.run_jobs.get_job(run_v2.GetJobRequest(name=f"{JOBS}/batch"))
     assert list(job.template.template.containers[0].command)[-1] == "execute_task"
 
 
@@ -93,7 +93,7 @@ def test_run_once_a_retry_after_a_killed_attempt_fails_without_running_again(
     row = TaskExecution.objects.get(pk=result.id)
     assert [(a["number"], a["outcome"]) for a in row.attempts] == [(1, "lost"), (2, "failed")]
     # The retry exited 0: its Run Jobs execution succeeded, no further retry was made.
-    execution = tasks_emulator.cloud.run.get_execution(
+    execution = tasks_emulator.cloud.run_jobs.get_execution(
         run_v2.GetExecutionRequest(name=row.remote_name)
     )
     assert execution.succeeded_count == 1 and execution.failed_count == 0
@@ -188,7 +188,7 @@ def test_timeout_maps_onto_the_attempt_timeout(tasks_emulator):
     result = bounded.enqueue(items=1)
     tasks_emulator.run_until_idle()
     row = TaskExecution.objects.get(pk=result.id)
-    execution = tasks_emulator.cloud.run.get_execution(
+    execution = tasks_emulator.cloud.run_jobs.get_execution(
         run_v2.GetExecutionRequest(name=row.remote_name)
     )
     assert execution.template.timeout == timedelta(hours=2)
@@ -207,7 +207,7 @@ def test_a_task_failing_on_every_attempt_ends_failed_after_max_retries_plus_one(
     row = TaskExecution.objects.get(pk=result.id)
     assert [a["outcome"] for a in row.attempts] == ["retry", "retry", "retry", "failed"]
     # The attempts learnt the job's max_retries from the RunJob call, not from the API.
-    execution = tasks_emulator.cloud.run.get_execution(
+    execution = tasks_emulator.cloud.run_jobs.get_execution(
         run_v2.GetExecutionRequest(name=row.remote_name)
     )
     env = {e.name: e.value for e in execution.template.containers[0].env}
@@ -246,7 +246,7 @@ def test_the_default_command_runs_the_interpreter_running_django(settings, tmp_p
         cloud.run_until_idle()
         result.refresh()
         assert result.status == TaskResultStatus.SUCCESSFUL, result.errors
-        job = cloud.cloud.run.get_job(run_v2.GetJobRequest(name=f"{JOBS}/batch"))
+        job = cloud.cloud.run_jobs.get_job(run_v2.GetJobRequest(name=f"{JOBS}/batch"))
         container = job.template.template.containers[0]
         assert list(container.command) == [sys.executable, "manage.py", "execute_task"]
         assert container.working_dir == str(tmp_path)
@@ -292,7 +292,7 @@ def test_reconcile_records_why_an_execution_ended_without_running_it(settings, t
     tasks_emulator.configure_job("batch", backend="jobs", max_retries=0)
     result = tasks.batch_job.enqueue(items=1)
     row = TaskExecution.objects.get(pk=result.id)
-    tasks_emulator.cloud.run.wait_for_execution(row.remote_name, timeout=60)
+    tasks_emulator.cloud.run_jobs.wait_for_execution(row.remote_name, timeout=60)
     tasks_emulator.advance(minutes=11)
 
     call_command("reconcile_tasks")

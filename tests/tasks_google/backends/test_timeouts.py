@@ -20,7 +20,7 @@ def test_cloud_tasks_timeout_outside_the_dispatch_deadline_range(timeout):
 def test_cloud_tasks_timeout_becomes_the_dispatch_deadline(tasks_emulator):
     result = tasks.bounded.enqueue()
     [pending] = tasks_emulator.pending()
-    task = tasks_emulator.cloud.tasks.get_task(
+    task = tasks_emulator.cloud.cloud_tasks.get_task(
         tasks_v2.GetTaskRequest(
             name=f"projects/demo-project/locations/us-central1/queues/default/tasks/{pending.name}"
         )

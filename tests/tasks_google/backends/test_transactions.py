@@ -12,7 +12,7 @@ from tests.tasks_google import tasks
 def test_task_is_created_at_commit(tasks_emulator):
     with transaction.atomic():
         result = tasks.noop_task.enqueue()
-        assert tasks_emulator.cloud.tasks.next_due_time() is None
+        assert tasks_emulator.cloud.cloud_tasks.next_due_time() is None
     # Committed: the Cloud Task exists, named after the execution.
     assert [p.name for p in tasks_emulator.pending()] == [result.id]
     assert TaskExecution.objects.get(pk=result.id).remote_name.endswith(f"/tasks/{result.id}")

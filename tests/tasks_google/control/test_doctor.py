@@ -114,7 +114,7 @@ def test_a_job_denying_every_permission_names_each_with_its_role():
     with emulated() as cloud:
         create_queues_and_jobs(cloud)
         cloud.cloud.faults.add(
-            FaultRule(service="run", operation="TestIamPermissions", effect=DenyPermissions())
+            FaultRule(service="run_jobs", operation="TestIamPermissions", effect=DenyPermissions())
         )
         [failed] = failures(run_doctor())
 

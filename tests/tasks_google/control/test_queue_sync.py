@@ -52,13 +52,13 @@ def test_dry_run_plans_the_creations_and_changes_nothing(settings, tasks_emulato
         f"[+] {SLOW}  max_dispatches_per_second=2, max_concurrent_dispatches=3",
         "2 change(s) planned; nothing applied (--dry-run).",
     ]
-    assert queues(tasks_emulator.cloud.tasks) == {}
+    assert queues(tasks_emulator.cloud.cloud_tasks) == {}
 
 
 def test_apply_creates_the_queues_then_a_second_run_plans_only_unchanged(settings, tasks_emulator):
     configure(settings, CONFIG)
     assert run()[-1] == "2 change(s) applied."
-    created = queues(tasks_emulator.cloud.tasks)
+    created = queues(tasks_emulator.cloud.cloud_tasks)
     assert created[EMAILS].retry_config.max_attempts == 5
     assert created[EMAILS].retry_config.min_backoff == timedelta(seconds=1)
     assert created[EMAILS].retry_config.max_backoff == timedelta(seconds=60.5)
@@ -69,7 +69,7 @@ def test_apply_creates_the_queues_then_a_second_run_plans_only_unchanged(setting
 
 def test_a_queue_no_queue_config_names_is_listed_and_left_alone(settings, tasks_emulator):
     other = f"{LOCATION}/queues/made-by-hand"
-    tasks = tasks_emulator.cloud.tasks
+    tasks = tasks_emulator.cloud.cloud_tasks
     tasks.create_queue(tasks_v2.CreateQueueRequest(parent=LOCATION, queue={"name": other}))
     configure(settings, {"emails": {"max_attempts": 5}})
     assert run() == [
@@ -85,7 +85,7 @@ def test_update_shows_each_differing_key_and_changes_only_the_configured_ones(
 ):
     configure(settings, CONFIG)
     run()
-    tasks = tasks_emulator.cloud.tasks
+    tasks = tasks_emulator.cloud.cloud_tasks
     # By hand: a configured key (max_attempts) and one no queue_config names (max_doublings).
     by_hand = tasks_v2.Queue(name=EMAILS, retry_config={"max_attempts": 9, "max_doublings": 3})
     mask = field_mask_pb2.FieldMask(
@@ -113,7 +113,7 @@ def test_settings_cloud_tasks_refuses_are_one_line_naming_the_queue(settings, ta
         "or equal to RetryConfig.maxBackoff. (0 change(s) applied before it, none after)."
     )
     assert error.returncode == 1
-    assert queues(tasks_emulator.cloud.tasks) == {}
+    assert queues(tasks_emulator.cloud.cloud_tasks) == {}
 
 
 def test_invalid_queue_config_is_one_line_and_nothing_is_applied(settings, tasks_emulator):
@@ -122,7 +122,7 @@ def test_invalid_queue_config_is_one_line_and_nothing_is_applied(settings, tasks
     assert "TASKS['default']['OPTIONS']['queue_config']['emails']['max_attempts'] = 0" in str(error)
     assert "\n" not in str(error)
     assert error.returncode == 1
-    assert queues(tasks_emulator.cloud.tasks) == {}
+    assert queues(tasks_emulator.cloud.cloud_tasks) == {}
 
 
 def free_port() -> int:

@@ -74,7 +74,7 @@ def test_queue_aliases_decide_the_queue(tasks_emulator):
 
 def test_a_disabled_queue_is_reported_and_can_be_resumed(tasks_emulator):
     tasks_emulator.configure_queue()
-    tasks_emulator.cloud.tasks.disable_queue(f"{QUEUES}/default")
+    tasks_emulator.cloud.cloud_tasks.disable_queue(f"{QUEUES}/default")
     assert queue_state().state == "DISABLED"
     assert resume_queue().state == "RUNNING"
 

@@ -27,7 +27,7 @@ PARENT = "projects/demo-project/locations/us-central1"
 def purge_behind_the_apps_back(tasks_emulator, queue: str = "default") -> None:
     """What a purge in the Cloud Console (or Cloud Tasks giving up) does: the tasks vanish."""
     request = tasks_v2.PurgeQueueRequest(name=f"{PARENT}/queues/{queue}")
-    tasks_emulator.cloud.tasks.purge_queue(request)
+    tasks_emulator.cloud.cloud_tasks.purge_queue(request)
 
 
 def test_a_ready_execution_whose_cloud_task_is_gone_is_recorded_failed(tasks_emulator):
@@ -103,7 +103,7 @@ def test_a_run_jobs_execution_that_ended_without_its_execution_is_recorded_faile
     monkeypatch.setenv("TASKS_GOOGLE_TEST_DB_NAME", connection.settings_dict["NAME"])
     monkeypatch.setenv("PYTHONPATH", str(REPO))
     # The job exists and runs something that never records the execution (a wrong command).
-    tasks_emulator.cloud.run.create_job(
+    tasks_emulator.cloud.run_jobs.create_job(
         run_v2.CreateJobRequest(
             parent=PARENT,
             job_id="batch",
@@ -118,7 +118,7 @@ def test_a_run_jobs_execution_that_ended_without_its_execution_is_recorded_faile
     )
     result = tasks.batch_job.enqueue(items=3)
     row = TaskExecution.objects.get(pk=result.id)
-    tasks_emulator.cloud.run.wait_for_execution(row.remote_name, timeout=60)
+    tasks_emulator.cloud.run_jobs.wait_for_execution(row.remote_name, timeout=60)
     row.refresh_from_db()
     assert row.status == TaskResultStatus.READY  # it ran, but not this
     tasks_emulator.advance(minutes=11)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from django.db import connections
 
-from emulator.realtime import DEFAULT_MAX_PARALLEL
+from emulator.kit.realtime import DEFAULT_MAX_PARALLEL
 from tasks_google.dev.server import NoDelayWSGIServer, runserver_command
 
 REPO = Path(__file__).resolve().parents[3]

@@ -6,7 +6,7 @@ import pytest
 from django.core import checks
 from google.auth import crypt, jwt
 
-from emulator.oidc import OidcIssuer, generate_key_pem
+from emulator.kit.oidc import OidcIssuer, generate_key_pem
 from tasks_google.framework import TaskResultStatus, task_backends
 from tasks_google.models import TaskExecution
 from tasks_google.transports import inprocess

@@ -9,7 +9,7 @@ import math
 
 import pytest
 
-from emulator.oidc import OidcIssuer
+from emulator.kit.oidc import OidcIssuer
 from tasks_google import clock
 from tasks_google.config.options import EMULATOR_HOST_ENV, EMULATOR_URL_ENV
 from tasks_google.endpoints import id_tokens, signing_certificates

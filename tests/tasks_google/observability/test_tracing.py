@@ -75,7 +75,7 @@ def test_the_cloud_task_carries_the_traceparent_and_a_recreated_one_too(tasks_em
 
     [enqueue] = named(spans, ENQUEUE_SPAN)
     row = TaskExecution.objects.get(pk=result.id)
-    cloud_task = tasks_emulator.cloud.tasks.get_task(
+    cloud_task = tasks_emulator.cloud.cloud_tasks.get_task(
         tasks_v2.GetTaskRequest(name=row.remote_name, response_view=tasks_v2.Task.View.FULL)
     )
     assert cloud_task.http_request.headers["traceparent"] == traceparent_of(enqueue)

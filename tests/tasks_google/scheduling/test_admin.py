@@ -5,7 +5,7 @@ import html
 import pytest
 from google.cloud import scheduler_v1
 
-from emulator.faults import FaultRule, RpcError
+from emulator.kit.faults import FaultRule, RpcError
 from tasks_google.models import ScheduledTask, TaskExecution
 
 pytestmark = pytest.mark.django_db

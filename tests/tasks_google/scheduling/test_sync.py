@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from google.cloud import scheduler_v1
 
-from emulator.faults import FaultRule, RpcError
+from emulator.kit.faults import FaultRule, RpcError
 from tasks_google import periodic, schedule_task
 from tasks_google.framework import TaskResultStatus
 from tasks_google.models import ScheduledTask, TaskExecution

@@ -68,7 +68,7 @@ def task_spec(queue: str, task_id: str = "only") -> CloudTaskSpec:
 
 
 def queue_tasks(side: Side, queue: str) -> list[str]:
-    page = side.cloud.tasks.list_tasks(tasks_v2.ListTasksRequest(parent=queue))
+    page = side.cloud.cloud_tasks.list_tasks(tasks_v2.ListTasksRequest(parent=queue))
     return [task.name for task in page.tasks]
 
 
@@ -99,7 +99,7 @@ def test_retry_policy_is_read_again_once_its_ttl_has_passed(side, monkeypatch):
     queue = side.name("queues")
     side.transport.retry_policy(queue)
     config = tasks_v2.RetryConfig(max_attempts=3, max_retry_duration=timedelta(minutes=5))
-    side.cloud.tasks.update_queue(
+    side.cloud.cloud_tasks.update_queue(
         tasks_v2.UpdateQueueRequest(
             queue=tasks_v2.Queue(name=queue, retry_config=config),
             update_mask=field_mask_pb2.FieldMask(paths=["retry_config"]),
@@ -176,5 +176,5 @@ def test_run_job_creates_a_missing_emulator_job_and_passes_its_max_retries(side)
     assert execution.startswith(f"{job}/executions/")
     assert job in [j.name for j in side.transport.list_run_jobs(PARENT)]
     assert side.transport.job_max_retries(job) == 3
-    side.cloud.run.wait_for_execution(execution, timeout=30)
+    side.cloud.run_jobs.wait_for_execution(execution, timeout=30)
     assert side.transport.execution_end(execution).outcome == "SUCCEEDED"
