@@ -4,6 +4,9 @@ In process: ``LocalCloud`` on a ``VirtualClock``. As a server: ``emulator.server
 or ``python -m emulator``.
 """
 
+import warnings
+from typing import Any
+
 from emulator.cloud import LocalCloud
 from emulator.cloud_tasks import CloudTasksEngine
 from emulator.kit.clock import Clock, VirtualClock, WallClock
@@ -56,3 +59,16 @@ __all__ = [
     "VirtualClock",
     "WallClock",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``CloudSchedulerEngine``, the former name of ``SchedulerEngine`` (deprecated)."""
+    if name == "CloudSchedulerEngine":
+        warnings.warn(
+            "emulator.CloudSchedulerEngine is now emulator.SchedulerEngine; the former name will "
+            "be removed.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return SchedulerEngine
+    raise AttributeError(f"module 'emulator' has no attribute {name!r}")

@@ -173,3 +173,13 @@ def test_wall_following_clock_catches_up_before_stepping():
     cloud.advance(seconds=60)
 
     assert cloud.now() >= wall + timedelta(seconds=60)
+
+
+def test_former_engine_names_still_answer_with_a_deprecation_warning(cloud):
+    with pytest.warns(DeprecationWarning, match="LocalCloud.tasks is now LocalCloud.cloud_tasks"):
+        assert cloud.tasks is cloud.cloud_tasks
+    with pytest.warns(DeprecationWarning, match="LocalCloud.run is now LocalCloud.run_jobs"):
+        assert cloud.run is cloud.run_jobs
+    with pytest.warns(DeprecationWarning, match="emulator.SchedulerEngine"):
+        from emulator import CloudSchedulerEngine
+    assert CloudSchedulerEngine is type(cloud.scheduler)

@@ -16,6 +16,7 @@ from emulator import (
     FaultRule,
     Faults,
     HttpStatus,
+    KillAttempt,
     Latency,
     LocalCloud,
     RpcError,
@@ -23,7 +24,7 @@ from emulator import (
     VirtualClock,
     WallClock,
 )
-from emulator.kit.faults import rule_from_json, rule_to_json
+from emulator.kit.faults import effect_to_json, rule_from_json, rule_to_json
 from tests.emulator.conftest import PARENT, QUEUE, START, URL, RecordingDispatcher
 
 OTHER_QUEUE = f"{PARENT}/queues/other"
@@ -304,3 +305,15 @@ def test_local_cloud_fault_seed_makes_runs_repeat():
 
     assert run() == run()
     assert set(run()) == {200, 500}
+
+
+@pytest.mark.parametrize(
+    ("former", "service", "operation"),
+    [("cloudtasks", "cloud_tasks", "dispatch"), ("run", "run_jobs", "attempt")],
+)
+def test_former_service_names_are_read_as_todays(former, service, operation):
+    effect = Timeout() if service == "cloud_tasks" else KillAttempt()
+    rule = FaultRule(service=former, operation=operation, effect=effect)
+    assert rule.service == service
+    data = {"service": former, "operation": operation, "effect": effect_to_json(effect)}
+    assert rule_from_json(data).service == service
