@@ -96,9 +96,9 @@ class EmulatedCloud:
         """Every Run Jobs execution: its name and whether it has ended."""
         engine = self.cloud.run_jobs
         return [
-            (execution["name"], execution["completion_time"] is not None)
-            for job in engine.describe_jobs()
-            for execution in engine.describe_executions(job["name"])
+            (execution.name.full, execution.completion_time is not None)
+            for job, _ in engine.job_snapshots()
+            for execution in engine.execution_snapshots(job.name)
         ]
 
     def _record_ended_job_executions(self) -> None:

@@ -2,14 +2,15 @@
 (`just dev`), or the in-process emulator of `tasks_google.transports.inprocess` (tests,
 `transport: "inprocess"`).
 
-Both speak the control API's JSON (the engines' `describe_*`); it is turned into the cloud
-view's typed rows here, and only here.
+Both give the JSON of the emulator's state views (`emulator.views`: the control API serves them,
+the in-process source calls them); it is turned into the cloud view's typed rows here, and only
+here.
 """
 
 import json
 from dataclasses import fields
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 from urllib.error import HTTPError, URLError
 from urllib.parse import quote
 from urllib.request import Request, urlopen
@@ -26,6 +27,9 @@ from tui.cloud_rows import (
 )
 from tui.cloud_state import EXECUTIONS_PER_JOB, CloudState
 
+if TYPE_CHECKING:
+    from emulator import LocalCloud
+
 JSON = dict[str, Any]
 
 #: Seconds an HTTP control API call may take before the emulator counts as unreachable.
@@ -41,7 +45,7 @@ def _row[Row](kind: type[Row], *sources: JSON, **parsed: Any) -> Row:
 
 
 def queue_row(queue: JSON) -> QueueRow:
-    """A queue of `describe_queues`."""
+    """A queue of `views.queues`."""
     return _row(
         QueueRow,
         queue,
@@ -52,7 +56,7 @@ def queue_row(queue: JSON) -> QueueRow:
 
 
 def scheduler_job_row(job: JSON) -> SchedulerJobRow:
-    """A job of the Scheduler's `describe_jobs`."""
+    """A job of `views.scheduler_jobs`."""
     status = job.get("status") or {}
     return _row(
         SchedulerJobRow,
@@ -65,7 +69,7 @@ def scheduler_job_row(job: JSON) -> SchedulerJobRow:
 
 
 def run_execution_row(execution: JSON) -> RunExecutionRow:
-    """An execution of Run Jobs' `describe_executions`, with its tasks."""
+    """An execution of `views.executions`, with its tasks."""
     tasks = execution.get("tasks", ())
     return _row(
         RunExecutionRow,
@@ -85,13 +89,13 @@ def run_execution_row(execution: JSON) -> RunExecutionRow:
 
 
 def run_job_row(job: JSON, executions: list[JSON]) -> RunJobRow:
-    """A job of Run Jobs' `describe_jobs` and its newest `executions`."""
+    """A job of `views.run_jobs` and its newest `executions`."""
     newest = executions[:EXECUTIONS_PER_JOB]
     return _row(RunJobRow, job, executions=tuple(run_execution_row(e) for e in newest))
 
 
 def fault_row(fault: JSON) -> FaultRow:
-    """A fault rule of the control API (`ActiveFault.to_json`)."""
+    """A fault rule of `views.faults`."""
     effect = fault.get("effect", {})
     details = ", ".join(f"{k}={v}" for k, v in effect.items() if k not in ("type", "headers"))
     kind = effect.get("type", "?")
@@ -196,32 +200,43 @@ class MissingEmulatorSource:
 
 
 class InProcessEmulatorSource:
-    """The in-process emulator (`tasks_google.transports.inprocess.current_cloud()`)."""
+    """An emulator in this process: `cloud`, else the one of `tasks_google.transports.inprocess`
+    (`current_cloud()`, looked up at each read). It reads the views the control API serves
+    (`emulator.views`), without HTTP."""
 
     where = "in-process"
     emulated = True
     refresh_seconds = None
 
-    def read(self) -> CloudState:
+    def __init__(self, cloud: "LocalCloud | None" = None) -> None:
+        self.cloud = cloud
+
+    def _cloud(self) -> "LocalCloud":
+        if self.cloud is not None:
+            return self.cloud
         from tasks_google.transports.inprocess import current_cloud
 
-        cloud = current_cloud()
-        run = cloud.run_jobs
+        return current_cloud()
+
+    def read(self) -> CloudState:
+        from emulator import views
+
+        cloud = self._cloud()
         try:
             return cloud_state(
                 self.where,
-                cloud.now().astimezone(UTC),
-                cloud.cloud_tasks.describe_queues(),
-                cloud.scheduler.describe_jobs(),
-                [(job, run.describe_executions(job["name"])) for job in run.describe_jobs()],
-                [fault.to_json() for fault in cloud.faults.list()],
+                parse_time(views.clock(cloud)),
+                views.queues(cloud),
+                views.scheduler_jobs(cloud),
+                [(job, views.executions(cloud, job["name"])) for job in views.run_jobs(cloud)],
+                views.faults(cloud),
             )
         except Exception as error:  # a job deleted between the two reads, ...
             return CloudState(where=self.where, error=f"reading the emulator failed: {error}")
 
     def set_fault_enabled(self, fault_id: str, enabled: bool) -> FaultRow:
-        from tasks_google.transports.inprocess import current_cloud
+        from emulator import views
 
-        faults = current_cloud().faults
-        faults.set_enabled(fault_id, enabled)
-        return fault_row(faults.get(fault_id).to_json())
+        cloud = self._cloud()
+        cloud.faults.set_enabled(fault_id, enabled)
+        return fault_row(views.fault(cloud, fault_id))

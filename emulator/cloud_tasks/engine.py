@@ -20,7 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from google.api_core.exceptions import (
@@ -40,6 +39,7 @@ from emulator.cloud_tasks.model import (
     TASK_KIND,
     TASK_TOMBSTONE_KIND,
     Attempt,
+    QueueSnapshot,
     QueueState,
     TaskState,
 )
@@ -79,7 +79,6 @@ from emulator.kit.store import (
     Record,
     Store,
 )
-from emulator.kit.timestamps import iso_utc
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +111,6 @@ QUEUE_EXISTS = "Queue already exists"
 QUEUE_TOO_RECENT = (
     "The queue cannot be created because a queue with this name existed too recently."
 )
-AUTHORIZATION_PLACEHOLDER = "Bearer <ID token minted at dispatch>"
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -483,104 +481,22 @@ class CloudTasksEngine(EngineLifecycle):
 
     # ------------------------------------------------------------------------ inspection
 
-    def describe_queues(self) -> list[dict[str, Any]]:
-        """Every queue with its settings and dispatch state, JSON-able (for the control API)."""
+    def queue_snapshots(self) -> list[QueueSnapshot]:
+        """Every queue as it stands now, by name (read under the lock, for the state views)."""
         with self._lock:
             now = self._clock.now()
-            described = []
-            for queue in sorted(self._queues.values(), key=lambda q: q.name.full):
-                policy = queue.retry_policy
-                limits = queue.config.rate_limits
-                next_time = None
-                top = queue.peek()
-                if top is not None and queue.state == tasks_v2.Queue.State.RUNNING:
-                    available = queue.bucket.available_at()
-                    next_time = top[0] if available is None else max(top[0], available)
-                described.append(
-                    {
-                        "name": queue.name.full,
-                        "queue_id": queue.name.queue_id,
-                        "state": tasks_v2.Queue.State(queue.state).name,
-                        "retry_config": {
-                            "max_attempts": policy.max_attempts,
-                            "min_backoff": policy.min_backoff.total_seconds(),
-                            "max_backoff": policy.max_backoff.total_seconds(),
-                            "max_doublings": policy.max_doublings,
-                            "max_retry_duration": policy.max_retry_duration.total_seconds(),
-                        },
-                        "rate_limits": {
-                            "max_dispatches_per_second": limits.max_dispatches_per_second,
-                            "max_burst_size": limits.max_burst_size,
-                            "max_concurrent_dispatches": limits.max_concurrent_dispatches,
-                            "tokens": round(queue.bucket.tokens(now), 3),
-                        },
-                        "depth": len(queue.tasks),
-                        "in_flight": queue.in_flight,
-                        "next_dispatch_time": iso_utc(next_time),
-                        "purge_time": iso_utc(queue.purge_time),
-                    }
-                )
-            return described
+            return [
+                q.snapshot(now) for q in sorted(self._queues.values(), key=lambda q: q.name.full)
+            ]
 
-    def describe_tasks(self, queue_name: str) -> list[dict[str, Any]]:
-        """A queue's tasks, soonest first, with their attempts and next request (JSON-able).
-
-        ``next_request`` is what the next delivery will carry; an OIDC token is shown as a
-        placeholder, since it is minted at dispatch. NOT_FOUND if the queue does not exist.
-        """
+    def task_snapshots(self, queue_name: str) -> list[TaskState]:
+        """Copies of a queue's tasks, soonest first; NOT_FOUND if the queue does not exist."""
         with self._lock:
             queue = self._queue(queue_name)
             tasks = sorted(queue.tasks.values(), key=lambda t: (t.schedule_time, t.name.task_id))
-            return [self._describe_task(queue, task) for task in tasks]
+            return [task.snapshot() for task in tasks]
 
     # ------------------------------------------------------------------------- internals
-
-    def _describe_task(self, queue: QueueState, task: TaskState) -> dict[str, Any]:
-        previous = None
-        if task.dispatch_count and task.last_attempt is not None:
-            previous = task.last_attempt.status or task_headers.TIMEOUT_STATUS
-        headers = task_headers.attempt_headers(
-            task.headers,
-            queue_id=queue.name.queue_id,
-            task_id=task.name.task_id,
-            retry_count=task.dispatch_count,
-            execution_count=task.execution_count,
-            schedule_time=task.schedule_time,
-            previous_response=previous,
-            authorization=AUTHORIZATION_PLACEHOLDER if task.oidc_token is not None else None,
-        )
-        oidc = None
-        if task.oidc_token is not None:
-            oidc = {
-                "service_account_email": task.oidc_token.service_account_email,
-                "audience": task.oidc_token.audience or task.url,
-            }
-        return {
-            "name": task.name.full,
-            "task_id": task.name.task_id,
-            "create_time": iso_utc(task.create_time),
-            "schedule_time": iso_utc(task.schedule_time),
-            "dispatch_deadline": task.deadline.total_seconds(),
-            "dispatch_count": task.dispatch_count,
-            "response_count": task.response_count,
-            "in_flight": task.in_flight > 0,
-            "attempts": [
-                {
-                    "schedule_time": iso_utc(a.schedule_time),
-                    "dispatch_time": iso_utc(a.dispatch_time),
-                    "response_time": iso_utc(a.response_time),
-                    "status": a.status,
-                }
-                for a in task.attempts
-            ],
-            "next_request": {
-                "url": task.url,
-                "method": task.method,
-                "headers": headers,
-                "body_bytes": len(task.body),
-                "oidc": oidc,
-            },
-        }
 
     def _load(self) -> None:
         """Rebuild queues, tasks and tombstones from the store (under the lock)."""

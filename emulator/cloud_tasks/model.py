@@ -7,6 +7,7 @@ the store keeps (``to_record``/``from_record``), so a restart rebuilds exactly w
 from __future__ import annotations
 
 import base64
+import copy
 import heapq
 import json
 import sys
@@ -136,6 +137,12 @@ class TaskState:
         if len(self.attempts) > ATTEMPT_HISTORY_LIMIT:
             del self.attempts[: len(self.attempts) - ATTEMPT_HISTORY_LIMIT]
 
+    def snapshot(self) -> TaskState:
+        """A copy that later attempts and settlements do not reach (its attempts copied)."""
+        copied = copy.copy(self)
+        copied.attempts = [copy.copy(a) for a in self.attempts] if self.attempts else ()
+        return copied
+
     def to_proto(self, view: tasks_v2.Task.View) -> tasks_v2.Task:
         full = view == tasks_v2.Task.View.FULL
         http = tasks_v2.HttpRequest(
@@ -256,6 +263,24 @@ class QueueState:
             heapq.heappop(self.heap)
         return None
 
+    def snapshot(self, now: datetime) -> QueueSnapshot:
+        """The queue as it stands at ``now``: settings, counters and when it next dispatches."""
+        next_time = None
+        top = self.peek()
+        if top is not None and self.state == tasks_v2.Queue.State.RUNNING:
+            available = self.bucket.available_at()
+            next_time = top[0] if available is None else max(top[0], available)
+        return QueueSnapshot(
+            name=self.name,
+            config=self.config,
+            state=self.state,
+            purge_time=self.purge_time,
+            depth=len(self.tasks),
+            in_flight=self.in_flight,
+            tokens=self.bucket.tokens(now),
+            next_dispatch_time=next_time,
+        )
+
     def to_record(self) -> dict[str, Any]:
         return {
             "name": self.name.full,
@@ -274,6 +299,27 @@ class QueueState:
             state=tasks_v2.Queue.State[record["state"]],
             purge_time=optional_time_from_record(record.get("purge_time")),
         )
+
+
+@dataclass(frozen=True)
+class QueueSnapshot:
+    """A queue as it stood when read (under the engine's lock), without its tasks.
+
+    ``config`` is shared with the queue: a change of settings replaces it, never edits it.
+    """
+
+    name: QueueName
+    config: tasks_v2.Queue
+    state: tasks_v2.Queue.State
+    purge_time: datetime | None
+    depth: int  # the queue's tasks
+    in_flight: int
+    tokens: float  # held by the token bucket (fractional while refilling)
+    next_dispatch_time: datetime | None  # None when no task waits, or the queue is not running
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy.from_proto(self.config.retry_config)
 
 
 class _SharedValues:

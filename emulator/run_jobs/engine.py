@@ -21,8 +21,9 @@ import uuid
 import weakref
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from google.api_core.exceptions import (
     AlreadyExists,
@@ -40,7 +41,6 @@ from emulator.kit.clock import Clock
 from emulator.kit.faults import ATTEMPT, RUN_JOBS, Effect, Faults, RpcError
 from emulator.kit.iam import JOB_PERMISSIONS, tested_permissions
 from emulator.kit.store import Change, Delete, DeletePrefix, MemoryStore, Put, Record, Store
-from emulator.kit.timestamps import iso_utc
 from emulator.run_jobs.model import (
     EXECUTION_KIND,
     INTERRUPTED_MESSAGE,
@@ -90,6 +90,14 @@ _USER_JOB_FIELDS = (
     "binary_authorization",
 )
 _live_engines: weakref.WeakSet[RunJobsEngine] = weakref.WeakSet()
+
+
+class JobSnapshot(NamedTuple):
+    """A job as it stood when read (``RunJobsEngine.job_snapshots``): copies of it and of its
+    latest execution (None before its first run)."""
+
+    job: run_v2.Job
+    latest_execution: ExecutionState | None
 
 
 class RunJobsEngine:
@@ -434,46 +442,23 @@ class RunJobsEngine:
                 self._changed.wait(remaining)
             return execution.to_proto()
 
-    def describe_jobs(self) -> list[dict[str, Any]]:
-        """Every job with its settings and latest execution, JSON-able (for the control API)."""
+    def job_snapshots(self) -> list[JobSnapshot]:
+        """Copies of every job, by name, each with its latest execution (read under the lock)."""
         with self._lock:
-            described = []
+            snapshots = []
             for job in sorted(self._jobs.values(), key=lambda j: j.name):
-                task = job.template.template
-                container = task.containers[0] if task.containers else run_v2.Container()
                 latest = self._executions.get(job.latest_created_execution.name)
-                described.append(
-                    {
-                        "name": job.name,
-                        "job_id": job.name.rsplit("/", 1)[1],
-                        "task_count": job.template.task_count,
-                        "parallelism": job.template.parallelism,
-                        "max_retries": task.max_retries,
-                        "timeout": task.timeout.total_seconds(),
-                        "command": list(container.command or self.default_job_command or []),
-                        "args": list(container.args),
-                        "working_dir": container.working_dir or self.default_job_workdir,
-                        "env": {e.name: e.value for e in container.env},
-                        "execution_count": job.execution_count,
-                        "latest_execution": _summary(latest) if latest else None,
-                        "create_time": iso_utc(job.create_time),
-                        "update_time": iso_utc(job.update_time),
-                    }
+                snapshots.append(
+                    JobSnapshot(run_v2.Job(job), _snapshot(latest) if latest else None)
                 )
-            return described
+            return snapshots
 
-    def describe_executions(self, job: str) -> list[dict[str, Any]]:
-        """A job's executions, newest first, each with its tasks and their attempts (JSON-able).
-
-        NOT_FOUND if the job does not exist.
-        """
+    def execution_snapshots(self, job: str) -> list[ExecutionState]:
+        """Copies of a job's executions, newest first; NOT_FOUND if the job does not exist."""
         name = parse_job_name(job)
         with self._lock:
             self._job(name)
-            return [
-                {**_summary(e), "tasks": [_describe_task(t) for t in e.tasks]}
-                for e in self._executions_of(name.full)
-            ]
+            return [_snapshot(e) for e in self._executions_of(name.full)]
 
     # ------------------------------------------------------------------------- internals
 
@@ -744,48 +729,10 @@ def _etag(when: datetime) -> str:
     return f'"{when.timestamp()}"'
 
 
-def _summary(execution: ExecutionState) -> dict[str, Any]:
-    counts = execution.counts()
-    return {
-        "name": execution.name.full,
-        "execution_id": execution.name.execution_id,
-        "job": execution.name.job.full,
-        "status": execution.status.value,
-        "message": execution.message,
-        "create_time": iso_utc(execution.create_time),
-        "start_time": iso_utc(execution.start_time),
-        "completion_time": iso_utc(execution.completion_time),
-        "task_count": execution.plan.task_count,
-        "parallelism": execution.plan.parallelism,
-        **{f"{key}_count": value for key, value in counts.items()},
-    }
-
-
-def _describe_task(task: TaskState) -> dict[str, Any]:
-    last = task.attempts[-1] if task.attempts else None
-    return {
-        "index": task.index,
-        "name": task.name,
-        "status": task.status.value,
-        "attempt": last.attempt if last else None,
-        "exit_code": last.exit_code if last else None,
-        "term_signal": last.term_signal if last else None,
-        "start_time": iso_utc(last.start_time) if last else None,
-        "end_time": iso_utc(last.end_time) if last else None,
-        "attempts": [
-            {
-                "attempt": a.attempt,
-                "outcome": a.outcome.value if a.outcome else "running",
-                "exit_code": a.exit_code,
-                "term_signal": a.term_signal,
-                "start_time": iso_utc(a.start_time),
-                "end_time": iso_utc(a.end_time),
-                "message": a.message,
-                "pid": a.pid,
-            }
-            for a in task.attempts
-        ],
-    }
+def _snapshot(execution: ExecutionState) -> ExecutionState:
+    """A copy of ``execution`` that later changes do not reach (its tasks and attempts copied)."""
+    tasks = [replace(t, attempts=[replace(a) for a in t.attempts]) for t in execution.tasks]
+    return replace(execution, tasks=tasks)
 
 
 def _newest_first(execution: ExecutionState) -> str:

@@ -22,7 +22,6 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from google.api_core.exceptions import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from google.cloud import scheduler_v1
@@ -56,7 +55,6 @@ from emulator.kit.faults import (
 from emulator.kit.field_masks import merge_masked_fields
 from emulator.kit.lifecycle import EngineLifecycle
 from emulator.kit.store import Delete, DeleteKind, MemoryStore, Put, Record, Store
-from emulator.kit.timestamps import iso_utc
 from emulator.scheduler.headers import attempt_headers
 from emulator.scheduler.job_config import USER_FIELDS, resolve_job_config
 from emulator.scheduler.model import JOB_KIND, FireRecord, JobState, Run, State
@@ -337,11 +335,11 @@ class SchedulerEngine(EngineLifecycle):
 
     # ------------------------------------------------------------------------ inspection
 
-    def describe_jobs(self) -> list[dict[str, Any]]:
-        """Every job with its schedule and firing state, JSON-able (for the control API)."""
+    def job_snapshots(self) -> list[JobState]:
+        """Copies of every job with its runs, by name (read under the lock, for the state views)."""
         with self._lock:
             return [
-                _describe(job) for job in sorted(self._jobs.values(), key=lambda j: j.name.full)
+                job.snapshot() for job in sorted(self._jobs.values(), key=lambda j: j.name.full)
             ]
 
     # ------------------------------------------------------------------------- internals
@@ -591,37 +589,3 @@ def _apply_update(
         return merged
     kept = [p for p in paths if p.split(".")[0] not in _OUTPUT_ONLY_PATHS]
     return merge_masked_fields(scheduler_v1.Job, current, update, kept, paths)
-
-
-def _describe(job: JobState) -> dict[str, Any]:
-    target = job.config.job.http_target
-    status = None
-    if job.status is not None:
-        status = {"code": job.status.code, "message": job.status.message}
-    return {
-        "name": job.name.full,
-        "job_id": job.job_id,
-        "description": job.config.job.description,
-        "schedule": job.config.job.schedule,
-        "time_zone": job.config.job.time_zone,
-        "state": State(job.state).name,
-        "next_fire_time": iso_utc(job.next_fire_time()),
-        "last_fired_slot": iso_utc(job.last_fired_slot),
-        "last_attempt_time": iso_utc(job.last_attempt_time),
-        "last_response_status": job.last_response_status,
-        "status": status,
-        "runs_outstanding": len(job.runs),
-        "target": {
-            "uri": target.uri,
-            "http_method": scheduler_v1.HttpMethod(target.http_method).name,
-            "oidc": "oidc_token" in target,
-        },
-        "retry_config": {
-            "retry_count": job.config.job.retry_config.retry_count,
-            "max_retry_duration": job.config.job.retry_config.max_retry_duration.total_seconds(),
-            "min_backoff": job.config.job.retry_config.min_backoff_duration.total_seconds(),
-            "max_backoff": job.config.job.retry_config.max_backoff_duration.total_seconds(),
-            "max_doublings": job.config.job.retry_config.max_doublings,
-        },
-        "attempt_deadline": job.config.job.attempt_deadline.total_seconds(),
-    }

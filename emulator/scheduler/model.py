@@ -8,7 +8,7 @@ what was there, including the next slot and the runs still outstanding.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -85,6 +85,13 @@ class JobState:
         if self.state == State.ENABLED and self.next_slot is not None:
             times.append(self.next_slot)
         return min(times, default=None)
+
+    def snapshot(self) -> JobState:
+        """A copy that later fires and settlements do not reach (its runs copied).
+
+        ``config`` and ``status`` are shared: a change replaces them, never edits them.
+        """
+        return replace(self, runs=[replace(run) for run in self.runs])
 
     def to_proto(self) -> scheduler_v1.Job:
         job = scheduler_v1.Job(self.config.job)

@@ -1,5 +1,7 @@
 """The emulator's HTTP control API (JSON): health, reset, state for dashboards, faults, OIDC keys.
 
+Every state answer is a view of ``emulator.views``, the same the dashboard reads in process.
+
 Google's APIs are served over gRPC, and over REST on this port too (paths starting
 ``/v1/projects/`` or ``/v2/projects/``, answered by ``rest_api``); everything that is about the
 emulator itself is here, plus the OIDC discovery document and signing keys, which live at the
@@ -14,7 +16,7 @@ import logging
 import re
 import socket
 from collections.abc import Callable
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
@@ -22,6 +24,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from google.api_core.exceptions import GoogleAPICallError, NotFound
 
+from emulator import views
 from emulator.cloud import LocalCloud
 from emulator.kit.faults import rule_from_json
 from emulator.kit.oidc import CONFIGURATION_PATH, JWKS_PATH, PEM_CERTS_PATH
@@ -139,14 +142,16 @@ class _Handler(BaseHTTPRequestHandler):
         routes: dict[str, dict[str, Callable[[], Any]]] = {
             "/health": {"GET": lambda: _health(target)},
             "/reset": {"POST": lambda: _reset(cloud)},
-            "/v1/queues": {"GET": lambda: {"queues": cloud.cloud_tasks.describe_queues()}},
-            "/v1/scheduler/jobs": {"GET": lambda: {"jobs": cloud.scheduler.describe_jobs()}},
-            "/v1/tasks": {"GET": lambda: {"tasks": _tasks(target, query)}},
+            "/v1/queues": {"GET": lambda: {"queues": views.queues(cloud)}},
+            "/v1/scheduler/jobs": {"GET": lambda: {"jobs": views.scheduler_jobs(cloud)}},
+            "/v1/tasks": {"GET": lambda: {"tasks": _of_named(target, query, _QUEUE, views.tasks)}},
             "/v1/deliveries": {"GET": lambda: {"deliveries": _deliveries(cloud, query)}},
-            "/v1/run/jobs": {"GET": lambda: {"jobs": cloud.run_jobs.describe_jobs()}},
-            "/v1/run/executions": {"GET": lambda: {"executions": _run_executions(target, query)}},
+            "/v1/run/jobs": {"GET": lambda: {"jobs": views.run_jobs(cloud)}},
+            "/v1/run/executions": {
+                "GET": lambda: {"executions": _of_named(target, query, _JOB, views.executions)}
+            },
             "/v1/faults": {
-                "GET": lambda: {"faults": [f.to_json() for f in cloud.faults.list()]},
+                "GET": lambda: {"faults": views.faults(cloud)},
                 "POST": lambda: _add_fault(cloud, body),
                 "DELETE": lambda: _clear_faults(cloud),
             },
@@ -159,7 +164,7 @@ class _Handler(BaseHTTPRequestHandler):
         if (match := _FAULT_PATH.fullmatch(path)) is not None:
             fault_id = match.group(1)
             routes[path] = {
-                "GET": lambda: _fault(cloud, fault_id).to_json(),
+                "GET": lambda: _fault(cloud, fault_id),
                 "PATCH": lambda: _patch_fault(cloud, fault_id, body),
                 "DELETE": lambda: _remove_fault(cloud, fault_id),
             }
@@ -211,11 +216,10 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _health(target: ControlTarget) -> dict[str, Any]:
-    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     return {
         "status": "ok",
         "version": target.version,
-        "time": now,
+        "time": views.clock(target.cloud),
         "services": list(target.services),
     }
 
@@ -225,38 +229,41 @@ def _reset(cloud: LocalCloud) -> dict[str, Any]:
     return {"status": "reset"}
 
 
-def _tasks(target: ControlTarget, query: dict[str, list[str]]) -> list[dict[str, Any]]:
-    queue = _single(query, "queue")
-    if queue is None:
-        raise ApiError(
-            HTTPStatus.BAD_REQUEST,
-            "Missing ?queue=: give a full queue name (projects/P/locations/L/queues/Q) or a "
-            "queue id of the emulator's default project and location.",
-        )
-    if "/" not in queue:
-        queue = f"projects/{target.project}/locations/{target.location}/queues/{queue}"
-    try:
-        return target.cloud.cloud_tasks.describe_tasks(queue)
-    except NotFound as error:
-        raise ApiError(HTTPStatus.NOT_FOUND, f"{queue}: {error.message}") from None
-    except GoogleAPICallError as error:
-        raise ApiError(HTTPStatus.BAD_REQUEST, error.message) from None
+@dataclass(frozen=True)
+class _Named:
+    """A resource a state answer is about, named by the query parameter ``param``."""
+
+    param: str  # "queue"
+    collection: str  # its part of a full name: "queues"
+    short: str  # how a full name of it ends: "Q"
 
 
-def _run_executions(target: ControlTarget, query: dict[str, list[str]]) -> list[dict[str, Any]]:
-    job = _single(query, "job")
-    if job is None:
+_QUEUE = _Named("queue", "queues", "Q")
+_JOB = _Named("job", "jobs", "J")
+
+
+def _of_named(
+    target: ControlTarget,
+    query: dict[str, list[str]],
+    named: _Named,
+    view: Callable[[LocalCloud, str], list[dict[str, Any]]],
+) -> list[dict[str, Any]]:
+    """``view`` of the resource ``?<param>=`` names: a full name, or an id of the emulator's
+    default project and location. NOT_FOUND answers 404, another Google API error 400."""
+    name = _single(query, named.param)
+    if name is None:
         raise ApiError(
             HTTPStatus.BAD_REQUEST,
-            "Missing ?job=: give a full job name (projects/P/locations/L/jobs/J) or a job id of "
+            f"Missing ?{named.param}=: give a full {named.param} name "
+            f"(projects/P/locations/L/{named.collection}/{named.short}) or a {named.param} id of "
             "the emulator's default project and location.",
         )
-    if "/" not in job:
-        job = f"projects/{target.project}/locations/{target.location}/jobs/{job}"
+    if "/" not in name:
+        name = f"projects/{target.project}/locations/{target.location}/{named.collection}/{name}"
     try:
-        return target.cloud.run_jobs.describe_executions(job)
+        return view(target.cloud, name)
     except NotFound as error:
-        raise ApiError(HTTPStatus.NOT_FOUND, error.message) from None
+        raise ApiError(HTTPStatus.NOT_FOUND, f"{name}: {error.message}") from None
     except GoogleAPICallError as error:
         raise ApiError(HTTPStatus.BAD_REQUEST, error.message) from None
 
@@ -265,19 +272,7 @@ def _deliveries(cloud: LocalCloud, query: dict[str, list[str]]) -> list[dict[str
     raw = _single(query, "limit") or "100"
     if not raw.isdigit() or int(raw) < 1:
         raise ApiError(HTTPStatus.BAD_REQUEST, f"limit must be a positive integer, got {raw!r}.")
-    records = cloud.deliveries[-int(raw) :]
-    return [
-        {
-            "queue_id": r.queue_id,
-            "task_id": r.task_id,
-            "dispatch_time": r.dispatch_time.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-            "response_status": r.response_status,
-            "retry_count": r.retry_count,
-            "duplicate": r.duplicate,
-            "fault": r.fault,
-        }
-        for r in records
-    ]
+    return views.deliveries(cloud, int(raw))
 
 
 def _add_fault(cloud: LocalCloud, body: bytes) -> dict[str, Any]:
@@ -285,13 +280,12 @@ def _add_fault(cloud: LocalCloud, body: bytes) -> dict[str, Any]:
         rule = rule_from_json(_json(body))
     except ValueError as error:
         raise ApiError(HTTPStatus.BAD_REQUEST, str(error)) from None
-    fault_id = cloud.faults.add(rule)
-    return cloud.faults.get(fault_id).to_json()
+    return views.fault(cloud, cloud.faults.add(rule))
 
 
-def _fault(cloud: LocalCloud, fault_id: str) -> Any:
+def _fault(cloud: LocalCloud, fault_id: str) -> dict[str, Any]:
     try:
-        return cloud.faults.get(fault_id)
+        return views.fault(cloud, fault_id)
     except KeyError:
         raise ApiError(HTTPStatus.NOT_FOUND, f"No fault rule with id {fault_id!r}.") from None
 
@@ -308,7 +302,7 @@ def _patch_fault(cloud: LocalCloud, fault_id: str, body: bytes) -> dict[str, Any
     if not isinstance(patch["enabled"], bool):
         raise ApiError(HTTPStatus.BAD_REQUEST, "'enabled' must be true or false.")
     cloud.faults.set_enabled(fault_id, patch["enabled"])
-    return cloud.faults.get(fault_id).to_json()
+    return views.fault(cloud, fault_id)
 
 
 def _remove_fault(cloud: LocalCloud, fault_id: str) -> dict[str, Any]:

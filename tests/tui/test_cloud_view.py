@@ -15,6 +15,7 @@ from django.db import connections
 from google.cloud import run_v2, scheduler_v1
 from textual.pilot import Pilot
 
+from emulator import views
 from emulator.cloud_tasks.queue_specs import parse_queue_spec
 from emulator.kit.faults import FaultRule, HttpStatus
 from emulator.server.emulator_server import EmulatorServer, start_server
@@ -114,7 +115,7 @@ def test_in_process_emulator_state_and_schedule_actions(transactional_db, tasks_
         assert tasks_emulator.cloud.faults.get("f1").rule.enabled
 
     drive(app, scenario)
-    assert "nightly-report" in tasks_emulator.cloud.scheduler.describe_jobs()[0]["name"]
+    assert "nightly-report" in views.scheduler_jobs(tasks_emulator.cloud)[0]["name"]
 
 
 def test_queue_pause_resume_and_purge_with_keys(transactional_db, tasks_emulator):
@@ -281,7 +282,7 @@ def test_real_emulator_server_through_the_official_clients(transactional_db, set
             )
 
         drive(app, scenario)
-        assert server.cloud.cloud_tasks.describe_queues()[0]["state"] == "PAUSED"
+        assert views.queues(server.cloud)[0]["state"] == "PAUSED"
 
 
 def test_every_backend_on_google_reads_google_and_says_why_it_cannot(

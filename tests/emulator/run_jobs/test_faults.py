@@ -8,7 +8,7 @@ import signal
 import pytest
 from google.api_core.exceptions import ServiceUnavailable
 
-from emulator import DelayStart, FaultRule, KillAttempt, LocalCloud, RpcError, WallClock
+from emulator import DelayStart, FaultRule, KillAttempt, LocalCloud, RpcError, WallClock, views
 from emulator.kit.faults import rule_from_json, rule_to_json
 from emulator.run_jobs import RunJobsEngine
 from tests.emulator.conftest import RecordingDispatcher
@@ -61,7 +61,7 @@ def test_kill_attempt_sends_the_signal_and_the_attempt_is_retried(cloud, engine)
 
     (task,) = tasks_of(engine, execution)
     assert result.succeeded_count == 1 and task.retried == 1  # killed once, then succeeded
-    first_attempt = engine.describe_executions(job)[0]["tasks"][0]["attempts"][0]
+    first_attempt = views.executions(cloud, job)[0]["tasks"][0]["attempts"][0]
     assert first_attempt["term_signal"] == signal.SIGKILL
     assert [t.retried for t in tasks_of(engine, bystander)] == [1]  # failed on its own
     (fault,) = cloud.faults.list()

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from google.cloud import scheduler_v1
 
-from emulator import LocalCloud, SqliteStore, VirtualClock
+from emulator import LocalCloud, SqliteStore, VirtualClock, views
 from tests.emulator.conftest import PARENT, START, RecordingDispatcher
 from tests.emulator.scheduler_support import create_job, job_name, minutes, schedule_times
 
@@ -120,9 +120,9 @@ def test_export_and_import_carry_the_jobs(emulator):
     create_job(emulator.cloud.scheduler)
     exported = emulator.cloud.export_state()
     emulator.cloud.reset()
-    assert emulator.cloud.scheduler.describe_jobs() == []
+    assert views.scheduler_jobs(emulator.cloud) == []
 
     emulator.cloud.import_state(exported)
 
-    (job,) = emulator.cloud.scheduler.describe_jobs()
+    (job,) = views.scheduler_jobs(emulator.cloud)
     assert job["next_fire_time"] == "2025-01-06T09:01:00Z"
