@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 from dataclasses import dataclass
 
@@ -12,14 +11,11 @@ from emulator.kit.error_details import help_link, project_permission_denied
 from emulator.kit.names import (
     INVALID_PARENT_MESSAGE,
     LOCATION_PATTERN,
-    LocatedName,
+    LocatedChildName,
+    child_shape,
+    invalid,
     parse_location,
 )
-
-_QUEUE = re.compile(LOCATION_PATTERN + r"/queues/([^/]*)")
-_TASK = re.compile(r"(projects/[^/]+/locations/[^/]+/queues/[^/]+)/tasks/([^/]*)")
-_QUEUE_ID = re.compile(r"[A-Za-z0-9\-]{1,100}")
-_TASK_ID = re.compile(r"[A-Za-z0-9_\-]{1,500}")
 
 QUEUE_NAME_MESSAGE = (
     'Queue name must be formatted: "projects/<PROJECT_ID>/locations/<LOCATION_ID>'
@@ -42,6 +38,28 @@ TASK_ID_LINK = (
 )
 """The Help link Google attaches to an invalid task id's message (T37)."""
 
+
+def _bad_queue_name(_: str) -> InvalidArgument:
+    return InvalidArgument(QUEUE_NAME_MESSAGE, details=[help_link(*QUEUE_NAME_LINK)])
+
+
+def _bad_task_id(task_id: str) -> InvalidArgument:
+    return InvalidArgument(
+        f'Task ID "{task_id}" can contain only letters ([A-Za-z]), numbers ([0-9]), '
+        "hyphens (-), or underscores (_). Task ID must between 1 and 500 characters.",
+        details=[help_link(*TASK_ID_LINK)],
+    )
+
+
+_QUEUE = child_shape(LOCATION_PATTERN, "queues", r"[A-Za-z0-9\-]{1,100}", _bad_queue_name)
+_TASK = child_shape(
+    r"(projects/[^/]+/locations/[^/]+/queues/[^/]+)",
+    "tasks",
+    r"[A-Za-z0-9_\-]{1,500}",
+    invalid(TASK_NAME_MESSAGE),
+    _bad_task_id,
+)
+
 __all__ = [
     "INVALID_PARENT_MESSAGE",
     "QUEUE_NAME_MESSAGE",
@@ -57,15 +75,10 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class QueueName(LocatedName):
+class QueueName(LocatedChildName, collection="queues"):
     """A parsed ``projects/P/locations/L/queues/Q`` name."""
 
     queue_id: str
-
-    @property
-    def full(self) -> str:
-        """The full queue name."""
-        return f"{self.parent}/queues/{self.queue_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,10 +96,7 @@ class TaskName:
 
 def parse_queue_name(name: str) -> QueueName:
     """Parse a full queue name; a bad format or queue id is INVALID_ARGUMENT."""
-    match = _QUEUE.fullmatch(name)
-    if not match or not _QUEUE_ID.fullmatch(match.group(3)):
-        raise InvalidArgument(QUEUE_NAME_MESSAGE, details=[help_link(*QUEUE_NAME_LINK)])
-    return QueueName(*match.groups())
+    return QueueName(*_QUEUE.parse(name))
 
 
 def parse_parent(parent: str) -> str:
@@ -107,21 +117,13 @@ def parse_task_name(name: str, *, in_queue: QueueName | None = None) -> TaskName
     With ``in_queue`` (CreateTask), a task named for another queue is INVALID_ARGUMENT with
     Google's message naming both queues.
     """
-    match = _TASK.fullmatch(name)
-    if not match:
-        raise InvalidArgument(TASK_NAME_MESSAGE)
-    queue_part, task_id = match.groups()
+    queue_part, task_id = _TASK.match(name)
     if in_queue is not None and queue_part != in_queue.full:
         raise InvalidArgument(
             f"The queue name from request ('{in_queue.full}') must be the same as the queue name "
             f"in the named task ('{queue_part}')."
         )
-    if not _TASK_ID.fullmatch(task_id):
-        raise InvalidArgument(
-            f'Task ID "{task_id}" can contain only letters ([A-Za-z]), numbers ([0-9]), '
-            "hyphens (-), or underscores (_). Task ID must between 1 and 500 characters.",
-            details=[help_link(*TASK_ID_LINK)],
-        )
+    _TASK.check_id(task_id)
     return TaskName(parse_queue_name(queue_part), task_id)
 
 

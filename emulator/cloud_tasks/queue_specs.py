@@ -17,7 +17,7 @@ from google.protobuf import field_mask_pb2
 
 from emulator.cloud_tasks.engine import CloudTasksEngine
 from emulator.cloud_tasks.names import QUEUE_NAME_MESSAGE, parse_queue_name
-from emulator.kit.key_value_specs import parse_settings, split_spec
+from emulator.kit.key_value_specs import SpecFormat
 
 # key -> (field mask path, type of the value)
 SPEC_KEYS: Mapping[str, tuple[str, type]] = {
@@ -29,7 +29,13 @@ SPEC_KEYS: Mapping[str, tuple[str, type]] = {
     "max_dispatches_per_second": ("rate_limits.max_dispatches_per_second", float),
     "max_concurrent_dispatches": ("rate_limits.max_concurrent_dispatches", int),
 }
-_WORDING = {int: "an integer", timedelta: "a number (seconds)", float: "a number"}
+_FORMAT = SpecFormat(
+    noun="queue",
+    check_id=lambda queue_id: parse_queue_name(f"projects/p/locations/l/queues/{queue_id}"),
+    id_rule="use 1-100 letters, digits or hyphens.",
+    kinds={key: kind for key, (_, kind) in SPEC_KEYS.items()},
+    wording={int: "an integer", timedelta: "a number (seconds)", float: "a number"},
+)
 
 
 @dataclass(frozen=True)
@@ -42,16 +48,7 @@ class QueueSpec:
 
 def parse_queue_spec(text: str) -> QueueSpec:
     """Parse ``QUEUE_ID[:key=value,...]``; ValueError naming the problem and the allowed keys."""
-    queue_id, rest = split_spec(text)
-    try:
-        parse_queue_name(f"projects/p/locations/l/queues/{queue_id}")
-    except GoogleAPICallError:
-        raise ValueError(
-            f"invalid queue id {queue_id!r} in {text!r}: use 1-100 letters, digits or hyphens."
-        ) from None
-    kinds = {key: kind for key, (_, kind) in SPEC_KEYS.items()}
-    settings = parse_settings(text, rest, kinds, _WORDING)
-    return QueueSpec(queue_id, settings)
+    return QueueSpec(*_FORMAT.parse(text))
 
 
 def apply_queue_spec(engine: CloudTasksEngine, parent: str, spec: QueueSpec) -> tasks_v2.Queue:

@@ -22,7 +22,6 @@ import weakref
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import datetime
 from typing import Any, NamedTuple
 
 from google.api_core.exceptions import (
@@ -38,27 +37,22 @@ from google.longrunning import operations_pb2
 
 from emulator.kit import paging
 from emulator.kit.clock import Clock
-from emulator.kit.faults import ATTEMPT, RUN_JOBS, Effect, Faults, RpcError
+from emulator.kit.faults import RUN_JOBS, Effect, Faults, RpcError
 from emulator.kit.iam import JOB_PERMISSIONS, tested_permissions
-from emulator.kit.store import Change, Delete, DeletePrefix, MemoryStore, Put, Record, Store
+from emulator.kit.store import Change, Delete, DeletePrefix, MemoryStore, Store
 from emulator.run_jobs.model import (
     EXECUTION_KIND,
-    INTERRUPTED_MESSAGE,
     JOB_KIND,
     TASK_KIND,
-    AttemptRecord,
     ExecutionState,
-    ExecutionStatus,
-    Outcome,
+    JobState,
     TaskState,
-    TaskStatus,
-    job_from_record,
-    job_to_record,
 )
 from emulator.run_jobs.names import (
     ExecutionName,
     JobName,
     check_job_id,
+    location_of,
     new_execution_id,
     new_operation_name,
     not_found,
@@ -69,8 +63,8 @@ from emulator.run_jobs.names import (
     parse_task_name,
 )
 from emulator.run_jobs.operations import Operation, OperationLog
-from emulator.run_jobs.processes import kill_leftover_tree, kill_unrecorded_attempts
-from emulator.run_jobs.supervisor import ExecutionSupervisor
+from emulator.run_jobs.recovery import record_interrupted
+from emulator.run_jobs.supervision import Supervisors
 from emulator.run_jobs.templates import complete_job_template, plan_execution
 
 logger = logging.getLogger(__name__)
@@ -81,14 +75,6 @@ MAX_PAGE_SIZE = 1000
 DEFAULT_JOB_CONTAINER = "job"
 """The container name of jobs registered with the default command."""
 
-_USER_JOB_FIELDS = (
-    "labels",
-    "annotations",
-    "client",
-    "client_version",
-    "launch_stage",
-    "binary_authorization",
-)
 _live_engines: weakref.WeakSet[RunJobsEngine] = weakref.WeakSet()
 
 
@@ -129,7 +115,6 @@ class RunJobsEngine:
         self._clock = clock
         self._store: Store = store if store is not None else MemoryStore()
         self._faults = faults
-        self.kill_grace = float(kill_grace)
         self.default_job_command = list(default_job_command) if default_job_command else None
         self.default_job_workdir = os.fspath(default_job_workdir) if default_job_workdir else None
         self._default_parents = (
@@ -137,14 +122,25 @@ class RunJobsEngine:
         )
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
-        self._jobs: dict[str, run_v2.Job] = {}
+        self._jobs: dict[str, JobState] = {}
         self._executions: dict[str, ExecutionState] = {}
-        self._supervisors: dict[str, ExecutionSupervisor] = {}
+        self._supervisors = Supervisors(
+            lock=self._lock,
+            clock=clock,
+            kill_grace=float(kill_grace),
+            faults=faults,
+            on_change=self._execution_changed,
+        )
         self._operations = OperationLog()
         self._closed = False
         with self._lock:
             self._load()
         _live_engines.add(self)
+
+    @property
+    def kill_grace(self) -> float:
+        """Seconds between SIGTERM and SIGKILL when an attempt is stopped (R9)."""
+        return self._supervisors.kill_grace
 
     # ------------------------------------------------------------------------ lifecycle
 
@@ -158,8 +154,8 @@ class RunJobsEngine:
             if self._closed:
                 return
             self._closed = True
-            supervisors = list(self._supervisors.values())
-        self._stop_supervisors(supervisors, grace)
+            supervisors = self._supervisors.running()
+        self._supervisors.stop(supervisors, grace)
         _live_engines.discard(self)
 
     @contextmanager
@@ -180,8 +176,8 @@ class RunJobsEngine:
         with self._lock:
             for execution in self._executions.values():
                 execution.deleted = True
-            supervisors = list(self._supervisors.values())
-        self._stop_supervisors(supervisors, grace=0.0)
+            supervisors = self._supervisors.running()
+        self._supervisors.stop(supervisors, grace=0.0)
         with self._lock:
             self._load()
             self._changed.notify_all()
@@ -191,10 +187,10 @@ class RunJobsEngine:
     def create_job(self, request: run_v2.CreateJobRequest) -> operations_pb2.Operation:
         """CreateJob: the template is validated and completed with defaults (R2-R4)."""
         self._inject_rpc_fault("CreateJob", f"{request.parent}/jobs/{request.job_id}")
-        parent = parse_location(request.parent)
+        location = location_of(request.parent)
         _refuse_validate_only(request)
         job_id = check_job_id(request.job_id)
-        name = JobName(*_location_parts(parent), job_id)
+        name = JobName(location.project, location.location, job_id)
         if request.job.name and request.job.name != name.full:
             raise InvalidArgument(
                 f"job.name {request.job.name!r} does not match parent and job_id ({name.full})."
@@ -203,13 +199,14 @@ class RunJobsEngine:
             if name.full in self._jobs:
                 raise AlreadyExists(f"Resource '{job_id}' already exists.")
             job = self._new_job(name, request.job)
-            return self._operations.add(Operation(new_operation_name(parent), run_v2.Job(job)))
+            operation = Operation(new_operation_name(location.parent), job.to_proto())
+            return self._operations.add(operation)
 
     def get_job(self, request: run_v2.GetJobRequest) -> run_v2.Job:
         """GetJob."""
         self._inject_rpc_fault("GetJob", request.name)
         with self._lock:
-            return run_v2.Job(self._job(parse_job_name(request.name)))
+            return self._job(parse_job_name(request.name)).to_proto()
 
     def test_iam_permissions(
         self, request: iam_policy_pb2.TestIamPermissionsRequest
@@ -227,13 +224,11 @@ class RunJobsEngine:
         parent = parse_location(request.parent)
         with self._lock:
             jobs = sorted(
-                (j for j in self._jobs.values() if j.name.startswith(parent + "/jobs/")),
-                key=lambda j: j.name,
+                (j for j in self._jobs.values() if j.name.parent == parent),
+                key=lambda j: j.name.full,
             )
-            page, token = _page(jobs, lambda j: j.name, request.page_size, request.page_token)
-            return run_v2.ListJobsResponse(
-                jobs=[run_v2.Job(j) for j in page], next_page_token=token
-            )
+            page, token = _page(jobs, lambda j: j.name.full, request.page_size, request.page_token)
+            return run_v2.ListJobsResponse(jobs=[j.to_proto() for j in page], next_page_token=token)
 
     def update_job(self, request: run_v2.UpdateJobRequest) -> operations_pb2.Operation:
         """UpdateJob: replaces the job's settings (generation + 1); ``allow_missing`` creates.
@@ -244,23 +239,16 @@ class RunJobsEngine:
         _refuse_validate_only(request)
         name = parse_job_name(request.job.name)
         with self._lock:
-            current = self._jobs.get(name.full)
-            if current is None:
+            job = self._jobs.get(name.full)
+            if job is None:
                 if not request.allow_missing:
                     raise self._job_not_found(name)
                 job = self._new_job(name, request.job)
             else:
                 template = self._complete_template(request.job.template)
-                job = run_v2.Job(current)
-                _copy_user_fields(request.job, job)
-                job.template = template
-                job.generation += 1
-                job.observed_generation = job.generation
-                job.update_time = self._clock.now()
-                job.etag = _etag(job.update_time)
-                self._jobs[name.full] = job
-                self._store.write(_job_put(job))
-            return self._operations.add(Operation(new_operation_name(name.parent), run_v2.Job(job)))
+                job.update(request.job, template, self._clock.now())
+                self._store.write(job.put())
+            return self._operations.add(Operation(new_operation_name(name.parent), job.to_proto()))
 
     def delete_job(self, request: run_v2.DeleteJobRequest) -> operations_pb2.Operation:
         """DeleteJob: the job and its executions go; running ones are cancelled first."""
@@ -268,7 +256,7 @@ class RunJobsEngine:
         _refuse_validate_only(request)
         name = parse_job_name(request.name)
         with self._lock:
-            job = run_v2.Job(self._job(name))
+            job = self._job(name).to_proto()
             del self._jobs[name.full]
             for execution in [e for e in self._executions.values() if e.name.job.full == name.full]:
                 self._forget_execution(execution)
@@ -294,7 +282,7 @@ class RunJobsEngine:
                 raise ServiceUnavailable("The emulator is stopping; RunJob is refused.")
             job = self._jobs.get(name.full) or self._register_default_job(name)
             plan = plan_execution(
-                job.template,
+                job.job.template,
                 request.overrides if "overrides" in request else None,
                 default_command=self.default_job_command,
                 default_workdir=self.default_job_workdir,
@@ -311,16 +299,9 @@ class RunJobsEngine:
                 seq=next(self._seq),
             )
             self._executions[execution_name.full] = execution
-            job.execution_count += 1
-            job.latest_created_execution = execution.reference()
-            self._store.write(
-                _job_put(job),
-                _execution_put(execution),
-                *(_task_put(task) for task in execution.tasks),
-            )
-            supervisor = self._supervisor(execution)
-            self._supervisors[execution_name.full] = supervisor
-            supervisor.start()
+            job.add_execution(execution)
+            self._store.write(job.put(), execution.put(), *(task.put() for task in execution.tasks))
+            self._supervisors.start(execution)
             return self._operations.add(
                 Operation(
                     new_operation_name(name.parent),
@@ -382,9 +363,7 @@ class RunJobsEngine:
                     f"Execution {name.execution_id} has already finished "
                     f"({execution.status.value.lower()}); it cannot be cancelled."
                 )
-            supervisor = self._supervisors.get(name.full)
-            if supervisor is not None:
-                supervisor.cancel()
+            self._supervisors.cancel(name.full)
             return self._operations.add(
                 Operation(new_operation_name(name.job.parent), execution=execution)
             )
@@ -446,7 +425,7 @@ class RunJobsEngine:
         """Copies of every job, by name, each with its latest execution (read under the lock)."""
         with self._lock:
             snapshots = []
-            for job in sorted(self._jobs.values(), key=lambda j: j.name):
+            for job in sorted((j.job for j in self._jobs.values()), key=lambda j: j.name):
                 latest = self._executions.get(job.latest_created_execution.name)
                 snapshots.append(
                     JobSnapshot(run_v2.Job(job), _snapshot(latest) if latest else None)
@@ -462,68 +441,26 @@ class RunJobsEngine:
 
     # ------------------------------------------------------------------------- internals
 
-    def _supervisor(self, execution: ExecutionState) -> ExecutionSupervisor:
-        job_name = execution.name.job.full
-
-        def pick_fault() -> Effect | None:
-            if self._faults is None:
-                return None
-            return self._faults.pick(RUN_JOBS, ATTEMPT, job=job_name)
-
-        return ExecutionSupervisor(
-            execution,
-            lock=self._lock,
-            clock=self._clock,
-            kill_grace=self.kill_grace,
-            pick_fault=pick_fault,
-            on_change=self._execution_changed,
-        )
-
     def _execution_changed(self, execution: ExecutionState, task: TaskState | None) -> None:
         """Write an execution's change through to the store; the job's reference follows."""
-        if execution.terminal:
-            self._supervisors.pop(execution.name.full, None)
         if execution.deleted:
             return
-        changes: list[Change] = [_execution_put(execution)]
+        changes: list[Change] = [execution.put()]
         if task is not None:
-            changes.append(_task_put(task))
+            changes.append(task.put())
         job = self._jobs.get(execution.name.job.full)
-        if job is not None and job.latest_created_execution.name == execution.name.full:
-            reference = execution.reference()
-            if reference != job.latest_created_execution:
-                job.latest_created_execution = reference
-                changes.append(_job_put(job))
+        if job is not None and job.follow(execution):
+            changes.append(job.put())
         self._store.write(*changes)
         self._changed.notify_all()
 
     def _forget_execution(self, execution: ExecutionState) -> None:
-        """Remove an execution (under the lock); a running one is cancelled and not recorded.
-
-        Its supervisor stays listed until its processes are gone, so ``close()`` waits for it.
-        """
+        """Remove an execution (under the lock); a running one is cancelled and not recorded."""
         execution.deleted = True
         del self._executions[execution.name.full]
-        supervisor = self._supervisors.get(execution.name.full)
-        if supervisor is not None:
-            supervisor.cancel()
+        self._supervisors.cancel(execution.name.full)
 
-    def _stop_supervisors(
-        self, supervisors: list[ExecutionSupervisor], grace: float | None
-    ) -> None:
-        grace = self.kill_grace if grace is None else min(grace, self.kill_grace)
-        for supervisor in supervisors:
-            supervisor.shutdown(grace)
-        deadline = time.monotonic() + grace + 5.0
-        for supervisor in supervisors:
-            if not supervisor.join(max(0.0, deadline - time.monotonic())):
-                logger.error(
-                    "Execution %s did not stop in time; killing its processes.",
-                    supervisor.execution.name.full,
-                )
-                supervisor.kill_now()
-
-    def _new_job(self, name: JobName, spec: run_v2.Job) -> run_v2.Job:
+    def _new_job(self, name: JobName, spec: run_v2.Job) -> JobState:
         """Create job ``name`` from the user's fields of ``spec`` (under the lock)."""
         if spec.start_execution_token or spec.run_execution_token:
             raise MethodNotImplemented(
@@ -531,35 +468,19 @@ class RunJobsEngine:
                 "emulator; call RunJob."
             )
         template = self._complete_template(spec.template)
-        now = self._clock.now()
-        job = run_v2.Job(
-            name=name.full,
-            uid=str(uuid.uuid4()),
-            generation=1,
-            observed_generation=1,
-            create_time=now,
-            update_time=now,
-            template=template,
-            terminal_condition=run_v2.Condition(
-                type_="Ready",
-                state=run_v2.Condition.State.CONDITION_SUCCEEDED,
-                last_transition_time=now,
-            ),
-            etag=_etag(now),
-        )
-        _copy_user_fields(spec, job)
+        job = JobState.create(name, spec, template, self._clock.now())
         self._jobs[name.full] = job
-        self._store.write(_job_put(job))
+        self._store.write(job.put())
         return job
 
     def _complete_template(self, template: run_v2.ExecutionTemplate) -> run_v2.ExecutionTemplate:
         return complete_job_template(template, default_command=self.default_job_command)
 
-    def _register_default_job(self, name: JobName) -> run_v2.Job:
+    def _register_default_job(self, name: JobName) -> JobState:
         """RunJob on an unknown job: register it with the default command, or NOT_FOUND."""
         known_parent = self._default_parents is None or name.parent in self._default_parents
         known_parent = known_parent or any(
-            j.name.startswith(name.parent + "/jobs/") for j in self._jobs.values()
+            j.name.parent == name.parent for j in self._jobs.values()
         )
         if not self.default_job_command or not known_parent:
             raise self._job_not_found(name)
@@ -573,8 +494,8 @@ class RunJobsEngine:
             "(task_count=1, max_retries=%d, timeout=%gs).",
             name.full,
             " ".join(self.default_job_command),
-            job.template.template.max_retries,
-            job.template.template.timeout.total_seconds(),
+            job.job.template.template.max_retries,
+            job.job.template.template.timeout.total_seconds(),
         )
         return job
 
@@ -584,7 +505,7 @@ class RunJobsEngine:
             if name.full not in self._executions:
                 return name
 
-    def _job(self, name: JobName) -> run_v2.Job:
+    def _job(self, name: JobName) -> JobState:
         job = self._jobs.get(name.full)
         if job is None:
             raise self._job_not_found(name)
@@ -622,9 +543,9 @@ class RunJobsEngine:
         their process trees (an emulator killed with ``kill -9``) is killed.
         """
         self._operations.clear()
-        self._supervisors = {}
+        self._supervisors.forget_all()
         self._jobs = {
-            key: job_from_record(record.value)
+            key: JobState.from_record(record.value)
             for key, record in self._store.records(JOB_KIND).items()
         }
         tasks: dict[str, list[TaskState]] = {}
@@ -641,50 +562,10 @@ class RunJobsEngine:
             self._executions[key] = execution
             self._seq = itertools.count(max(execution.seq + 1, next(self._seq)))
             if not execution.terminal:
-                changes += self._record_interrupted(execution)
+                job = self._jobs[execution.name.job.full]
+                changes += record_interrupted(execution, job, self._clock.now())
         if changes:
             self._store.write(*changes)
-
-    def _record_interrupted(self, execution: ExecutionState) -> list[Change]:
-        now = self._clock.now()
-        changes: list[Change] = []
-        for task in execution.tasks:
-            if task.finished:
-                continue
-            attempt: AttemptRecord | None = task.attempts[-1] if task.attempts else None
-            if attempt is not None and attempt.outcome is None:
-                if attempt.pid is not None and kill_leftover_tree(
-                    attempt.pid, attempt.pid_create_time
-                ):
-                    logger.warning(
-                        "Killed process %d of task %s, left running by an earlier emulator.",
-                        attempt.pid,
-                        task.task_id,
-                    )
-                attempt.end_time = now
-                attempt.outcome = Outcome.INTERRUPTED
-                attempt.message = INTERRUPTED_MESSAGE
-            task.status = TaskStatus.FAILED
-            task.completion_time = now
-            changes.append(_task_put(task))
-        name = execution.name
-        for pid in kill_unrecorded_attempts(name.job.job_id, name.execution_id):
-            logger.warning(
-                "Killed process %d of %s, left running by an earlier emulator.", pid, name.full
-            )
-        execution.status = ExecutionStatus.FAILED
-        execution.message = INTERRUPTED_MESSAGE
-        execution.reason = None
-        execution.completion_time = execution.update_time = now
-        if execution.start_time is None:
-            execution.start_time = now
-        changes.append(_execution_put(execution))
-        job = self._jobs[execution.name.job.full]
-        if job.latest_created_execution.name == execution.name.full:
-            job.latest_created_execution = execution.reference()
-            changes.append(_job_put(job))
-        logger.warning("Execution %s: %s", execution.name.full, INTERRUPTED_MESSAGE)
-        return changes
 
 
 @atexit.register
@@ -694,39 +575,9 @@ def _kill_everything_at_exit() -> None:
         engine.close(grace=0.0)
 
 
-def _copy_user_fields(source: run_v2.Job, target: run_v2.Job) -> None:
-    """Copy the fields a user sets (labels, annotations, client, ...) from source to target."""
-    for field_name in _USER_JOB_FIELDS:
-        if field_name in source:
-            setattr(target, field_name, getattr(source, field_name))
-        else:
-            delattr(target, field_name)
-
-
 def _refuse_validate_only(request: Any) -> None:
     if request.validate_only:
         raise MethodNotImplemented("validate_only is not supported by the emulator.")
-
-
-def _location_parts(parent: str) -> tuple[str, str]:
-    _, project, _, location = parent.split("/")
-    return project, location
-
-
-def _job_put(job: run_v2.Job) -> Put:
-    return Put(Record(JOB_KIND, job.name, job_to_record(job)))
-
-
-def _execution_put(execution: ExecutionState) -> Put:
-    return Put(Record(EXECUTION_KIND, execution.name.full, execution.to_record()))
-
-
-def _task_put(task: TaskState) -> Put:
-    return Put(Record(TASK_KIND, task.name, task.to_record()))
-
-
-def _etag(when: datetime) -> str:
-    return f'"{when.timestamp()}"'
 
 
 def _snapshot(execution: ExecutionState) -> ExecutionState:

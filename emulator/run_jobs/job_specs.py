@@ -14,7 +14,7 @@ from datetime import timedelta
 from google.api_core.exceptions import GoogleAPICallError, NotFound
 from google.cloud import run_v2
 
-from emulator.kit.key_value_specs import parse_settings, split_spec
+from emulator.kit.key_value_specs import SpecFormat
 from emulator.run_jobs.engine import DEFAULT_JOB_CONTAINER, RunJobsEngine
 from emulator.run_jobs.names import JOB_ID_MESSAGE, check_job_id
 
@@ -25,7 +25,13 @@ SPEC_KEYS: Mapping[str, type] = {
     "max_retries": int,
     "timeout": float,
 }
-_WORDING = {int: "an integer", float: "a number of seconds"}
+_FORMAT = SpecFormat(
+    noun="job",
+    check_id=check_job_id,
+    id_rule=JOB_ID_MESSAGE,
+    kinds=SPEC_KEYS,
+    wording={int: "an integer", float: "a number of seconds"},
+)
 
 
 @dataclass(frozen=True)
@@ -38,13 +44,7 @@ class JobSpec:
 
 def parse_job_spec(text: str) -> JobSpec:
     """Parse ``JOB_ID[:key=value,...]``; ValueError naming the problem and the allowed keys."""
-    job_id, rest = split_spec(text)
-    try:
-        check_job_id(job_id)
-    except GoogleAPICallError:
-        raise ValueError(f"invalid job id {job_id!r} in {text!r}: {JOB_ID_MESSAGE}") from None
-    settings = parse_settings(text, rest, SPEC_KEYS, _WORDING)
-    return JobSpec(job_id, settings)
+    return JobSpec(*_FORMAT.parse(text))
 
 
 def apply_job_spec(engine: RunJobsEngine, parent: str, spec: JobSpec) -> run_v2.Job:

@@ -1,8 +1,9 @@
-"""The Run Jobs engine's working state (executions, tasks, attempts) and its stored records.
+"""The Run Jobs engine's working state (jobs, executions, tasks, attempts) and its records.
 
-Jobs are kept as ``run_v2.Job`` messages. An execution, each of its tasks and their attempts
-convert to the API messages the RPCs return (``to_proto``, R10) and to JSON-able records for the
-store (``to_record``/``from_record``), one record per execution and one per task.
+A job is its parsed name and its ``run_v2.Job`` message (``JobState``). An execution, each of its
+tasks and their attempts convert to the API messages the RPCs return (``to_proto``, R10) and to
+JSON-able records for the store (``to_record``/``from_record``, written with ``put``), one record
+per job, per execution and per task.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from typing import Any
 from google.cloud import run_v2
 from google.rpc import code_pb2, status_pb2
 
+from emulator.kit.store import Put, Record
 from emulator.kit.timestamps import optional_time_from_record, time_to_record
-from emulator.run_jobs.names import ExecutionName, parse_execution_name
+from emulator.run_jobs.names import ExecutionName, JobName, parse_execution_name, parse_job_name
 from emulator.run_jobs.templates import ExecutionPlan
 
 JOB_KIND = "run.job"
@@ -168,6 +170,12 @@ class TaskState:
         return self.status in (TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELLED)
 
     @property
+    def open_attempt(self) -> AttemptRecord | None:
+        """The last attempt if it has not ended (it runs, or ran when the emulator stopped)."""
+        last = self.attempts[-1] if self.attempts else None
+        return last if last is not None and last.outcome is None else None
+
+    @property
     def last_finished_attempt(self) -> AttemptRecord | None:
         """The latest attempt that ended, if any."""
         return next((a for a in reversed(self.attempts) if a.outcome is not None), None)
@@ -234,6 +242,10 @@ class TaskState:
             "attempts": [a.to_record() for a in self.attempts],
             "completion_time": time_to_record(self.completion_time),
         }
+
+    def put(self) -> Put:
+        """The store write that records the task."""
+        return Put(Record(TASK_KIND, self.name, self.to_record()))
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> TaskState:
@@ -306,6 +318,28 @@ class ExecutionState:
             reference.completion_time = self.completion_time
         return reference
 
+    def interrupt(self, now: datetime) -> list[TaskState]:
+        """Record the execution as failed: the emulator stopped while it ran.
+
+        Its unfinished tasks fail, an attempt still open ending INTERRUPTED; returns those tasks.
+        """
+        interrupted = [task for task in self.tasks if not task.finished]
+        for task in interrupted:
+            attempt = task.open_attempt
+            if attempt is not None:
+                attempt.end_time = now
+                attempt.outcome = Outcome.INTERRUPTED
+                attempt.message = INTERRUPTED_MESSAGE
+            task.status = TaskStatus.FAILED
+            task.completion_time = now
+        self.status = ExecutionStatus.FAILED
+        self.message = INTERRUPTED_MESSAGE
+        self.reason = None
+        self.completion_time = self.update_time = now
+        if self.start_time is None:
+            self.start_time = now
+        return interrupted
+
     def to_proto(self) -> run_v2.Execution:
         """The Execution message, with its counts and Completed condition (R10)."""
         counts = self.counts()
@@ -361,6 +395,10 @@ class ExecutionState:
             "seq": self.seq,
         }
 
+    def put(self) -> Put:
+        """The store write that records the execution (its tasks are records of their own)."""
+        return Put(Record(EXECUTION_KIND, self.name.full, self.to_record()))
+
     @classmethod
     def from_record(cls, record: dict[str, Any], tasks: list[TaskState]) -> ExecutionState:
         plan = ExecutionPlan(
@@ -384,19 +422,108 @@ class ExecutionState:
         )
 
 
-def job_to_record(job: run_v2.Job) -> dict[str, Any]:
-    """A job as a JSON-able record."""
-    return json.loads(run_v2.Job.to_json(job))
+_USER_JOB_FIELDS = (
+    "labels",
+    "annotations",
+    "client",
+    "client_version",
+    "launch_stage",
+    "binary_authorization",
+)
 
 
-def job_from_record(record: dict[str, Any]) -> run_v2.Job:
-    """The job stored by ``job_to_record``."""
-    return run_v2.Job.from_json(json.dumps(record))
+@dataclass(eq=False)
+class JobState:
+    """A job: its parsed name and the Job message the RPCs return.
+
+    The message holds all the job has: its settings and template (R2-R4), its generation, its
+    execution count and its latest execution's reference (R11).
+    """
+
+    name: JobName
+    job: run_v2.Job
+
+    @classmethod
+    def create(
+        cls, name: JobName, spec: run_v2.Job, template: run_v2.ExecutionTemplate, now: datetime
+    ) -> JobState:
+        """A new job ``name``: the user's fields of ``spec``, the completed ``template``."""
+        job = run_v2.Job(
+            name=name.full,
+            uid=str(uuid.uuid4()),
+            generation=1,
+            observed_generation=1,
+            create_time=now,
+            update_time=now,
+            template=template,
+            terminal_condition=run_v2.Condition(
+                type_="Ready",
+                state=run_v2.Condition.State.CONDITION_SUCCEEDED,
+                last_transition_time=now,
+            ),
+            etag=_etag(now),
+        )
+        _copy_user_fields(spec, job)
+        return cls(name, job)
+
+    def update(self, spec: run_v2.Job, template: run_v2.ExecutionTemplate, now: datetime) -> None:
+        """UpdateJob: the user's fields of ``spec`` and ``template`` replace the job's settings;
+        the generation goes up by one."""
+        job = run_v2.Job(self.job)
+        _copy_user_fields(spec, job)
+        job.template = template
+        job.generation += 1
+        job.observed_generation = job.generation
+        job.update_time = now
+        job.etag = _etag(now)
+        self.job = job
+
+    def add_execution(self, execution: ExecutionState) -> None:
+        """RunJob created ``execution``: count it and make it the latest (R11)."""
+        self.job.execution_count += 1
+        self.job.latest_created_execution = execution.reference()
+
+    def follow(self, execution: ExecutionState) -> bool:
+        """Refresh the reference to ``execution`` if it is the latest; True if it changed."""
+        if self.job.latest_created_execution.name != execution.name.full:
+            return False
+        reference = execution.reference()
+        if reference == self.job.latest_created_execution:
+            return False
+        self.job.latest_created_execution = reference
+        return True
+
+    def to_proto(self) -> run_v2.Job:
+        """A copy of the Job message."""
+        return run_v2.Job(self.job)
+
+    def put(self) -> Put:
+        """The store write that records the job."""
+        return Put(Record(JOB_KIND, self.name.full, json.loads(run_v2.Job.to_json(self.job))))
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> JobState:
+        """The job ``put`` stored."""
+        job = run_v2.Job.from_json(json.dumps(record))
+        return cls(parse_job_name(job.name), job)
 
 
 def seconds_text(value: timedelta) -> str:
     """A duration the way Cloud Run's messages show it, e.g. ``600s`` or ``1.5s``."""
     return f"{value.total_seconds():g}s"
+
+
+def _copy_user_fields(source: run_v2.Job, target: run_v2.Job) -> None:
+    """Copy the fields a user sets (labels, annotations, client, ...) from source to target."""
+    for field_name in _USER_JOB_FIELDS:
+        if field_name in source:
+            setattr(target, field_name, getattr(source, field_name))
+        else:
+            delattr(target, field_name)
+
+
+def _etag(when: datetime) -> str:
+    return f'"{when.timestamp()}"'
 
 
 def _condition(state: run_v2.Condition.State, message: str, when: datetime) -> run_v2.Condition:

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 import string
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from google.api_core.exceptions import InvalidArgument, NotFound
 
-from emulator.kit.names import LocatedName
+from emulator.kit.names import JobName, LocatedName, NameShape, child_shape
 
-_LOCATION = re.compile(r"projects/([^/]+)/locations/([^/]+)")
-_JOB = re.compile(_LOCATION.pattern + r"/jobs/([^/]*)")
-_EXECUTION = re.compile(_JOB.pattern + r"/executions/([^/]*)")
-_TASK = re.compile(_EXECUTION.pattern + r"/tasks/([^/]*)")
-_OPERATION = re.compile(_LOCATION.pattern + r"/operations/([^/]+)")
-_JOB_ID = re.compile(r"[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?")
 _SUFFIX_ALPHABET = string.ascii_lowercase + string.digits
+_ANY_ID = r"[^/]+"
 
 JOB_ID_MESSAGE = (
     "Job name must use only lowercase alphanumeric characters and dashes, begin with a letter, "
@@ -26,16 +21,49 @@ JOB_ID_MESSAGE = (
 )
 
 
-@dataclass(frozen=True)
-class JobName(LocatedName):
-    """A parsed ``projects/P/locations/L/jobs/J`` name."""
+def _expected(what: str, form: str) -> Callable[[str], InvalidArgument]:
+    """Cloud Run's error for a malformed ``what`` (e.g. "job name"): it shows the form expected."""
+    return lambda value: InvalidArgument(f"Invalid {what} {value!r}: expected {form}.")
 
-    job_id: str
 
-    @property
-    def full(self) -> str:
-        """The full job name."""
-        return f"{self.parent}/jobs/{self.job_id}"
+_LOCATION_FORM = "projects/<PROJECT>/locations/<LOCATION>"
+_EXECUTION_FORM = _LOCATION_FORM + "/jobs/<JOB>/executions/<EXECUTION>"
+_LOCATION = NameShape(r"projects/([^/]+)/locations/([^/]+)", _expected("parent", _LOCATION_FORM))
+_JOB = child_shape(
+    _LOCATION.pattern,
+    "jobs",
+    r"[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?",
+    _expected("job name", _LOCATION_FORM + "/jobs/<JOB>"),
+    lambda job_id: InvalidArgument(f"Invalid job id {job_id!r}. {JOB_ID_MESSAGE}"),
+)
+_EXECUTION = child_shape(
+    _JOB.pattern, "executions", _ANY_ID, _expected("execution name", _EXECUTION_FORM)
+)
+_TASK = child_shape(
+    _EXECUTION.pattern, "tasks", _ANY_ID, _expected("task name", _EXECUTION_FORM + "/tasks/<TASK>")
+)
+_OPERATION = child_shape(
+    _LOCATION.pattern,
+    "operations",
+    _ANY_ID,
+    _expected("operation name", _LOCATION_FORM + "/operations/<OPERATION>"),
+)
+
+__all__ = [
+    "JOB_ID_MESSAGE",
+    "ExecutionName",
+    "JobName",
+    "check_job_id",
+    "location_of",
+    "new_execution_id",
+    "new_operation_name",
+    "not_found",
+    "parse_execution_name",
+    "parse_job_name",
+    "parse_location",
+    "parse_operation_name",
+    "parse_task_name",
+]
 
 
 @dataclass(frozen=True)
@@ -57,63 +85,40 @@ class ExecutionName:
 
 def parse_location(parent: str) -> str:
     """Validate a ``projects/P/locations/L`` parent and return it (INVALID_ARGUMENT if bad)."""
-    if not _LOCATION.fullmatch(parent):
-        raise InvalidArgument(
-            f"Invalid parent {parent!r}: expected projects/<PROJECT>/locations/<LOCATION>."
-        )
+    _LOCATION.match(parent)
     return parent
+
+
+def location_of(parent: str) -> LocatedName:
+    """The parsed ``projects/P/locations/L`` parent (INVALID_ARGUMENT if bad)."""
+    return LocatedName(*_LOCATION.match(parent))
 
 
 def check_job_id(job_id: str) -> str:
     """Return ``job_id`` if Cloud Run accepts it as a job id; INVALID_ARGUMENT otherwise."""
-    if not _JOB_ID.fullmatch(job_id):
-        raise InvalidArgument(f"Invalid job id {job_id!r}. {JOB_ID_MESSAGE}")
-    return job_id
+    return _JOB.check_id(job_id)
 
 
 def parse_job_name(name: str) -> JobName:
     """Parse a full job name; INVALID_ARGUMENT for a bad format or job id."""
-    match = _JOB.fullmatch(name)
-    if not match:
-        raise InvalidArgument(
-            f"Invalid job name {name!r}: expected "
-            "projects/<PROJECT>/locations/<LOCATION>/jobs/<JOB>."
-        )
-    project, location, job_id = match.groups()
-    return JobName(project, location, check_job_id(job_id))
+    return JobName(*_JOB.parse(name))
 
 
 def parse_execution_name(name: str) -> ExecutionName:
     """Parse a full execution name; INVALID_ARGUMENT for a bad format."""
-    match = _EXECUTION.fullmatch(name)
-    if not match or not match.group(4):
-        raise InvalidArgument(
-            f"Invalid execution name {name!r}: expected "
-            "projects/<PROJECT>/locations/<LOCATION>/jobs/<JOB>/executions/<EXECUTION>."
-        )
-    project, location, job_id, execution_id = match.groups()
+    project, location, job_id, execution_id = _EXECUTION.match(name)
     return ExecutionName(JobName(project, location, job_id), execution_id)
 
 
 def parse_task_name(name: str) -> tuple[ExecutionName, str]:
     """Parse a full task name into its execution and task id; INVALID_ARGUMENT if bad."""
-    match = _TASK.fullmatch(name)
-    if not match or not match.group(4) or not match.group(5):
-        raise InvalidArgument(
-            f"Invalid task name {name!r}: expected projects/<PROJECT>/locations/<LOCATION>/jobs/"
-            "<JOB>/executions/<EXECUTION>/tasks/<TASK>."
-        )
-    project, location, job_id, execution_id, task_id = match.groups()
+    project, location, job_id, execution_id, task_id = _TASK.match(name)
     return ExecutionName(JobName(project, location, job_id), execution_id), task_id
 
 
 def parse_operation_name(name: str) -> str:
     """Validate a ``projects/P/locations/L/operations/O`` name and return it."""
-    if not _OPERATION.fullmatch(name):
-        raise InvalidArgument(
-            f"Invalid operation name {name!r}: expected "
-            "projects/<PROJECT>/locations/<LOCATION>/operations/<OPERATION>."
-        )
+    _OPERATION.match(name)
     return name
 
 
