@@ -37,7 +37,7 @@ from google.longrunning import operations_pb2
 
 from emulator.kit import paging
 from emulator.kit.clock import Clock
-from emulator.kit.faults import ATTEMPT, RUN_JOBS, Effect, Faults, RpcError
+from emulator.kit.faults import ATTEMPT, RUN_JOBS, Effect, Faults
 from emulator.kit.iam import JOB_PERMISSIONS, tested_permissions
 from emulator.kit.store import Change, Delete, DeletePrefix, MemoryStore, Put, Record, Store
 from emulator.kit.timestamps import iso_utc
@@ -120,7 +120,7 @@ class RunJobsEngine:
             raise ValueError("default_job_command must be a list of strings, not one string.")
         self._clock = clock
         self._store: Store = store if store is not None else MemoryStore()
-        self._faults = faults
+        self._faults = faults if faults is not None else Faults()
         self.kill_grace = float(kill_grace)
         self.default_job_command = list(default_job_command) if default_job_command else None
         self.default_job_workdir = os.fspath(default_job_workdir) if default_job_workdir else None
@@ -182,7 +182,7 @@ class RunJobsEngine:
 
     def create_job(self, request: run_v2.CreateJobRequest) -> operations_pb2.Operation:
         """CreateJob: the template is validated and completed with defaults (R2-R4)."""
-        self._inject_rpc_fault("CreateJob", f"{request.parent}/jobs/{request.job_id}")
+        self._faults.check_rpc(RUN_JOBS, "CreateJob", job=f"{request.parent}/jobs/{request.job_id}")
         parent = parse_location(request.parent)
         _refuse_validate_only(request)
         job_id = check_job_id(request.job_id)
@@ -199,7 +199,7 @@ class RunJobsEngine:
 
     def get_job(self, request: run_v2.GetJobRequest) -> run_v2.Job:
         """GetJob."""
-        self._inject_rpc_fault("GetJob", request.name)
+        self._faults.check_rpc(RUN_JOBS, "GetJob", job=_job_of(request.name))
         with self._lock:
             return run_v2.Job(self._job(parse_job_name(request.name)))
 
@@ -208,14 +208,15 @@ class RunJobsEngine:
     ) -> iam_policy_pb2.TestIamPermissionsResponse:
         """TestIamPermissions on a job: the permissions asked that a job's policy grants, less
         those a ``DenyPermissions`` fault rule refuses; NOT_FOUND for a missing job."""
-        effect = self._inject_rpc_fault("TestIamPermissions", request.resource)
+        job = _job_of(request.resource)
+        effect = self._faults.check_rpc(RUN_JOBS, "TestIamPermissions", job=job)
         with self._lock:
             self._job(parse_job_name(request.resource))
         return tested_permissions(request.permissions, JOB_PERMISSIONS, effect)
 
     def list_jobs(self, request: run_v2.ListJobsRequest) -> run_v2.ListJobsResponse:
         """ListJobs, ordered by name."""
-        self._inject_rpc_fault("ListJobs", None)
+        self._faults.check_rpc(RUN_JOBS, "ListJobs")
         parent = parse_location(request.parent)
         with self._lock:
             jobs = sorted(
@@ -232,7 +233,7 @@ class RunJobsEngine:
 
         Running executions keep the template they started with.
         """
-        self._inject_rpc_fault("UpdateJob", request.job.name)
+        self._faults.check_rpc(RUN_JOBS, "UpdateJob", job=_job_of(request.job.name))
         _refuse_validate_only(request)
         name = parse_job_name(request.job.name)
         with self._lock:
@@ -256,7 +257,7 @@ class RunJobsEngine:
 
     def delete_job(self, request: run_v2.DeleteJobRequest) -> operations_pb2.Operation:
         """DeleteJob: the job and its executions go; running ones are cancelled first."""
-        self._inject_rpc_fault("DeleteJob", request.name)
+        self._faults.check_rpc(RUN_JOBS, "DeleteJob", job=_job_of(request.name))
         _refuse_validate_only(request)
         name = parse_job_name(request.name)
         with self._lock:
@@ -278,7 +279,7 @@ class RunJobsEngine:
         The operation is done when the execution is: its response is the Execution, or its
         error the reason the execution failed.
         """
-        self._inject_rpc_fault("RunJob", request.name)
+        self._faults.check_rpc(RUN_JOBS, "RunJob", job=_job_of(request.name))
         _refuse_validate_only(request)
         name = parse_job_name(request.name)
         with self._lock:
@@ -325,7 +326,7 @@ class RunJobsEngine:
 
     def get_execution(self, request: run_v2.GetExecutionRequest) -> run_v2.Execution:
         """GetExecution."""
-        self._inject_rpc_fault("GetExecution", request.name)
+        self._faults.check_rpc(RUN_JOBS, "GetExecution", job=_job_of(request.name))
         with self._lock:
             return self._execution(parse_execution_name(request.name)).to_proto()
 
@@ -333,7 +334,7 @@ class RunJobsEngine:
         self, request: run_v2.ListExecutionsRequest
     ) -> run_v2.ListExecutionsResponse:
         """ListExecutions of a job, newest first."""
-        self._inject_rpc_fault("ListExecutions", request.parent)
+        self._faults.check_rpc(RUN_JOBS, "ListExecutions", job=_job_of(request.parent))
         name = parse_job_name(request.parent)
         with self._lock:
             self._job(name)
@@ -345,7 +346,7 @@ class RunJobsEngine:
 
     def delete_execution(self, request: run_v2.DeleteExecutionRequest) -> operations_pb2.Operation:
         """DeleteExecution: a running execution is cancelled (its processes stopped) and goes."""
-        self._inject_rpc_fault("DeleteExecution", request.name)
+        self._faults.check_rpc(RUN_JOBS, "DeleteExecution", job=_job_of(request.name))
         _refuse_validate_only(request)
         name = parse_execution_name(request.name)
         with self._lock:
@@ -364,7 +365,7 @@ class RunJobsEngine:
 
         FAILED_PRECONDITION if the execution has already finished.
         """
-        self._inject_rpc_fault("CancelExecution", request.name)
+        self._faults.check_rpc(RUN_JOBS, "CancelExecution", job=_job_of(request.name))
         _refuse_validate_only(request)
         name = parse_execution_name(request.name)
         with self._lock:
@@ -385,7 +386,7 @@ class RunJobsEngine:
 
     def get_task(self, request: run_v2.GetTaskRequest) -> run_v2.Task:
         """GetTask."""
-        self._inject_rpc_fault("GetTask", request.name)
+        self._faults.check_rpc(RUN_JOBS, "GetTask", job=_job_of(request.name))
         execution_name, task_id = parse_task_name(request.name)
         with self._lock:
             execution = self._execution(execution_name)
@@ -397,7 +398,7 @@ class RunJobsEngine:
 
     def list_tasks(self, request: run_v2.ListTasksRequest) -> run_v2.ListTasksResponse:
         """ListTasks of an execution, by index."""
-        self._inject_rpc_fault("ListTasks", request.parent)
+        self._faults.check_rpc(RUN_JOBS, "ListTasks", job=_job_of(request.parent))
         name = parse_execution_name(request.parent)
         with self._lock:
             execution = self._execution(name)
@@ -618,18 +619,6 @@ class RunJobsEngine:
         executions = [e for e in self._executions.values() if e.name.job.full == job]
         return sorted(executions, key=_newest_first)
 
-    def _inject_rpc_fault(self, operation: str, resource: str | None) -> Effect | None:
-        """Raise the error of a matching RpcError rule; return another matching effect."""
-        if self._faults is None:
-            return None
-        job = None
-        if resource and "/jobs/" in resource:
-            job = resource.split("/executions/", 1)[0]
-        effect = self._faults.pick(RUN_JOBS, operation, job=job)
-        if isinstance(effect, RpcError):
-            raise effect.exception()
-        return effect
-
     def _load(self) -> None:
         """Rebuild jobs and executions from the store (under the lock).
 
@@ -726,6 +715,13 @@ def _refuse_validate_only(request: Any) -> None:
 def _location_parts(parent: str) -> tuple[str, str]:
     _, project, _, location = parent.split("/")
     return project, location
+
+
+def _job_of(resource: str | None) -> str | None:
+    """The job a resource name is of (what RPC fault rules match), if any."""
+    if resource and "/jobs/" in resource:
+        return resource.split("/executions/", 1)[0]
+    return None
 
 
 def _job_put(job: run_v2.Job) -> Put:
