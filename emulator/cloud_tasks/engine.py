@@ -11,11 +11,9 @@ queue's rate limits (T8) and the fault rules.
 from __future__ import annotations
 
 import heapq
-import itertools
 import logging
 import re
 import threading
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -50,25 +48,28 @@ from emulator.cloud_tasks.names import (
     parse_queue_name,
     parse_task_name,
 )
-from emulator.cloud_tasks.retry import TASK_RETENTION, RetryPolicy, resolve_rate_limits, retry_after
+from emulator.cloud_tasks.retry import (
+    TASK_RETENTION,
+    resolve_rate_limits,
+    resolve_retry_policy,
+    retry_config,
+)
 from emulator.kit import paging
-from emulator.kit.clock import Clock, VirtualClock
+from emulator.kit.clock import Clock
 from emulator.kit.delivery import (
-    AttemptSender,
+    MAX_HEADERS_BYTES,
     Delivery,
     DeliveryExecutor,
     DeliveryRecord,
-    DeliveryResult,
     Dispatcher,
     IdTokenMinter,
-    deliver_now_or_later,
-    response_outcome,
+    headers_size,
 )
-from emulator.kit.due_work import claim_due_work, deliver_due_in_turn
-from emulator.kit.faults import CLOUD_TASKS, DISPATCH, Effect, Faults, RpcError, effect_to_json
-from emulator.kit.field_masks import merge_masked_fields
+from emulator.kit.dispatch import ClaimedAttempt, Dispatch, Outcome
+from emulator.kit.faults import CLOUD_TASKS, Faults
+from emulator.kit.field_masks import apply_update
 from emulator.kit.iam import QUEUE_PERMISSIONS, tested_permissions
-from emulator.kit.lifecycle import EngineLifecycle
+from emulator.kit.retry import retry_after
 from emulator.kit.store import (
     Change,
     Delete,
@@ -92,8 +93,6 @@ MAX_URL_LENGTH = 2083
 MAX_TASK_BYTES = 1_000_000
 MAX_TASKS_PAGE_SIZE = 1000
 MAX_QUEUES_PAGE_SIZE = 9800
-HISTORY_LIMIT = 10_000
-"""How many delivery records the engine keeps (oldest dropped first)."""
 PRUNE_INTERVAL = timedelta(minutes=1)
 """How often (engine time) expired tombstones are removed from the store."""
 
@@ -129,23 +128,19 @@ _OWN_KINDS = (QUEUE_KIND, TASK_KIND, QUEUE_TOMBSTONE_KIND, TASK_TOMBSTONE_KIND)
 
 
 @dataclass(frozen=True)
-class ClaimedAttempt:
-    """An attempt started under the engine lock, to be delivered (without it) by ``deliver``."""
+class TaskAttempt:
+    """What a claimed Cloud Tasks attempt is of."""
 
     queue: QueueState
     task: TaskState
     attempt: Attempt
-    delivery: Delivery
-    oidc: tuple[str, str] | None  # (service account, audience) to mint a token for
-    retry_count: int
     run_task_time: datetime | None  # set for RunTask: a failure backs off from this time (T9)
 
-    @property
-    def dispatch_time(self) -> datetime:
-        return self.attempt.dispatch_time
+
+Claimed = ClaimedAttempt[TaskAttempt]
 
 
-class CloudTasksEngine(EngineLifecycle):
+class CloudTasksEngine:
     """A Cloud Tasks v2 service for HTTP tasks.
 
     State is guarded by a re-entrant lock that is never held while the dispatcher runs, so a
@@ -168,39 +163,55 @@ class CloudTasksEngine(EngineLifecycle):
         self._clock = clock
         self._task_tombstone_ttl = task_tombstone_ttl
         self._queue_tombstone_ttl = queue_tombstone_ttl
-        self._faults = faults
+        self._faults = faults if faults is not None else Faults()
         self._store: Store = store if store is not None else MemoryStore()
-        self._sender = AttemptSender(
-            dispatcher, id_token_minter, real_time=not isinstance(clock, VirtualClock), log=logger
-        )
         self._lock = threading.RLock()
         self._queues: dict[str, QueueState] = {}
         self._queue_tombstones: dict[str, datetime] = {}  # full name -> expiry, in expiry order
         self._task_tombstones: dict[str, datetime] = {}
-        self._seq = itertools.count(1)
-        self._last_seq = 0
         self._last_prune: datetime | None = None
-        self._history: deque[DeliveryRecord] = deque(maxlen=HISTORY_LIMIT)
-        self._listeners: list[Callable[[], None]] = []
-        self._executor: DeliveryExecutor | None = None
-        with self._lock:
-            self._load()
+        self._dispatch = Dispatch(
+            CLOUD_TASKS,
+            self._lock,
+            clock,
+            self._store,
+            self._faults,
+            dispatcher,
+            id_token_minter,
+            logger,
+            load=self._load,
+            earliest_due=self._earliest_due,
+            claim=lambda due, now: self._start_attempt(*due, run_task=False),
+            settle=self._settle,
+            record=_delivery_record,
+        )
+        self._dispatch.reload()
 
     # ------------------------------------------------------------------------ lifecycle
 
+    def subscribe(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` (no arguments, must not block) whenever a task may have become due."""
+        self._dispatch.subscribe(listener)
+
+    def set_delivery_executor(self, executor: DeliveryExecutor | None) -> None:
+        """Make RunTask hand its delivery to ``executor`` and return at once, as Google does.
+        Without one (the default, for virtual time) RunTask delivers before it returns."""
+        self._dispatch.set_executor(executor)
+
+    def reload(self) -> None:
+        """Rebuild queues, tasks and tombstones from the store (after it was reset or imported);
+        the delivery history is forgotten."""
+        self._dispatch.reload()
+
     def reset(self) -> None:
         """Forget every queue, task and tombstone of this engine, in memory and in the store."""
-        with self._lock:
-            self._store.write(*(DeleteKind(kind) for kind in _OWN_KINDS))
-            self._history.clear()
-            self._load()
-        self._notify()
+        self._dispatch.reload(*(DeleteKind(kind) for kind in _OWN_KINDS))
 
     # ----------------------------------------------------------------------------- queues
 
     def create_queue(self, request: tasks_v2.CreateQueueRequest) -> tasks_v2.Queue:
         """CreateQueue: ALREADY_EXISTS for a live name, FAILED_PRECONDITION if deleted recently."""
-        self._inject_rpc_fault("CreateQueue", request.queue.name)
+        self._faults.check_rpc(CLOUD_TASKS, "CreateQueue", queue=_queue_of(request.queue.name))
         parent = parse_parent(request.parent)
         name = parse_queue_name(request.queue.name)
         if name.parent != parent:
@@ -218,7 +229,7 @@ class CloudTasksEngine(EngineLifecycle):
 
     def update_queue(self, request: tasks_v2.UpdateQueueRequest) -> tasks_v2.Queue:
         """UpdateQueue: change the fields in ``update_mask`` (all when empty); create if missing."""
-        self._inject_rpc_fault("UpdateQueue", request.queue.name)
+        self._faults.check_rpc(CLOUD_TASKS, "UpdateQueue", queue=_queue_of(request.queue.name))
         name = parse_queue_name(request.queue.name)
         paths = list(request.update_mask.paths) if "update_mask" in request else []
         with self._lock:
@@ -226,7 +237,17 @@ class CloudTasksEngine(EngineLifecycle):
             if queue is None and self._is_tombstoned(self._queue_tombstones, name.full):
                 raise FailedPrecondition(QUEUE_TOO_RECENT)
             current = queue.config if queue is not None else tasks_v2.Queue()
-            config = _resolve_queue_config(_apply_update(current, request.queue, paths))
+            config = _resolve_queue_config(
+                apply_update(
+                    tasks_v2.Queue,
+                    current,
+                    request.queue,
+                    paths,
+                    user_fields=_CONFIG_FIELDS,
+                    output_only=_OUTPUT_ONLY_PATHS,
+                    replace_all=True,
+                )
+            )
             if queue is None:
                 queue = QueueState(name, config)
                 self._store.write(_queue_put(queue))
@@ -235,12 +256,12 @@ class CloudTasksEngine(EngineLifecycle):
                 queue.reconfigure(config, self._clock.now())
                 self._store.write(_queue_put(queue))
             response = queue.to_proto()
-        self._notify()
+        self._dispatch.notify()
         return response
 
     def get_queue(self, request: tasks_v2.GetQueueRequest) -> tasks_v2.Queue:
         """GetQueue."""
-        self._inject_rpc_fault("GetQueue", request.name)
+        self._faults.check_rpc(CLOUD_TASKS, "GetQueue", queue=_queue_of(request.name))
         with self._lock:
             return self._queue(request.name).to_proto()
 
@@ -249,14 +270,15 @@ class CloudTasksEngine(EngineLifecycle):
     ) -> iam_policy_pb2.TestIamPermissionsResponse:
         """TestIamPermissions on a queue: the permissions asked that a queue's policy grants,
         less those a ``DenyPermissions`` fault rule refuses; NOT_FOUND for a missing queue."""
-        effect = self._inject_rpc_fault("TestIamPermissions", request.resource)
+        queue = _queue_of(request.resource)
+        effect = self._faults.check_rpc(CLOUD_TASKS, "TestIamPermissions", queue=queue)
         with self._lock:
             self._queue(request.resource)
         return tested_permissions(request.permissions, QUEUE_PERMISSIONS, effect)
 
     def list_queues(self, request: tasks_v2.ListQueuesRequest) -> tasks_v2.ListQueuesResponse:
         """ListQueues, ordered by name; supports the filter ``state: <STATE>``."""
-        self._inject_rpc_fault("ListQueues", None)
+        self._faults.check_rpc(CLOUD_TASKS, "ListQueues")
         parent = parse_parent(request.parent)
         wanted_state = _parse_state_filter(request.filter)
         page_size = paging.page_size(request.page_size, MAX_QUEUES_PAGE_SIZE)
@@ -277,7 +299,7 @@ class CloudTasksEngine(EngineLifecycle):
 
     def delete_queue(self, request: tasks_v2.DeleteQueueRequest) -> None:
         """DeleteQueue: remove the queue and its tasks; the name stays reserved a while (T35)."""
-        self._inject_rpc_fault("DeleteQueue", request.name)
+        self._faults.check_rpc(CLOUD_TASKS, "DeleteQueue", queue=_queue_of(request.name))
         name = parse_queue_name(request.name)
         with self._lock:
             if name.full not in self._queues:
@@ -294,12 +316,12 @@ class CloudTasksEngine(EngineLifecycle):
 
     def pause_queue(self, request: tasks_v2.PauseQueueRequest) -> tasks_v2.Queue:
         """PauseQueue: tasks can still be added but are not dispatched (T33)."""
-        self._inject_rpc_fault("PauseQueue", request.name)
+        self._faults.check_rpc(CLOUD_TASKS, "PauseQueue", queue=_queue_of(request.name))
         return self._set_state(request.name, tasks_v2.Queue.State.PAUSED)
 
     def resume_queue(self, request: tasks_v2.ResumeQueueRequest) -> tasks_v2.Queue:
         """ResumeQueue: a PAUSED or DISABLED queue becomes RUNNING."""
-        self._inject_rpc_fault("ResumeQueue", request.name)
+        self._faults.check_rpc(CLOUD_TASKS, "ResumeQueue", queue=_queue_of(request.name))
         return self._set_state(request.name, tasks_v2.Queue.State.RUNNING)
 
     def disable_queue(self, name: str) -> tasks_v2.Queue:
@@ -308,7 +330,7 @@ class CloudTasksEngine(EngineLifecycle):
 
     def purge_queue(self, request: tasks_v2.PurgeQueueRequest) -> tasks_v2.Queue:
         """PurgeQueue: delete every task created before the call and set ``purge_time`` (T34)."""
-        self._inject_rpc_fault("PurgeQueue", request.name)
+        self._faults.check_rpc(CLOUD_TASKS, "PurgeQueue", queue=_queue_of(request.name))
         with self._lock:
             queue = self._queue(request.name)
             now = self._clock.now()
@@ -325,7 +347,7 @@ class CloudTasksEngine(EngineLifecycle):
 
     def create_task(self, request: tasks_v2.CreateTaskRequest) -> tasks_v2.Task:
         """CreateTask for an HTTP task (T11, T22, T24-T28, T7); stored before it returns."""
-        self._inject_rpc_fault("CreateTask", request.parent)
+        self._faults.check_rpc(CLOUD_TASKS, "CreateTask", queue=_queue_of(request.parent))
         queue_name = parse_queue_name(request.parent)
         spec = request.task
         task_name = parse_task_name(spec.name, in_queue=queue_name) if spec.name else None
@@ -337,7 +359,7 @@ class CloudTasksEngine(EngineLifecycle):
                 raise NotFound(QUEUE_NOT_FOUND)
             retry_override = None
             if "retry_config" in spec:
-                RetryPolicy.from_proto(spec.retry_config, queue.retry_policy)  # validates (T7)
+                resolve_retry_policy(spec.retry_config, queue.retry_policy)  # validates (T7)
                 retry_override = tasks_v2.RetryConfig(spec.retry_config)
             if task_name is None:
                 task_name = self._unused_task_name(queue)
@@ -357,19 +379,19 @@ class CloudTasksEngine(EngineLifecycle):
             queue.tasks[task_name.task_id] = task
             self._schedule(queue, task, task.schedule_time)
             response = task.to_proto(request.response_view)
-        self._notify()
+        self._dispatch.notify()
         return response
 
     def get_task(self, request: tasks_v2.GetTaskRequest) -> tasks_v2.Task:
         """GetTask; a finished or deleted task is NOT_FOUND with Google's message (T31)."""
-        self._inject_rpc_fault("GetTask", request.name)
+        self._faults.check_rpc(CLOUD_TASKS, "GetTask", queue=_queue_of(request.name))
         with self._lock:
             _, task = self._task(request.name)
             return task.to_proto(request.response_view)
 
     def list_tasks(self, request: tasks_v2.ListTasksRequest) -> tasks_v2.ListTasksResponse:
         """ListTasks, ordered by task id, at most 1000 per page (T32)."""
-        self._inject_rpc_fault("ListTasks", request.parent)
+        self._faults.check_rpc(CLOUD_TASKS, "ListTasks", queue=_queue_of(request.parent))
         page_size = paging.page_size(request.page_size, MAX_TASKS_PAGE_SIZE)
         after = paging.decode_page_token(request.page_token)
         with self._lock:
@@ -383,7 +405,7 @@ class CloudTasksEngine(EngineLifecycle):
 
     def delete_task(self, request: tasks_v2.DeleteTaskRequest) -> None:
         """DeleteTask; the name cannot be reused until its tombstone expires (T26)."""
-        self._inject_rpc_fault("DeleteTask", request.name)
+        self._faults.check_rpc(CLOUD_TASKS, "DeleteTask", queue=_queue_of(request.name))
         with self._lock:
             queue, task = self._task(request.name)
             self._store.write(*self._forget_task(queue, task, self._clock.now()))
@@ -397,12 +419,12 @@ class CloudTasksEngine(EngineLifecycle):
         reschedules it at the RunTask time plus the retry backoff. RunTask takes no token from
         the queue's bucket.
         """
-        self._inject_rpc_fault("RunTask", request.name)
+        self._faults.check_rpc(CLOUD_TASKS, "RunTask", queue=_queue_of(request.name))
         with self._lock:
             queue, task = self._task(request.name)
             claimed = self._start_attempt(queue, task, run_task=True)
             response = task.to_proto(request.response_view)
-        deliver_now_or_later(self._executor, lambda: self.deliver(claimed))
+        self._dispatch.deliver_soon(claimed)
         return response
 
     # ------------------------------------------------------------------------- scheduling
@@ -432,52 +454,23 @@ class CloudTasksEngine(EngineLifecycle):
         are left for the next call, as are tasks held back by rate limits. Returns how many
         deliveries were made (at most ``limit``).
         """
-        return deliver_due_in_turn(
-            self._lock,
-            self._clock,
-            lambda: self._last_seq,
-            self._earliest_due,
-            self._claim_due,
-            self.deliver,
-            limit,
-        )
+        return self._dispatch.dispatch_due(limit)
 
-    def claim_due(self, limit: int) -> list[ClaimedAttempt]:
+    def claim_due(self, limit: int) -> list[Claimed]:
         """Start up to ``limit`` attempts due now, within rate limits and concurrency (T8).
 
         The caller delivers each with ``deliver`` (on any thread, in parallel).
         """
-        return claim_due_work(self._lock, self._clock, self._earliest_due, self._claim_due, limit)
+        return self._dispatch.claim_due(limit)
 
-    def deliver(self, claimed: ClaimedAttempt) -> None:
+    def deliver(self, claimed: Claimed) -> None:
         """Send a claimed attempt (applying dispatch faults) without the lock, then settle it."""
-        effect = None
-        if self._faults is not None:
-            effect = self._faults.pick(CLOUD_TASKS, DISPATCH, claimed.queue.name.full)
-        delivery = claimed.delivery
-        result, duplicate = self._sender.send(delivery, claimed.oidc, effect)
-        fault = effect_to_json(effect)["type"] if effect is not None else None
-        with self._lock:
-            self._settle(claimed, result, fault)
-            if duplicate is not None:
-                self._history.append(
-                    DeliveryRecord(
-                        queue_id=delivery.queue_id,
-                        task_id=delivery.task_id,
-                        dispatch_time=claimed.dispatch_time,
-                        response_status=duplicate.status,
-                        retry_count=claimed.retry_count,
-                        duplicate=True,
-                        fault=fault,
-                    )
-                )
-        self._notify()
+        self._dispatch.deliver(claimed)
 
     @property
     def deliveries(self) -> list[DeliveryRecord]:
         """Recent delivery attempts, oldest first (the last ``HISTORY_LIMIT``)."""
-        with self._lock:
-            return list(self._history)
+        return self._dispatch.history()
 
     # ------------------------------------------------------------------------ inspection
 
@@ -518,18 +511,6 @@ class CloudTasksEngine(EngineLifecycle):
         self._queue_tombstones = _tombstones(self._store.records(QUEUE_TOMBSTONE_KIND), now)
         self._task_tombstones = _tombstones(self._store.records(TASK_TOMBSTONE_KIND), now)
 
-    def _inject_rpc_fault(self, operation: str, resource: str | None) -> Effect | None:
-        """Raise the error of a matching RpcError rule; return another matching effect."""
-        if self._faults is None:
-            return None
-        queue = None
-        if resource and (match := _QUEUE_PREFIX.match(resource)):
-            queue = match.group(0)
-        effect = self._faults.pick(CLOUD_TASKS, operation, queue)
-        if isinstance(effect, RpcError):
-            raise effect.exception()
-        return effect
-
     def _queue(self, name: str) -> QueueState:
         queue = self._queues.get(parse_queue_name(name).full)
         if queue is None:
@@ -552,7 +533,7 @@ class CloudTasksEngine(EngineLifecycle):
             queue.state = state
             self._store.write(_queue_put(queue))
             response = queue.to_proto()
-        self._notify()
+        self._dispatch.notify()
         return response
 
     def _running_queues(self) -> list[QueueState]:
@@ -582,7 +563,7 @@ class CloudTasksEngine(EngineLifecycle):
 
     def _schedule(self, queue: QueueState, task: TaskState, when: datetime) -> None:
         task.schedule_time = when
-        task.seq = self._last_seq = next(self._seq)
+        task.seq = self._dispatch.next_seq()
         heapq.heappush(queue.heap, (when, task.seq, task.name.task_id))
 
     def _forget_task(self, queue: QueueState, task: TaskState, now: datetime) -> list[Change]:
@@ -636,13 +617,7 @@ class CloudTasksEngine(EngineLifecycle):
             return False
         return True
 
-    def _claim_due(self, due: tuple[QueueState, TaskState], now: datetime) -> ClaimedAttempt:
-        """Start the attempt of a due task (under the lock); ``now`` is the engine's time."""
-        return self._start_attempt(*due, run_task=False)
-
-    def _start_attempt(
-        self, queue: QueueState, task: TaskState, *, run_task: bool
-    ) -> ClaimedAttempt:
+    def _start_attempt(self, queue: QueueState, task: TaskState, *, run_task: bool) -> Claimed:
         """Record the dispatch of an attempt and build its request (under the lock).
 
         A queue dispatch takes a token from the queue's bucket (T8); RunTask does not.
@@ -685,26 +660,18 @@ class CloudTasksEngine(EngineLifecycle):
             task_id=task.name.task_id,
         )
         return ClaimedAttempt(
-            queue, task, attempt, delivery, oidc, retry_count, now if run_task else None
+            TaskAttempt(queue, task, attempt, now if run_task else None),
+            delivery,
+            oidc,
+            retry_count,
+            dispatch_time=now,
+            queue=queue.name.full,
         )
 
-    def _settle(self, claimed: ClaimedAttempt, result: DeliveryResult, fault: str | None) -> None:
+    def _settle(self, claimed: Claimed, outcome: Outcome) -> None:
         """Apply an attempt's outcome: delete on 2xx, give up, or schedule a retry (T2, T4, T10)."""
-        queue, task = claimed.queue, claimed.task
-        # a response after the deadline came too late: a timeout (T11)
-        status, response_time = response_outcome(
-            result, claimed.dispatch_time, claimed.delivery.deadline
-        )
-        self._history.append(
-            DeliveryRecord(
-                queue_id=queue.name.queue_id,
-                task_id=task.name.task_id,
-                dispatch_time=claimed.dispatch_time,
-                response_status=status,
-                retry_count=claimed.retry_count,
-                fault=fault,
-            )
-        )
+        queue, task = claimed.work.queue, claimed.work.task
+        status, response_time = outcome.status, outcome.response_time
         task.in_flight -= 1
         queue.in_flight -= 1
         if (
@@ -712,8 +679,8 @@ class CloudTasksEngine(EngineLifecycle):
             or queue.tasks.get(task.name.task_id) is not task
         ):
             return  # deleted or purged while the request was in flight
-        claimed.attempt.response_time = response_time
-        claimed.attempt.status = status
+        claimed.work.attempt.response_time = response_time
+        claimed.work.attempt.status = status
         if status is not None:
             task.response_count += 1
             if not 500 <= status <= 599:
@@ -721,7 +688,7 @@ class CloudTasksEngine(EngineLifecycle):
             if 200 <= status <= 299:
                 self._store.write(*self._forget_task(queue, task, response_time))
                 return
-        policy = RetryPolicy.from_proto(task.retry_override, queue.retry_policy)
+        policy = resolve_retry_policy(task.retry_override, queue.retry_policy)
         first = task.first_dispatch_time or claimed.dispatch_time
         if (
             policy.is_exhausted(task.dispatch_count, first, response_time)
@@ -729,14 +696,34 @@ class CloudTasksEngine(EngineLifecycle):
         ):
             self._store.write(*self._forget_task(queue, task, response_time))
             return
-        failed_at = claimed.run_task_time or response_time
+        failed_at = claimed.work.run_task_time or response_time
         next_time = failed_at + policy.delay_before_retry(task.dispatch_count)
         if status in (HTTPStatus.TOO_MANY_REQUESTS, HTTPStatus.SERVICE_UNAVAILABLE):
-            asked = retry_after(result.headers, response_time)
+            asked = retry_after(outcome.headers, response_time)
             if asked is not None:
                 next_time = max(next_time, response_time + asked)
         self._schedule(queue, task, next_time)
         self._store.write(_task_put(task))
+
+
+def _delivery_record(
+    claimed: Claimed, status: int | None, fault: str | None, duplicate: bool
+) -> DeliveryRecord:
+    return DeliveryRecord(
+        queue_id=claimed.delivery.queue_id,
+        task_id=claimed.delivery.task_id,
+        dispatch_time=claimed.dispatch_time,
+        response_status=status,
+        retry_count=claimed.retry_count,
+        duplicate=duplicate,
+        fault=fault,
+    )
+
+
+def _queue_of(resource: str | None) -> str | None:
+    """The queue a resource name is in (what RPC fault rules match), if any."""
+    match = _QUEUE_PREFIX.match(resource) if resource else None
+    return match.group(0) if match else None
 
 
 def _queue_put(queue: QueueState) -> Put:
@@ -773,7 +760,7 @@ def _validate_http_task(spec: tasks_v2.Task, now: datetime) -> dict:
             f"HttpRequest.body is allowed only for POST, PUT and PATCH requests, not {method}."
         )
     headers = task_headers.task_headers(http.headers)
-    if task_headers.headers_size(headers) >= task_headers.MAX_HEADERS_BYTES:
+    if headers_size(headers) >= MAX_HEADERS_BYTES:
         raise InvalidArgument("HttpRequest.headers must be smaller than 80KB in total.")
     deadline = DEFAULT_DISPATCH_DEADLINE
     if "dispatch_deadline" in spec and spec.dispatch_deadline != timedelta(0):
@@ -808,28 +795,14 @@ def _resolve_queue_config(queue: tasks_v2.Queue) -> tasks_v2.Queue:
     """The queue's settings, validated, with defaults filled in (T5, T6)."""
     config = tasks_v2.Queue(
         rate_limits=resolve_rate_limits(queue.rate_limits if "rate_limits" in queue else None),
-        retry_config=RetryPolicy.from_proto(
-            queue.retry_config if "retry_config" in queue else None
-        ).to_proto(),
+        retry_config=retry_config(
+            resolve_retry_policy(queue.retry_config if "retry_config" in queue else None)
+        ),
     )
     for name in _CONFIG_FIELDS[2:]:
         if name in queue:
             setattr(config, name, getattr(queue, name))
     return config
-
-
-def _apply_update(
-    current: tasks_v2.Queue, update: tasks_v2.Queue, paths: list[str]
-) -> tasks_v2.Queue:
-    """Merge ``update`` into ``current`` following an UpdateQueue field mask (T36)."""
-    if not paths:
-        merged = tasks_v2.Queue()
-        for name in _CONFIG_FIELDS:
-            if name in update:
-                setattr(merged, name, getattr(update, name))
-        return merged
-    kept = [p for p in paths if p not in _OUTPUT_ONLY_PATHS]
-    return merge_masked_fields(tasks_v2.Queue, current, update, kept, paths)
 
 
 def _parse_state_filter(text: str) -> tasks_v2.Queue.State | None:

@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 USER_AGENT = "Google-Cloud-Tasks"
-MAX_HEADERS_BYTES = 80 * 1024
 TIMEOUT_STATUS = 504
 """Reported as the previous response when an attempt got no response (timeout, no connection)."""
 
@@ -29,11 +28,6 @@ def task_headers(caller_headers: Mapping[str, str]) -> dict[str, str]:
     }
     kept["User-Agent"] = USER_AGENT
     return kept
-
-
-def headers_size(headers: Mapping[str, str]) -> int:
-    """Bytes taken by header names and values (the 80 KB limit, T22)."""
-    return sum(len(name.encode()) + len(value.encode()) for name, value in headers.items())
 
 
 def format_eta(schedule_time: datetime) -> str:

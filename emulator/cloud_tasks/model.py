@@ -14,16 +14,16 @@ import sys
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from http import HTTPStatus
 from typing import Any
 
 import proto
 from google.cloud import tasks_v2
-from google.rpc import code_pb2, status_pb2
 
 from emulator.cloud_tasks.names import QueueName, TaskName, parse_queue_name, parse_task_name
 from emulator.cloud_tasks.rate import TokenBucket
-from emulator.cloud_tasks.retry import RetryPolicy
+from emulator.cloud_tasks.retry import resolve_retry_policy
+from emulator.kit.delivery import response_status
+from emulator.kit.retry import RetryPolicy
 from emulator.kit.timestamps import optional_time_from_record, time_from_record, time_to_record
 
 QUEUE_KIND = "cloudtasks.queue"
@@ -36,20 +36,6 @@ ATTEMPT_HISTORY_LIMIT = 100
 
 SHARED_VALUES_LIMIT = 4096
 """How many distinct values ``shared`` remembers; past it, it forgets them all and starts over."""
-
-_HTTP_TO_RPC = {
-    400: code_pb2.INVALID_ARGUMENT,
-    401: code_pb2.UNAUTHENTICATED,
-    403: code_pb2.PERMISSION_DENIED,
-    404: code_pb2.NOT_FOUND,
-    409: code_pb2.ALREADY_EXISTS,
-    429: code_pb2.RESOURCE_EXHAUSTED,
-    499: code_pb2.CANCELLED,
-    500: code_pb2.INTERNAL,
-    501: code_pb2.UNIMPLEMENTED,
-    503: code_pb2.UNAVAILABLE,
-    504: code_pb2.DEADLINE_EXCEEDED,
-}
 
 
 @dataclass
@@ -236,7 +222,7 @@ class QueueState:
 
     @property
     def retry_policy(self) -> RetryPolicy:
-        return RetryPolicy.from_proto(self.config.retry_config)
+        return resolve_retry_policy(self.config.retry_config)
 
     def reconfigure(self, config: tasks_v2.Queue, now: datetime) -> None:
         """Apply new settings; the token bucket keeps the tokens it holds (T8)."""
@@ -319,7 +305,7 @@ class QueueSnapshot:
 
     @property
     def retry_policy(self) -> RetryPolicy:
-        return RetryPolicy.from_proto(self.config.retry_config)
+        return resolve_retry_policy(self.config.retry_config)
 
 
 class _SharedValues:
@@ -363,21 +349,6 @@ def shared[V](value: V) -> V:
     else:
         key = (type(value), value)
     return _SHARED.get(key, value)
-
-
-def response_status(http_status: int | None) -> status_pb2.Status:
-    """An attempt's HTTP outcome as a google.rpc.Status (no response = DEADLINE_EXCEEDED)."""
-    if http_status is None:
-        return status_pb2.Status(code=code_pb2.DEADLINE_EXCEEDED, message="Deadline exceeded")
-    if 200 <= http_status <= 299:
-        code = code_pb2.OK
-    else:
-        code = _HTTP_TO_RPC.get(http_status, code_pb2.UNKNOWN)
-    try:
-        phrase = HTTPStatus(http_status).phrase
-    except ValueError:
-        phrase = f"HTTP {http_status}"
-    return status_pb2.Status(code=code, message=phrase)
 
 
 def _message_json(message: Any) -> dict[str, Any] | None:

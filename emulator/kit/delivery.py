@@ -1,18 +1,42 @@
 """What the emulator hands to a dispatcher, what it gets back, and what it remembers; and how a
-delivery is sent under a dispatch fault (shared by the Cloud Tasks and Cloud Scheduler engines)."""
+delivery is sent under a dispatch fault (shared by the Cloud Tasks and Cloud Scheduler engines).
+
+Also what the two services share about an HTTP target: the limit on its headers (T22) and how an
+attempt's HTTP status reads as a ``google.rpc.Status``.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from http import HTTPStatus
+
+from google.rpc import code_pb2, status_pb2
 
 from emulator.kit.faults import Duplicate, Effect, HttpStatus, Latency, Timeout
 
 logger = logging.getLogger(__name__)
+
+MAX_HEADERS_BYTES = 80 * 1024
+"""Header names and values of an HTTP target must take fewer bytes than this (T22)."""
+
+_HTTP_TO_RPC = {
+    400: code_pb2.INVALID_ARGUMENT,
+    401: code_pb2.UNAUTHENTICATED,
+    403: code_pb2.PERMISSION_DENIED,
+    404: code_pb2.NOT_FOUND,
+    409: code_pb2.ALREADY_EXISTS,
+    429: code_pb2.RESOURCE_EXHAUSTED,
+    499: code_pb2.CANCELLED,
+    500: code_pb2.INTERNAL,
+    501: code_pb2.UNIMPLEMENTED,
+    503: code_pb2.UNAVAILABLE,
+    504: code_pb2.DEADLINE_EXCEEDED,
+}
 
 
 @dataclass(frozen=True)
@@ -131,6 +155,26 @@ def response_outcome(
     if result.elapsed > deadline:
         return None, dispatch_time + deadline
     return result.status, dispatch_time + max(result.elapsed, timedelta(0))
+
+
+def response_status(http_status: int | None) -> status_pb2.Status:
+    """An attempt's HTTP outcome as a google.rpc.Status (no response = DEADLINE_EXCEEDED)."""
+    if http_status is None:
+        return status_pb2.Status(code=code_pb2.DEADLINE_EXCEEDED, message="Deadline exceeded")
+    if 200 <= http_status <= 299:
+        code = code_pb2.OK
+    else:
+        code = _HTTP_TO_RPC.get(http_status, code_pb2.UNKNOWN)
+    try:
+        phrase = HTTPStatus(http_status).phrase
+    except ValueError:
+        phrase = f"HTTP {http_status}"
+    return status_pb2.Status(code=code, message=phrase)
+
+
+def headers_size(headers: Mapping[str, str]) -> int:
+    """Bytes taken by header names and values (what ``MAX_HEADERS_BYTES`` bounds, T22)."""
+    return sum(len(name.encode()) + len(value.encode()) for name, value in headers.items())
 
 
 def call_dispatcher(dispatcher: Dispatcher, delivery: Delivery) -> DeliveryResult:

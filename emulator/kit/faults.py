@@ -431,6 +431,16 @@ class Faults:
                 return rule.effect
             return None
 
+    def check_rpc(
+        self, service: str, operation: str, *, queue: str | None = None, job: str | None = None
+    ) -> Effect | None:
+        """Before an RPC runs: raise the error of a matching ``RpcError`` rule; return another
+        matching effect (e.g. ``DenyPermissions``), or None."""
+        effect = self.pick(service, operation, queue, job=job)
+        if isinstance(effect, RpcError):
+            raise effect.exception()
+        return effect
+
     def _get(self, fault_id: str) -> ActiveFault:
         fault = self._rules.get(fault_id)
         if fault is None:

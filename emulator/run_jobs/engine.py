@@ -37,7 +37,7 @@ from google.longrunning import operations_pb2
 
 from emulator.kit import paging
 from emulator.kit.clock import Clock
-from emulator.kit.faults import RUN_JOBS, Effect, Faults, RpcError
+from emulator.kit.faults import RUN_JOBS, Faults
 from emulator.kit.iam import JOB_PERMISSIONS, tested_permissions
 from emulator.kit.store import Change, Delete, DeletePrefix, MemoryStore, Store
 from emulator.run_jobs.model import (
@@ -114,7 +114,7 @@ class RunJobsEngine:
             raise ValueError("default_job_command must be a list of strings, not one string.")
         self._clock = clock
         self._store: Store = store if store is not None else MemoryStore()
-        self._faults = faults
+        self._faults = faults if faults is not None else Faults()
         self.default_job_command = list(default_job_command) if default_job_command else None
         self.default_job_workdir = os.fspath(default_job_workdir) if default_job_workdir else None
         self._default_parents = (
@@ -128,7 +128,7 @@ class RunJobsEngine:
             lock=self._lock,
             clock=clock,
             kill_grace=float(kill_grace),
-            faults=faults,
+            faults=self._faults,
             on_change=self._execution_changed,
         )
         self._operations = OperationLog()
@@ -186,7 +186,7 @@ class RunJobsEngine:
 
     def create_job(self, request: run_v2.CreateJobRequest) -> operations_pb2.Operation:
         """CreateJob: the template is validated and completed with defaults (R2-R4)."""
-        self._inject_rpc_fault("CreateJob", f"{request.parent}/jobs/{request.job_id}")
+        self._faults.check_rpc(RUN_JOBS, "CreateJob", job=f"{request.parent}/jobs/{request.job_id}")
         location = location_of(request.parent)
         _refuse_validate_only(request)
         job_id = check_job_id(request.job_id)
@@ -204,7 +204,7 @@ class RunJobsEngine:
 
     def get_job(self, request: run_v2.GetJobRequest) -> run_v2.Job:
         """GetJob."""
-        self._inject_rpc_fault("GetJob", request.name)
+        self._faults.check_rpc(RUN_JOBS, "GetJob", job=_job_of(request.name))
         with self._lock:
             return self._job(parse_job_name(request.name)).to_proto()
 
@@ -213,14 +213,15 @@ class RunJobsEngine:
     ) -> iam_policy_pb2.TestIamPermissionsResponse:
         """TestIamPermissions on a job: the permissions asked that a job's policy grants, less
         those a ``DenyPermissions`` fault rule refuses; NOT_FOUND for a missing job."""
-        effect = self._inject_rpc_fault("TestIamPermissions", request.resource)
+        job = _job_of(request.resource)
+        effect = self._faults.check_rpc(RUN_JOBS, "TestIamPermissions", job=job)
         with self._lock:
             self._job(parse_job_name(request.resource))
         return tested_permissions(request.permissions, JOB_PERMISSIONS, effect)
 
     def list_jobs(self, request: run_v2.ListJobsRequest) -> run_v2.ListJobsResponse:
         """ListJobs, ordered by name."""
-        self._inject_rpc_fault("ListJobs", None)
+        self._faults.check_rpc(RUN_JOBS, "ListJobs")
         parent = parse_location(request.parent)
         with self._lock:
             jobs = sorted(
@@ -235,7 +236,7 @@ class RunJobsEngine:
 
         Running executions keep the template they started with.
         """
-        self._inject_rpc_fault("UpdateJob", request.job.name)
+        self._faults.check_rpc(RUN_JOBS, "UpdateJob", job=_job_of(request.job.name))
         _refuse_validate_only(request)
         name = parse_job_name(request.job.name)
         with self._lock:
@@ -252,7 +253,7 @@ class RunJobsEngine:
 
     def delete_job(self, request: run_v2.DeleteJobRequest) -> operations_pb2.Operation:
         """DeleteJob: the job and its executions go; running ones are cancelled first."""
-        self._inject_rpc_fault("DeleteJob", request.name)
+        self._faults.check_rpc(RUN_JOBS, "DeleteJob", job=_job_of(request.name))
         _refuse_validate_only(request)
         name = parse_job_name(request.name)
         with self._lock:
@@ -274,7 +275,7 @@ class RunJobsEngine:
         The operation is done when the execution is: its response is the Execution, or its
         error the reason the execution failed.
         """
-        self._inject_rpc_fault("RunJob", request.name)
+        self._faults.check_rpc(RUN_JOBS, "RunJob", job=_job_of(request.name))
         _refuse_validate_only(request)
         name = parse_job_name(request.name)
         with self._lock:
@@ -314,7 +315,7 @@ class RunJobsEngine:
 
     def get_execution(self, request: run_v2.GetExecutionRequest) -> run_v2.Execution:
         """GetExecution."""
-        self._inject_rpc_fault("GetExecution", request.name)
+        self._faults.check_rpc(RUN_JOBS, "GetExecution", job=_job_of(request.name))
         with self._lock:
             return self._execution(parse_execution_name(request.name)).to_proto()
 
@@ -322,7 +323,7 @@ class RunJobsEngine:
         self, request: run_v2.ListExecutionsRequest
     ) -> run_v2.ListExecutionsResponse:
         """ListExecutions of a job, newest first."""
-        self._inject_rpc_fault("ListExecutions", request.parent)
+        self._faults.check_rpc(RUN_JOBS, "ListExecutions", job=_job_of(request.parent))
         name = parse_job_name(request.parent)
         with self._lock:
             self._job(name)
@@ -334,7 +335,7 @@ class RunJobsEngine:
 
     def delete_execution(self, request: run_v2.DeleteExecutionRequest) -> operations_pb2.Operation:
         """DeleteExecution: a running execution is cancelled (its processes stopped) and goes."""
-        self._inject_rpc_fault("DeleteExecution", request.name)
+        self._faults.check_rpc(RUN_JOBS, "DeleteExecution", job=_job_of(request.name))
         _refuse_validate_only(request)
         name = parse_execution_name(request.name)
         with self._lock:
@@ -353,7 +354,7 @@ class RunJobsEngine:
 
         FAILED_PRECONDITION if the execution has already finished.
         """
-        self._inject_rpc_fault("CancelExecution", request.name)
+        self._faults.check_rpc(RUN_JOBS, "CancelExecution", job=_job_of(request.name))
         _refuse_validate_only(request)
         name = parse_execution_name(request.name)
         with self._lock:
@@ -372,7 +373,7 @@ class RunJobsEngine:
 
     def get_task(self, request: run_v2.GetTaskRequest) -> run_v2.Task:
         """GetTask."""
-        self._inject_rpc_fault("GetTask", request.name)
+        self._faults.check_rpc(RUN_JOBS, "GetTask", job=_job_of(request.name))
         execution_name, task_id = parse_task_name(request.name)
         with self._lock:
             execution = self._execution(execution_name)
@@ -384,7 +385,7 @@ class RunJobsEngine:
 
     def list_tasks(self, request: run_v2.ListTasksRequest) -> run_v2.ListTasksResponse:
         """ListTasks of an execution, by index."""
-        self._inject_rpc_fault("ListTasks", request.parent)
+        self._faults.check_rpc(RUN_JOBS, "ListTasks", job=_job_of(request.parent))
         name = parse_execution_name(request.parent)
         with self._lock:
             execution = self._execution(name)
@@ -524,18 +525,6 @@ class RunJobsEngine:
         executions = [e for e in self._executions.values() if e.name.job.full == job]
         return sorted(executions, key=_newest_first)
 
-    def _inject_rpc_fault(self, operation: str, resource: str | None) -> Effect | None:
-        """Raise the error of a matching RpcError rule; return another matching effect."""
-        if self._faults is None:
-            return None
-        job = None
-        if resource and "/jobs/" in resource:
-            job = resource.split("/executions/", 1)[0]
-        effect = self._faults.pick(RUN_JOBS, operation, job=job)
-        if isinstance(effect, RpcError):
-            raise effect.exception()
-        return effect
-
     def _load(self) -> None:
         """Rebuild jobs and executions from the store (under the lock).
 
@@ -578,6 +567,13 @@ def _kill_everything_at_exit() -> None:
 def _refuse_validate_only(request: Any) -> None:
     if request.validate_only:
         raise MethodNotImplemented("validate_only is not supported by the emulator.")
+
+
+def _job_of(resource: str | None) -> str | None:
+    """The job a resource name is of (what RPC fault rules match), if any."""
+    if resource and "/jobs/" in resource:
+        return resource.split("/executions/", 1)[0]
+    return None
 
 
 def _snapshot(execution: ExecutionState) -> ExecutionState:

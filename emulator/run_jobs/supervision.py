@@ -31,7 +31,7 @@ class Supervisors:
         lock: threading.RLock,
         clock: Clock,
         kill_grace: float,
-        faults: Faults | None,
+        faults: Faults,
         on_change: ChangeListener,
     ) -> None:
         self._lock = lock
@@ -46,8 +46,6 @@ class Supervisors:
         job_name = execution.name.job.full
 
         def pick_fault() -> Effect | None:
-            if self._faults is None:
-                return None
             return self._faults.pick(RUN_JOBS, ATTEMPT, job=job_name)
 
         supervisor = ExecutionSupervisor(

@@ -15,33 +15,32 @@ RunJob starts a run at once, whatever is outstanding (S4).
 
 from __future__ import annotations
 
-import itertools
 import logging
 import threading
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from google.api_core.exceptions import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from google.api_core.exceptions import (
+    AlreadyExists,
+    FailedPrecondition,
+    GoogleAPICallError,
+    InvalidArgument,
+    NotFound,
+)
 from google.cloud import scheduler_v1
 
-from emulator.cloud_tasks.model import response_status
 from emulator.kit import paging
-from emulator.kit.clock import Clock, VirtualClock
+from emulator.kit.clock import Clock
 from emulator.kit.delivery import (
-    AttemptSender,
     Delivery,
     DeliveryExecutor,
-    DeliveryResult,
     Dispatcher,
     IdTokenMinter,
-    deliver_now_or_later,
-    response_outcome,
+    response_status,
 )
-from emulator.kit.due_work import claim_due_work, deliver_due_in_turn
+from emulator.kit.dispatch import ClaimedAttempt, Dispatch, Outcome
 from emulator.kit.faults import (
-    DISPATCH,
     FIRE,
     SCHEDULER,
     DropFire,
@@ -49,11 +48,9 @@ from emulator.kit.faults import (
     Effect,
     Faults,
     FireLate,
-    RpcError,
     effect_to_json,
 )
-from emulator.kit.field_masks import merge_masked_fields
-from emulator.kit.lifecycle import EngineLifecycle
+from emulator.kit.field_masks import apply_update
 from emulator.kit.store import Delete, DeleteKind, MemoryStore, Put, Record, Store
 from emulator.scheduler.headers import attempt_headers
 from emulator.scheduler.job_config import USER_FIELDS, resolve_job_config
@@ -64,8 +61,6 @@ from emulator.scheduler.retry import retry_policy
 logger = logging.getLogger(__name__)
 
 MAX_JOBS_PAGE_SIZE = 500
-HISTORY_LIMIT = 10_000
-"""How many attempt records the engine keeps (oldest dropped first)."""
 JOB_NOT_FOUND = "Job not found."
 
 _OUTPUT_ONLY_PATHS = frozenset(
@@ -74,19 +69,17 @@ _OUTPUT_ONLY_PATHS = frozenset(
 
 
 @dataclass(frozen=True)
-class ClaimedAttempt:
-    """An attempt started under the engine lock, to be delivered (without it) by ``deliver``."""
+class RunAttempt:
+    """What a claimed Cloud Scheduler attempt is of."""
 
     job: JobState
     run: Run
-    delivery: Delivery
-    oidc: tuple[str, str] | None  # (service account, audience) to mint a token for
-    retry_count: int  # attempts of the run before this one
-    dispatch_time: datetime
-    fire_fault: Effect | None = None  # a Duplicate fire fault: the first attempt is sent twice
 
 
-class SchedulerEngine(EngineLifecycle):
+Claimed = ClaimedAttempt[RunAttempt]
+
+
+class SchedulerEngine:
     """A Cloud Scheduler v1 service for HTTP jobs.
 
     State is guarded by a re-entrant lock that is never held while the dispatcher runs, so a
@@ -104,34 +97,52 @@ class SchedulerEngine(EngineLifecycle):
         store: Store | None = None,
     ) -> None:
         self._clock = clock
-        self._faults = faults
+        self._faults = faults if faults is not None else Faults()
         self._store: Store = store if store is not None else MemoryStore()
-        self._sender = AttemptSender(
-            dispatcher, id_token_minter, real_time=not isinstance(clock, VirtualClock), log=logger
-        )
         self._lock = threading.RLock()
         self._jobs: dict[str, JobState] = {}
-        self._seq = itertools.count(1)
-        self._last_seq = 0
-        self._history: deque[FireRecord] = deque(maxlen=HISTORY_LIMIT)
-        self._listeners: list[Callable[[], None]] = []
-        self._executor: DeliveryExecutor | None = None
-        with self._lock:
-            self._load()
+        self._dispatch = Dispatch(
+            SCHEDULER,
+            self._lock,
+            clock,
+            self._store,
+            self._faults,
+            dispatcher,
+            id_token_minter,
+            logger,
+            load=self._load,
+            earliest_due=self._earliest_due,
+            claim=lambda due, now: self._begin(*due, now),
+            settle=self._settle,
+            record=_fire_record,
+        )
+        self._dispatch.reload()
 
     # ------------------------------------------------------------------------ lifecycle
 
+    def subscribe(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` (no arguments, must not block) whenever a job may have work due."""
+        self._dispatch.subscribe(listener)
+
+    def set_delivery_executor(self, executor: DeliveryExecutor | None) -> None:
+        """Make RunJob hand its delivery to ``executor`` and return at once, as Google does.
+        Without one (the default, for virtual time) RunJob delivers before it returns."""
+        self._dispatch.set_executor(executor)
+
+    def reload(self) -> None:
+        """Rebuild the jobs from the store (after it was reset or imported); the history of
+        fires is forgotten."""
+        self._dispatch.reload()
+
     def reset(self) -> None:
         """Forget every job of this engine, in memory and in the store."""
-        with self._lock:
-            self._store.write(DeleteKind(JOB_KIND))
-        self.reload()
+        self._dispatch.reload(DeleteKind(JOB_KIND))
 
     # ------------------------------------------------------------------------------ RPCs
 
     def create_job(self, request: scheduler_v1.CreateJobRequest) -> scheduler_v1.Job:
         """CreateJob (S1, S2, S5, S7, S9): ENABLED, first slot after now; unnamed gets an id."""
-        self._inject_rpc_fault("CreateJob", request.job.name or None)
+        self._faults.check_rpc(SCHEDULER, "CreateJob", job=request.job.name or None)
         parent = parse_location(request.parent)
         name = parse_job_name(request.job.name) if request.job.name else None
         if name is not None and name.parent != parent:
@@ -148,18 +159,18 @@ class SchedulerEngine(EngineLifecycle):
             self._write(job)
             self._jobs[name.full] = job
             response = job.to_proto()
-        self._notify()
+        self._dispatch.notify()
         return response
 
     def get_job(self, request: scheduler_v1.GetJobRequest) -> scheduler_v1.Job:
         """GetJob."""
-        self._inject_rpc_fault("GetJob", request.name)
+        self._faults.check_rpc(SCHEDULER, "GetJob", job=request.name)
         with self._lock:
             return self._job(request.name).to_proto()
 
     def list_jobs(self, request: scheduler_v1.ListJobsRequest) -> scheduler_v1.ListJobsResponse:
         """ListJobs, ordered by name, at most 500 per page."""
-        self._inject_rpc_fault("ListJobs", None)
+        self._faults.check_rpc(SCHEDULER, "ListJobs")
         parent = parse_location(request.parent)
         size = paging.page_size(request.page_size, MAX_JOBS_PAGE_SIZE)
         after = paging.decode_page_token(request.page_token)
@@ -180,17 +191,26 @@ class SchedulerEngine(EngineLifecycle):
         paths are ignored. A changed schedule or time zone moves the next slot to the first one
         after now. An injected RPC fault leaves the job UPDATE_FAILED until an update succeeds.
         """
-        if self._faults is not None:
-            effect = self._faults.pick(SCHEDULER, "UpdateJob", job=request.job.name or None)
-            if isinstance(effect, RpcError):
-                self._mark_update_failed(request.job.name)
-                raise effect.exception()
+        try:
+            self._faults.check_rpc(SCHEDULER, "UpdateJob", job=request.job.name or None)
+        except GoogleAPICallError:
+            self._mark_update_failed(request.job.name)
+            raise
         name = parse_job_name(request.job.name)
         paths = list(request.update_mask.paths) if "update_mask" in request else []
         with self._lock:
             job = self._job(name.full)
             before = (job.config.job.schedule, job.config.job.time_zone)
-            config = resolve_job_config(_apply_update(job.config.job, request.job, paths))
+            config = resolve_job_config(
+                apply_update(
+                    scheduler_v1.Job,
+                    job.config.job,
+                    request.job,
+                    paths,
+                    user_fields=USER_FIELDS,
+                    output_only=_OUTPUT_ONLY_PATHS,
+                )
+            )
             now = self._clock.now()
             job.config = config
             job.user_update_time = now
@@ -202,24 +222,24 @@ class SchedulerEngine(EngineLifecycle):
                 job.next_slot = config.schedule.next_after(now, config.time_zone)
             self._write(job)
             response = job.to_proto()
-        self._notify()
+        self._dispatch.notify()
         return response
 
     def delete_job(self, request: scheduler_v1.DeleteJobRequest) -> None:
         """DeleteJob; an attempt in flight finishes but changes nothing."""
-        self._inject_rpc_fault("DeleteJob", request.name)
+        self._faults.check_rpc(SCHEDULER, "DeleteJob", job=request.name)
         with self._lock:
             job = self._job(request.name)
             self._store.write(Delete(JOB_KIND, job.name.full))
             del self._jobs[job.name.full]
-        self._notify()
+        self._dispatch.notify()
 
     def pause_job(self, request: scheduler_v1.PauseJobRequest) -> scheduler_v1.Job:
         """PauseJob: only an ENABLED job (else FAILED_PRECONDITION, S10).
 
         Its slots stop and the pending retries of its scheduled runs are dropped.
         """
-        self._inject_rpc_fault("PauseJob", request.name)
+        self._faults.check_rpc(SCHEDULER, "PauseJob", job=request.name)
         return self._change_state(request.name, State.ENABLED, State.PAUSED, "paused")
 
     def resume_job(self, request: scheduler_v1.ResumeJobRequest) -> scheduler_v1.Job:
@@ -227,7 +247,7 @@ class SchedulerEngine(EngineLifecycle):
 
         Slots that passed while it was paused are not fired; the next is the first after now.
         """
-        self._inject_rpc_fault("ResumeJob", request.name)
+        self._faults.check_rpc(SCHEDULER, "ResumeJob", job=request.name)
         return self._change_state(request.name, State.PAUSED, State.ENABLED, "resumed")
 
     def run_job(self, request: scheduler_v1.RunJobRequest) -> scheduler_v1.Job:
@@ -237,7 +257,7 @@ class SchedulerEngine(EngineLifecycle):
         scheduled run's. Without a delivery executor the attempt is delivered before this
         returns; with one (the server) in the background. Returns the job as of the dispatch.
         """
-        self._inject_rpc_fault("RunJob", request.name)
+        self._faults.check_rpc(SCHEDULER, "RunJob", job=request.name)
         with self._lock:
             job = self._job(request.name)
             now = self._clock.now()
@@ -245,7 +265,7 @@ class SchedulerEngine(EngineLifecycle):
             job.runs.append(run)
             claimed = self._start_attempt(job, run, now)
             response = job.to_proto()
-        deliver_now_or_later(self._executor, lambda: self.deliver(claimed))
+        self._dispatch.deliver_soon(claimed)
         return response
 
     def disable_job(self, name: str) -> scheduler_v1.Job:
@@ -259,7 +279,7 @@ class SchedulerEngine(EngineLifecycle):
             self._stop_schedule(job)
             self._write(job)
             response = job.to_proto()
-        self._notify()
+        self._dispatch.notify()
         return response
 
     # ------------------------------------------------------------------------- firing
@@ -289,49 +309,20 @@ class SchedulerEngine(EngineLifecycle):
         Work that becomes due during the call (a retry without backoff) is left for the next
         call. Returns how many attempts were delivered (at most ``limit``).
         """
-        return deliver_due_in_turn(
-            self._lock,
-            self._clock,
-            lambda: self._last_seq,
-            self._earliest_due,
-            self._claim_due,
-            self.deliver,
-            limit,
-        )
+        return self._dispatch.dispatch_due(limit)
 
-    def claim_due(self, limit: int) -> list[ClaimedAttempt]:
+    def claim_due(self, limit: int) -> list[Claimed]:
         """Start up to ``limit`` attempts due now; the caller delivers each with ``deliver``."""
-        return claim_due_work(self._lock, self._clock, self._earliest_due, self._claim_due, limit)
+        return self._dispatch.claim_due(limit)
 
-    def deliver(self, claimed: ClaimedAttempt) -> None:
+    def deliver(self, claimed: Claimed) -> None:
         """Send a claimed attempt (applying dispatch faults) without the lock, then settle it."""
-        effect = claimed.fire_fault
-        if effect is None and self._faults is not None:
-            effect = self._faults.pick(SCHEDULER, DISPATCH, job=claimed.job.name.full)
-        result, duplicate = self._sender.send(claimed.delivery, claimed.oidc, effect)
-        fault = effect_to_json(effect)["type"] if effect is not None else None
-        with self._lock:
-            self._settle(claimed, result, fault)
-            if duplicate is not None:
-                self._history.append(
-                    FireRecord(
-                        job_id=claimed.job.job_id,
-                        schedule_time=claimed.run.schedule_time,
-                        dispatch_time=claimed.dispatch_time,
-                        response_status=duplicate.status,
-                        retry_count=claimed.retry_count,
-                        forced=claimed.run.forced,
-                        duplicate=True,
-                        fault=fault,
-                    )
-                )
-        self._notify()
+        self._dispatch.deliver(claimed)
 
     @property
     def fires(self) -> list[FireRecord]:
         """Recent attempts (and dropped fires), oldest first (the last ``HISTORY_LIMIT``)."""
-        with self._lock:
-            return list(self._history)
+        return self._dispatch.history()
 
     # ------------------------------------------------------------------------ inspection
 
@@ -360,7 +351,7 @@ class SchedulerEngine(EngineLifecycle):
                     run.in_flight = False
                     run.attempts -= 1
                     run.next_attempt_time = now
-                run.seq = self._last_seq = next(self._seq)
+                run.seq = self._dispatch.next_seq()
             self._jobs[job.name.full] = job
 
     def _earliest_due(
@@ -387,10 +378,7 @@ class SchedulerEngine(EngineLifecycle):
                     best = (when, job.name.full, job, run)
         return None if best is None else (best[2], best[3])
 
-    def _claim_due(self, due: tuple[JobState, Run | None], now: datetime) -> ClaimedAttempt | None:
-        return self._begin(*due, now)
-
-    def _begin(self, job: JobState, run: Run | None, now: datetime) -> ClaimedAttempt | None:
+    def _begin(self, job: JobState, run: Run | None, now: datetime) -> Claimed | None:
         """Start the due work: the next attempt of ``run``, or fire the job's due slot.
 
         Firing applies the fire faults: a dropped slot or a late first attempt claims nothing.
@@ -403,11 +391,9 @@ class SchedulerEngine(EngineLifecycle):
         slot = latest if latest is not None and latest > job.next_slot else job.next_slot
         job.next_slot = config.schedule.next_after(max(slot, now), config.time_zone)
         job.last_fired_slot = slot
-        effect = None
-        if self._faults is not None:
-            effect = self._faults.pick(SCHEDULER, FIRE, job=job.name.full)
+        effect = self._faults.pick(SCHEDULER, FIRE, job=job.name.full)
         if isinstance(effect, DropFire):
-            self._history.append(
+            self._dispatch.add_record(
                 FireRecord(job.job_id, slot, now, None, 0, fault=effect_to_json(effect)["type"])
             )
             self._write(job)
@@ -422,8 +408,11 @@ class SchedulerEngine(EngineLifecycle):
 
     def _start_attempt(
         self, job: JobState, run: Run, now: datetime, fire_fault: Effect | None = None
-    ) -> ClaimedAttempt:
-        """Record the dispatch of an attempt and build its request (under the lock)."""
+    ) -> Claimed:
+        """Record the dispatch of an attempt and build its request (under the lock).
+
+        ``fire_fault`` is a Duplicate fire fault: the first attempt of the run is sent twice.
+        """
         retry_count = run.attempts
         run.attempts += 1
         run.in_flight = True
@@ -452,26 +441,20 @@ class SchedulerEngine(EngineLifecycle):
         if "oidc_token" in target:
             token = target.oidc_token
             oidc = (token.service_account_email, token.audience or target.uri)
-        return ClaimedAttempt(job, run, delivery, oidc, retry_count, now, fire_fault)
+        return ClaimedAttempt(
+            RunAttempt(job, run),
+            delivery,
+            oidc,
+            retry_count,
+            dispatch_time=now,
+            job=job.name.full,
+            fault=fire_fault,
+        )
 
-    def _settle(self, claimed: ClaimedAttempt, result: DeliveryResult, fault: str | None) -> None:
+    def _settle(self, claimed: Claimed, outcome: Outcome) -> None:
         """Apply an attempt's outcome (S5-S7): end the run on 2xx, retry, or give up."""
-        job, run = claimed.job, claimed.run
-        # a response after the deadline (S7) came too late: a timeout
-        status, response_time = response_outcome(
-            result, claimed.dispatch_time, claimed.delivery.deadline
-        )
-        self._history.append(
-            FireRecord(
-                job_id=job.job_id,
-                schedule_time=run.schedule_time,
-                dispatch_time=claimed.dispatch_time,
-                response_status=status,
-                retry_count=claimed.retry_count,
-                forced=run.forced,
-                fault=fault,
-            )
-        )
+        job, run = claimed.work.job, claimed.work.run
+        status, response_time = outcome.status, outcome.response_time
         run.in_flight = False
         if self._jobs.get(job.name.full) is not job or run not in job.runs:
             return  # deleted while the request was in flight
@@ -499,7 +482,7 @@ class SchedulerEngine(EngineLifecycle):
 
     def _set_next_attempt(self, run: Run, when: datetime) -> None:
         run.next_attempt_time = when
-        run.seq = self._last_seq = next(self._seq)
+        run.seq = self._dispatch.next_seq()
 
     def _change_state(
         self, name: str, needed: State, new_state: State, verb: str
@@ -520,7 +503,7 @@ class SchedulerEngine(EngineLifecycle):
                 self._stop_schedule(job)
             self._write(job)
             response = job.to_proto()
-        self._notify()
+        self._dispatch.notify()
         return response
 
     def _stop_schedule(self, job: JobState) -> None:
@@ -536,14 +519,7 @@ class SchedulerEngine(EngineLifecycle):
             job.state = State.UPDATE_FAILED
             self._stop_schedule(job)
             self._write(job)
-        self._notify()
-
-    def _inject_rpc_fault(self, operation: str, job_name: str | None) -> None:
-        if self._faults is None:
-            return
-        effect = self._faults.pick(SCHEDULER, operation, job=job_name)
-        if isinstance(effect, RpcError):
-            raise effect.exception()
+        self._dispatch.notify()
 
     def _job(self, name: str) -> JobState:
         job = self._jobs.get(parse_job_name(name).full)
@@ -577,15 +553,16 @@ def _due_time(job: JobState) -> datetime | None:
     return min(times, default=None)
 
 
-def _apply_update(
-    current: scheduler_v1.Job, update: scheduler_v1.Job, paths: list[str]
-) -> scheduler_v1.Job:
-    """Merge ``update`` into ``current`` following an UpdateJob field mask."""
-    if not paths:
-        merged = scheduler_v1.Job(current)
-        for name in USER_FIELDS:
-            if name in update:
-                setattr(merged, name, getattr(update, name))
-        return merged
-    kept = [p for p in paths if p.split(".")[0] not in _OUTPUT_ONLY_PATHS]
-    return merge_masked_fields(scheduler_v1.Job, current, update, kept, paths)
+def _fire_record(
+    claimed: Claimed, status: int | None, fault: str | None, duplicate: bool
+) -> FireRecord:
+    return FireRecord(
+        job_id=claimed.work.job.job_id,
+        schedule_time=claimed.work.run.schedule_time,
+        dispatch_time=claimed.dispatch_time,
+        response_status=status,
+        retry_count=claimed.retry_count,
+        forced=claimed.work.run.forced,
+        duplicate=duplicate,
+        fault=fault,
+    )

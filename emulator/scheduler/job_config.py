@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from google.api_core.exceptions import InvalidArgument, MethodNotImplemented
 from google.cloud import scheduler_v1
 
-from emulator.cloud_tasks.headers import MAX_HEADERS_BYTES, headers_size
+from emulator.kit.delivery import MAX_HEADERS_BYTES, headers_size
 from emulator.scheduler.headers import job_headers
 from emulator.scheduler.retry import resolve_retry_config
 from emulator.scheduler.schedule import Schedule, ScheduleError, parse_schedule, parse_time_zone

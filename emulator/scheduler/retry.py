@@ -1,7 +1,7 @@
-"""A job's RetryConfig (S5): defaults, checks, and the retry policy built on Cloud Tasks' backoff.
+"""A job's RetryConfig (S5): defaults, checks, and the retry policy it resolves to.
 
 The constants here are the single source of truth for Cloud Scheduler retry defaults. Backoff
-and give-up use ``emulator.cloud_tasks.retry.RetryPolicy`` (the same formula, T4), with
+and give-up are ``emulator.kit.retry.RetryPolicy``'s (the formula Cloud Tasks uses, T4), with
 ``max_attempts`` = ``retry_count`` + 1.
 """
 
@@ -12,7 +12,7 @@ from datetime import timedelta
 from google.api_core.exceptions import InvalidArgument
 from google.cloud import scheduler_v1
 
-from emulator.cloud_tasks.retry import RetryPolicy
+from emulator.kit.retry import RetryPolicy
 
 DEFAULT_RETRY_COUNT = 0
 MAX_RETRY_COUNT = 5

@@ -11,7 +11,7 @@ from google.cloud import tasks_v2
 
 from emulator import DeliveryResult
 from emulator.cloud_tasks import retry
-from emulator.cloud_tasks.retry import backoff
+from emulator.kit.retry import backoff
 from tests.emulator.conftest import PARENT, QUEUE, START
 
 S = timedelta(seconds=1)

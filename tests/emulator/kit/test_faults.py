@@ -12,6 +12,7 @@ from google.cloud import tasks_v2
 from emulator import (
     CloudTasksEngine,
     DeliveryResult,
+    DenyPermissions,
     Duplicate,
     FaultRule,
     Faults,
@@ -139,6 +140,19 @@ def test_probability_uses_a_seedable_generator_and_losing_rolls_fall_through():
     assert first == run(7)
     assert 30 < first.count(503) < 90
     assert set(first) == {503, 500}
+
+
+def test_check_rpc_raises_an_rpc_error_and_returns_any_other_effect():
+    faults = Faults()
+    iam = "TestIamPermissions"
+    faults.add(FaultRule(operation=iam, queue="jobs", effect=RpcError("UNAVAILABLE"), count=1))
+    faults.add(FaultRule(operation=iam, effect=DenyPermissions(("cloudtasks.tasks.create",))))
+
+    with pytest.raises(ServiceUnavailable):
+        faults.check_rpc("cloud_tasks", iam, queue=QUEUE)
+    denied = faults.check_rpc("cloud_tasks", iam, queue=QUEUE)
+    assert denied == DenyPermissions(("cloudtasks.tasks.create",))
+    assert faults.check_rpc("cloud_tasks", "ListQueues") is None
 
 
 # ---------------------------------------------------------------------- dispatch faults

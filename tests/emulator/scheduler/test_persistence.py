@@ -81,7 +81,7 @@ def test_an_attempt_in_flight_at_the_crash_is_sent_again_after_the_restart(emula
     create_job(emulator.cloud.scheduler)
     emulator.clock.advance(minutes(1))
     (lost,) = emulator.cloud.scheduler.claim_due(10)  # dispatched, then the emulator dies
-    assert lost.run.in_flight
+    assert lost.work.run.in_flight
 
     cloud = emulator.restart(down_for=timedelta(seconds=20))
     cloud.advance(seconds=30)
