@@ -13,7 +13,8 @@ import shlex
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from emulator.cloud_tasks.queue_specs import SPEC_KEYS, parse_queue_spec
 from emulator.kit.http_delivery import parse_route
@@ -40,65 +41,55 @@ GCLOUD_TOKEN_HINT = (
 )
 
 
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"{value} is not a port number (0-65535)")
-    return value
+def _number_argument[N: (int, float)](
+    convert: Callable[[str], N], what: str, valid: Callable[[N], bool], requirement: str
+) -> Callable[[str], N]:
+    """An argparse type: ``convert`` of the text, which must be ``valid`` (usage errors that
+    say the text is not ``what`` or that the value ``requirement``)."""
+
+    def parse(text: str) -> N:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if not valid(value):
+            raise argparse.ArgumentTypeError(f"{value} {requirement}")
+        return value
+
+    return parse
 
 
-def _queue_spec(text: str) -> object:
-    try:
-        return parse_queue_spec(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
+def _parsed_argument[T](parse: Callable[[str], T]) -> Callable[[str], T]:
+    """An argparse type: ``parse``, its ValueError a usage error with the same message."""
+
+    def argument(text: str) -> T:
+        try:
+            return parse(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return argument
 
 
-def _route(text: str) -> tuple[str, str]:
-    try:
-        return parse_route(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-
-
-def _job_spec(text: str) -> object:
-    try:
-        return parse_job_spec(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-
-
-def _command(text: str) -> list[str]:
+def _split_command(text: str) -> list[str]:
     try:
         argv = shlex.split(text)
     except ValueError as error:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a command line: {error}") from None
+        raise ValueError(f"{text!r} is not a command line: {error}") from None
     if not argv:
-        raise argparse.ArgumentTypeError("the command must not be empty")
+        raise ValueError("the command must not be empty")
     return argv
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"{value} must not be negative")
-    return value
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
-    return value
+_port = _number_argument(
+    int, "a port number", lambda v: 0 <= v <= 65535, "is not a port number (0-65535)"
+)
+_seconds = _number_argument(float, "a number of seconds", lambda v: v >= 0, "must not be negative")
+_positive = _number_argument(int, "an integer", lambda v: v >= 1, "must be at least 1")
+_queue_spec = _parsed_argument(parse_queue_spec)
+_job_spec = _parsed_argument(parse_job_spec)
+_route = _parsed_argument(parse_route)
+_command = _parsed_argument(_split_command)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -113,6 +104,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_resource_arguments(parser)
     _add_delivery_arguments(parser)
     return parser
+
+
+def _add_repeatable(
+    parser: argparse.ArgumentParser, flag: str, kind: Callable[[str], Any], metavar: str, help: str
+) -> None:
+    """A repeatable option collecting its values in a list (dest: the flag's name + ``s``)."""
+    parser.add_argument(
+        flag,
+        dest=f"{flag.removeprefix('--')}s",
+        action="append",
+        type=kind,
+        default=[],
+        metavar=metavar,
+        help=help,
+    )
 
 
 def _add_server_arguments(parser: argparse.ArgumentParser) -> None:
@@ -147,25 +153,25 @@ def _add_server_arguments(parser: argparse.ArgumentParser) -> None:
 def _add_resource_arguments(parser: argparse.ArgumentParser) -> None:
     """The queues and jobs it creates at start, and how job tasks run."""
     parser.add_argument("--project", default=DEFAULT_PROJECT, help="project of --queue queues")
-    parser.add_argument("--location", default=DEFAULT_LOCATION, help="location of --queue queues")
     parser.add_argument(
+        "--location",
+        default=DEFAULT_LOCATION,
+        help="location of --queue queues and --job jobs; the Locations API always lists it",
+    )
+    _add_repeatable(
+        parser,
         "--queue",
-        dest="queues",
-        action="append",
-        type=_queue_spec,
-        default=[],
-        metavar="SPEC",
-        help="create or update a queue at start: QUEUE_ID[:key=value,...] with keys "
+        _queue_spec,
+        "SPEC",
+        "create or update a queue at start: QUEUE_ID[:key=value,...] with keys "
         f"{', '.join(SPEC_KEYS)} (durations in seconds); repeatable",
     )
-    parser.add_argument(
+    _add_repeatable(
+        parser,
         "--job",
-        dest="jobs",
-        action="append",
-        type=_job_spec,
-        default=[],
-        metavar="SPEC",
-        help="create or update a Cloud Run job running --job-command at start: "
+        _job_spec,
+        "SPEC",
+        "create or update a Cloud Run job running --job-command at start: "
         f"JOB_ID[:key=value,...] with keys {', '.join(JOB_SPEC_KEYS)} (timeout in seconds); "
         "repeatable",
     )
@@ -195,14 +201,12 @@ def _add_resource_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _add_delivery_arguments(parser: argparse.ArgumentParser) -> None:
     """Where deliveries go, how many at once, and the fault rules' seed."""
-    parser.add_argument(
+    _add_repeatable(
+        parser,
         "--route",
-        dest="routes",
-        action="append",
-        type=_route,
-        default=[],
-        metavar="FROM=TO",
-        help="send deliveries whose URL starts with FROM to TO instead, with the rest of the URL "
+        _route,
+        "FROM=TO",
+        "send deliveries whose URL starts with FROM to TO instead, with the rest of the URL "
         "(headers and ID token keep the task's own URL); repeatable",
     )
     parser.add_argument(
@@ -216,6 +220,23 @@ def _add_delivery_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+#: start_server's parameters that the command line names otherwise (option dest -> parameter).
+_RENAMED_OPTIONS = {"job_command": "default_job_command", "job_workdir": "default_job_workdir"}
+
+
+def server_options(args: argparse.Namespace) -> dict[str, Any]:
+    """start_server's keyword arguments for the parsed command line."""
+    options = {
+        _RENAMED_OPTIONS.get(name, name): value
+        for name, value in vars(args).items()
+        if name != "log_level"
+    }
+    options["routes"] = dict(args.routes)
+    if args.http_port is None:  # the gRPC port + 1, or a free port next to a free gRPC port
+        options["http_port"] = args.port + 1 if args.port else 0
+    return options
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the emulator until SIGINT/SIGTERM; the exit status (1 when it cannot start)."""
     args = build_parser().parse_args(argv)
@@ -224,26 +245,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    http_port = args.http_port
-    if http_port is None:
-        http_port = args.port + 1 if args.port else 0
     try:
-        server = start_server(
-            host=args.host,
-            port=args.port,
-            http_port=http_port,
-            data_dir=args.data_dir,
-            project=args.project,
-            location=args.location,
-            queues=args.queues,
-            max_parallel=args.max_parallel,
-            fault_seed=args.fault_seed,
-            jobs=args.jobs,
-            job_kill_grace=args.job_kill_grace,
-            default_job_command=args.job_command,
-            default_job_workdir=args.job_workdir,
-            routes=dict(args.routes),
-        )
+        server = start_server(**server_options(args))
     except StartupError as error:
         print(f"python -m emulator: error: {error}", file=sys.stderr)
         return 1

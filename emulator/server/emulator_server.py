@@ -33,6 +33,7 @@ from emulator.run_jobs.job_specs import JobSpec, apply_job_spec
 from emulator.server.cloud_tasks_service import cloud_tasks_service
 from emulator.server.control_api import ControlApiServer
 from emulator.server.grpc_api import PortInUse, ServiceTable, bracketed, build_grpc_server
+from emulator.server.locations_service import locations_service
 from emulator.server.rest_api import RestApi
 from emulator.server.run_jobs_service import run_jobs_services
 from emulator.server.scheduler_service import scheduler_service
@@ -274,6 +275,7 @@ def _assemble(
         cloud_tasks_service(cloud.cloud_tasks),
         scheduler_service(cloud.scheduler),
         *run_jobs_services(cloud.run_jobs),
+        locations_service(cloud, place[1]),
     ]
     try:
         grpc_server, bound_grpc = build_grpc_server(tables, host, port)

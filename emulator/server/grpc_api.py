@@ -76,16 +76,21 @@ def empty_method(request_type: Any, call: Callable[[Any], None]) -> UnaryMethod:
     )
 
 
+def protobuf_method(
+    request_type: type[Message], response_type: type[Message], call: Callable[[Any], Any]
+) -> UnaryMethod:
+    """A method whose request and response are plain protobuf messages (not proto-plus)."""
+    return UnaryMethod(
+        request_type.FromString, response_type.SerializeToString, call, request_type, response_type
+    )
+
+
 def test_iam_permissions_method(
     call: Callable[[iam_policy_pb2.TestIamPermissionsRequest], Any],
 ) -> UnaryMethod:
     """``TestIamPermissions``, whose messages are ``google.iam.v1``'s (protobuf, not proto-plus)."""
-    return UnaryMethod(
-        iam_policy_pb2.TestIamPermissionsRequest.FromString,
-        iam_policy_pb2.TestIamPermissionsResponse.SerializeToString,
-        call,
-        iam_policy_pb2.TestIamPermissionsRequest,
-        iam_policy_pb2.TestIamPermissionsResponse,
+    return protobuf_method(
+        iam_policy_pb2.TestIamPermissionsRequest, iam_policy_pb2.TestIamPermissionsResponse, call
     )
 
 

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from emulator.server.cloud_tasks_service import SERVICE as CLOUD_TASKS
+from emulator.server.locations_service import SERVICE as LOCATIONS
 from emulator.server.run_jobs_service import (
     EXECUTIONS_SERVICE,
     JOBS_SERVICE,
@@ -61,76 +62,100 @@ def compile_template(template: str) -> re.Pattern[str]:
     return re.compile("".join(parts))
 
 
-_LOCATION = "projects/*/locations/*"
+def resource_routes(
+    version: str, parent: str, collection: str, service: str, kind: str, create_body: str
+) -> tuple[RestRoute, ...]:
+    """The standard methods of a collection: ``List{kind}s``, ``Create{kind}`` (its body the
+    ``create_body`` field), ``Get{kind}``, ``Delete{kind}``."""
+    resource = f"{parent}/{collection}/*"
+    return (
+        RestRoute("GET", f"/{version}/{{parent={parent}}}/{collection}", service, f"List{kind}s"),
+        RestRoute(
+            "POST",
+            f"/{version}/{{parent={parent}}}/{collection}",
+            service,
+            f"Create{kind}",
+            create_body,
+        ),
+        RestRoute("GET", f"/{version}/{{name={resource}}}", service, f"Get{kind}"),
+        RestRoute("DELETE", f"/{version}/{{name={resource}}}", service, f"Delete{kind}"),
+    )
+
+
+def update_route(version: str, resource: str, service: str, field_name: str) -> RestRoute:
+    """``Update{Kind}``: PATCH of the resource, the body its ``field_name`` field (with the mask
+    in the query)."""
+    rpc = f"Update{field_name.capitalize()}"
+    return RestRoute(
+        "PATCH", f"/{version}/{{{field_name}.name={resource}}}", service, rpc, field_name
+    )
+
+
+def custom_routes(
+    version: str, resource: str, service: str, methods: dict[str, str], variable: str = "name"
+) -> tuple[RestRoute, ...]:
+    """Custom methods (``POST /{version}/RESOURCE:verb``, the body the request): verb -> RPC."""
+    return tuple(
+        RestRoute("POST", f"/{version}/{{{variable}={resource}}}:{verb}", service, rpc, "*")
+        for verb, rpc in methods.items()
+    )
+
+
+_PROJECT = "projects/*"
+_LOCATION = f"{_PROJECT}/locations/*"
 _QUEUE = f"{_LOCATION}/queues/*"
 _TASK = f"{_QUEUE}/tasks/*"
-_SCHEDULER_JOB = f"{_LOCATION}/jobs/*"
-_RUN_JOB = f"{_LOCATION}/jobs/*"
-_EXECUTION = f"{_RUN_JOB}/executions/*"
+_JOB = f"{_LOCATION}/jobs/*"
+_EXECUTION = f"{_JOB}/executions/*"
+_IAM = {"testIamPermissions": "TestIamPermissions", "setIamPolicy": "SetIamPolicy"}
 
 CLOUD_TASKS_ROUTES = (
-    RestRoute("GET", f"/v2/{{parent={_LOCATION}}}/queues", CLOUD_TASKS, "ListQueues"),
-    RestRoute("POST", f"/v2/{{parent={_LOCATION}}}/queues", CLOUD_TASKS, "CreateQueue", "queue"),
-    RestRoute("GET", f"/v2/{{name={_QUEUE}}}", CLOUD_TASKS, "GetQueue"),
-    RestRoute("PATCH", f"/v2/{{queue.name={_QUEUE}}}", CLOUD_TASKS, "UpdateQueue", "queue"),
-    RestRoute("DELETE", f"/v2/{{name={_QUEUE}}}", CLOUD_TASKS, "DeleteQueue"),
-    RestRoute("POST", f"/v2/{{name={_QUEUE}}}:purge", CLOUD_TASKS, "PurgeQueue", "*"),
-    RestRoute("POST", f"/v2/{{name={_QUEUE}}}:pause", CLOUD_TASKS, "PauseQueue", "*"),
-    RestRoute("POST", f"/v2/{{name={_QUEUE}}}:resume", CLOUD_TASKS, "ResumeQueue", "*"),
-    RestRoute("POST", f"/v2/{{resource={_QUEUE}}}:getIamPolicy", CLOUD_TASKS, "GetIamPolicy", "*"),
-    RestRoute("POST", f"/v2/{{resource={_QUEUE}}}:setIamPolicy", CLOUD_TASKS, "SetIamPolicy", "*"),
-    RestRoute(
-        "POST",
-        f"/v2/{{resource={_QUEUE}}}:testIamPermissions",
+    *resource_routes("v2", _LOCATION, "queues", CLOUD_TASKS, "Queue", "queue"),
+    update_route("v2", _QUEUE, CLOUD_TASKS, "queue"),
+    *custom_routes(
+        "v2",
+        _QUEUE,
         CLOUD_TASKS,
-        "TestIamPermissions",
-        "*",
+        {"purge": "PurgeQueue", "pause": "PauseQueue", "resume": "ResumeQueue"},
     ),
-    RestRoute("GET", f"/v2/{{parent={_QUEUE}}}/tasks", CLOUD_TASKS, "ListTasks"),
-    RestRoute("POST", f"/v2/{{parent={_QUEUE}}}/tasks", CLOUD_TASKS, "CreateTask", "*"),
-    RestRoute("GET", f"/v2/{{name={_TASK}}}", CLOUD_TASKS, "GetTask"),
-    RestRoute("DELETE", f"/v2/{{name={_TASK}}}", CLOUD_TASKS, "DeleteTask"),
-    RestRoute("POST", f"/v2/{{name={_TASK}}}:run", CLOUD_TASKS, "RunTask", "*"),
+    *custom_routes(
+        "v2", _QUEUE, CLOUD_TASKS, {"getIamPolicy": "GetIamPolicy", **_IAM}, variable="resource"
+    ),
+    *resource_routes("v2", _QUEUE, "tasks", CLOUD_TASKS, "Task", "*"),
+    *custom_routes("v2", _TASK, CLOUD_TASKS, {"run": "RunTask"}),
 )
 
 SCHEDULER_ROUTES = (
-    RestRoute("GET", f"/v1/{{parent={_LOCATION}}}/jobs", SCHEDULER, "ListJobs"),
-    RestRoute("POST", f"/v1/{{parent={_LOCATION}}}/jobs", SCHEDULER, "CreateJob", "job"),
-    RestRoute("GET", f"/v1/{{name={_SCHEDULER_JOB}}}", SCHEDULER, "GetJob"),
-    RestRoute("PATCH", f"/v1/{{job.name={_SCHEDULER_JOB}}}", SCHEDULER, "UpdateJob", "job"),
-    RestRoute("DELETE", f"/v1/{{name={_SCHEDULER_JOB}}}", SCHEDULER, "DeleteJob"),
-    RestRoute("POST", f"/v1/{{name={_SCHEDULER_JOB}}}:pause", SCHEDULER, "PauseJob", "*"),
-    RestRoute("POST", f"/v1/{{name={_SCHEDULER_JOB}}}:resume", SCHEDULER, "ResumeJob", "*"),
-    RestRoute("POST", f"/v1/{{name={_SCHEDULER_JOB}}}:run", SCHEDULER, "RunJob", "*"),
+    *resource_routes("v1", _LOCATION, "jobs", SCHEDULER, "Job", "job"),
+    update_route("v1", _JOB, SCHEDULER, "job"),
+    *custom_routes(
+        "v1", _JOB, SCHEDULER, {"pause": "PauseJob", "resume": "ResumeJob", "run": "RunJob"}
+    ),
 )
 
 RUN_ROUTES = (
-    RestRoute("GET", f"/v2/{{parent={_LOCATION}}}/jobs", JOBS_SERVICE, "ListJobs"),
-    RestRoute("POST", f"/v2/{{parent={_LOCATION}}}/jobs", JOBS_SERVICE, "CreateJob", "job"),
-    RestRoute("GET", f"/v2/{{name={_RUN_JOB}}}", JOBS_SERVICE, "GetJob"),
-    RestRoute("PATCH", f"/v2/{{job.name={_RUN_JOB}}}", JOBS_SERVICE, "UpdateJob", "job"),
-    RestRoute("DELETE", f"/v2/{{name={_RUN_JOB}}}", JOBS_SERVICE, "DeleteJob"),
-    RestRoute("POST", f"/v2/{{name={_RUN_JOB}}}:run", JOBS_SERVICE, "RunJob", "*"),
-    RestRoute("GET", f"/v2/{{resource={_RUN_JOB}}}:getIamPolicy", JOBS_SERVICE, "GetIamPolicy"),
-    RestRoute(
-        "POST", f"/v2/{{resource={_RUN_JOB}}}:setIamPolicy", JOBS_SERVICE, "SetIamPolicy", "*"
-    ),
-    RestRoute(
-        "POST",
-        f"/v2/{{resource={_RUN_JOB}}}:testIamPermissions",
-        JOBS_SERVICE,
-        "TestIamPermissions",
-        "*",
-    ),
-    RestRoute("GET", f"/v2/{{parent={_RUN_JOB}}}/executions", EXECUTIONS_SERVICE, "ListExecutions"),
+    *resource_routes("v2", _LOCATION, "jobs", JOBS_SERVICE, "Job", "job"),
+    update_route("v2", _JOB, JOBS_SERVICE, "job"),
+    *custom_routes("v2", _JOB, JOBS_SERVICE, {"run": "RunJob"}),
+    RestRoute("GET", f"/v2/{{resource={_JOB}}}:getIamPolicy", JOBS_SERVICE, "GetIamPolicy"),
+    *custom_routes("v2", _JOB, JOBS_SERVICE, _IAM, variable="resource"),
+    RestRoute("GET", f"/v2/{{parent={_JOB}}}/executions", EXECUTIONS_SERVICE, "ListExecutions"),
     RestRoute("GET", f"/v2/{{name={_EXECUTION}}}", EXECUTIONS_SERVICE, "GetExecution"),
     RestRoute("DELETE", f"/v2/{{name={_EXECUTION}}}", EXECUTIONS_SERVICE, "DeleteExecution"),
-    RestRoute(
-        "POST", f"/v2/{{name={_EXECUTION}}}:cancel", EXECUTIONS_SERVICE, "CancelExecution", "*"
-    ),
+    *custom_routes("v2", _EXECUTION, EXECUTIONS_SERVICE, {"cancel": "CancelExecution"}),
     RestRoute("GET", f"/v2/{{parent={_EXECUTION}}}/tasks", TASKS_SERVICE, "ListTasks"),
     RestRoute("GET", f"/v2/{{name={_EXECUTION}/tasks/*}}", TASKS_SERVICE, "GetTask"),
     RestRoute("GET", f"/v2/{{name={_LOCATION}/operations/*}}", OPERATIONS_SERVICE, "GetOperation"),
 )
 
-ROUTES = CLOUD_TASKS_ROUTES + SCHEDULER_ROUTES + RUN_ROUTES
+#: The Locations API: Cloud Tasks' (v2) and Cloud Scheduler's (v1), one service behind both.
+LOCATIONS_ROUTES = tuple(
+    route
+    for version in ("v2", "v1")
+    for route in (
+        RestRoute("GET", f"/{version}/{{name={_PROJECT}}}/locations", LOCATIONS, "ListLocations"),
+        RestRoute("GET", f"/{version}/{{name={_LOCATION}}}", LOCATIONS, "GetLocation"),
+    )
+)
+
+ROUTES = CLOUD_TASKS_ROUTES + SCHEDULER_ROUTES + RUN_ROUTES + LOCATIONS_ROUTES

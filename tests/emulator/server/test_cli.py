@@ -3,13 +3,15 @@ test: tests/integration/test_emulator_cli.py)."""
 
 from __future__ import annotations
 
+import inspect
 import socket
 
 import pytest
 
 from emulator.cloud_tasks.queue_specs import QueueSpec
 from emulator.kit.store import DataDirectory
-from emulator.server.cli import build_parser, main
+from emulator.server import start_server
+from emulator.server.cli import build_parser, main, server_options
 
 
 def test_defaults():
@@ -26,6 +28,19 @@ def test_repeatable_queue_specs():
     assert args.queues == [QueueSpec("a", {"max_attempts": 2}), QueueSpec("b")]
 
 
+def test_every_option_but_the_log_level_reaches_start_server_under_its_parameter_name():
+    argv = ["--port", "9000", "--job-command", "python run.py", "--job-workdir", "/srv"]
+    options = server_options(build_parser().parse_args([*argv, "--route", "http://a=http://b"]))
+
+    assert set(options) <= set(inspect.signature(start_server).parameters)
+    assert options["http_port"] == 9001 and options["routes"] == {"http://a": "http://b"}
+    assert options["default_job_command"] == ["python", "run.py"]
+    assert options["default_job_workdir"] == "/srv"
+    assert server_options(build_parser().parse_args(["--port", "0"]))["http_port"] == 0
+    given = ["--port", "9000", "--http-port", "7000"]
+    assert server_options(build_parser().parse_args(given))["http_port"] == 7000
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -33,6 +48,11 @@ def test_repeatable_queue_specs():
         (["--queue", "no_underscores"], "invalid queue id"),
         (["--port", "70000"], "not a port number"),
         (["--max-parallel", "0"], "must be at least 1"),
+        (["--max-parallel", "many"], "'many' is not an integer"),
+        (["--job-kill-grace", "-1"], "must not be negative"),
+        (["--job-command", "'unclosed"], "is not a command line"),
+        (["--job-command", " "], "the command must not be empty"),
+        (["--route", "nowhere"], "--route"),
         (["--log-level", "chatty"], "invalid choice"),
     ],
 )
