@@ -63,13 +63,13 @@ class KnownLocations:
     def _names(self, project: str) -> list[str]:
         """The sorted location names of ``project`` (``projects/P``)."""
         resources = [
-            *self._cloud.cloud_tasks.describe_queues(),
-            *self._cloud.scheduler.describe_jobs(),
-            *self._cloud.run_jobs.describe_jobs(),
+            *(queue.name.full for queue in self._cloud.cloud_tasks.queue_snapshots()),
+            *(job.name.full for job in self._cloud.scheduler.job_snapshots()),
+            *(snapshot.job.name for snapshot in self._cloud.run_jobs.job_snapshots()),
         ]
         names = {f"{project}/locations/{self._default}"}
         for resource in resources:
-            found = _LOCATION.match(resource["name"])
+            found = _LOCATION.match(resource)
             if found is not None and f"projects/{found.group(1)}" == project:
                 names.add(found.group(0))
         return sorted(names)
