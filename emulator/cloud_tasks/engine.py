@@ -13,8 +13,6 @@ from __future__ import annotations
 import heapq
 import logging
 import re
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
@@ -59,13 +57,12 @@ from emulator.kit.clock import Clock
 from emulator.kit.delivery import (
     MAX_HEADERS_BYTES,
     Delivery,
-    DeliveryExecutor,
     DeliveryRecord,
     Dispatcher,
     IdTokenMinter,
     headers_size,
 )
-from emulator.kit.dispatch import ClaimedAttempt, Dispatch, Outcome
+from emulator.kit.dispatch import ClaimedAttempt, EngineParts, Outcome, TimedEngine
 from emulator.kit.faults import CLOUD_TASKS, Faults
 from emulator.kit.field_masks import apply_update
 from emulator.kit.iam import QUEUE_PERMISSIONS, tested_permissions
@@ -75,7 +72,6 @@ from emulator.kit.store import (
     Delete,
     DeleteKind,
     DeletePrefix,
-    MemoryStore,
     Put,
     Record,
     Store,
@@ -140,8 +136,11 @@ class TaskAttempt:
 Claimed = ClaimedAttempt[TaskAttempt]
 
 
-class CloudTasksEngine:
+class CloudTasksEngine(TimedEngine[tuple[QueueState, TaskState], TaskAttempt, DeliveryRecord]):
     """A Cloud Tasks v2 service for HTTP tasks.
+
+    Tasks are dispatched in schedule order within each queue's rate limits and concurrency
+    (T8): ``dispatch_due`` and ``claim_due`` leave the tasks those hold back for later.
 
     State is guarded by a re-entrant lock that is never held while the dispatcher runs, so a
     handler may call back into the engine (e.g. ``create_task``) and many threads may call it.
@@ -160,48 +159,30 @@ class CloudTasksEngine:
         faults: Faults | None = None,
         store: Store | None = None,
     ) -> None:
-        self._clock = clock
         self._task_tombstone_ttl = task_tombstone_ttl
         self._queue_tombstone_ttl = queue_tombstone_ttl
-        self._faults = faults if faults is not None else Faults()
-        self._store: Store = store if store is not None else MemoryStore()
-        self._lock = threading.RLock()
         self._queues: dict[str, QueueState] = {}
         self._queue_tombstones: dict[str, datetime] = {}  # full name -> expiry, in expiry order
         self._task_tombstones: dict[str, datetime] = {}
         self._last_prune: datetime | None = None
-        self._dispatch = Dispatch(
+        super().__init__(
             CLOUD_TASKS,
-            self._lock,
             clock,
-            self._store,
-            self._faults,
-            dispatcher,
-            id_token_minter,
-            logger,
-            load=self._load,
-            earliest_due=self._earliest_due,
-            claim=lambda due, now: self._start_attempt(*due, run_task=False),
-            settle=self._settle,
-            record=_delivery_record,
+            parts=EngineParts(
+                self._load,
+                self._earliest_due,
+                lambda due, now: self._start_attempt(*due, run_task=False),
+                self._settle,
+                _delivery_record,
+            ),
+            dispatcher=dispatcher,
+            id_token_minter=id_token_minter,
+            faults=faults,
+            store=store,
+            log=logger,
         )
-        self._dispatch.reload()
 
     # ------------------------------------------------------------------------ lifecycle
-
-    def subscribe(self, listener: Callable[[], None]) -> None:
-        """Call ``listener`` (no arguments, must not block) whenever a task may have become due."""
-        self._dispatch.subscribe(listener)
-
-    def set_delivery_executor(self, executor: DeliveryExecutor | None) -> None:
-        """Make RunTask hand its delivery to ``executor`` and return at once, as Google does.
-        Without one (the default, for virtual time) RunTask delivers before it returns."""
-        self._dispatch.set_executor(executor)
-
-    def reload(self) -> None:
-        """Rebuild queues, tasks and tombstones from the store (after it was reset or imported);
-        the delivery history is forgotten."""
-        self._dispatch.reload()
 
     def reset(self) -> None:
         """Forget every queue, task and tombstone of this engine, in memory and in the store."""
@@ -446,26 +427,6 @@ class CloudTasksEngine:
                 available = queue.bucket.available_at()
                 times.append(top[0] if available is None else max(top[0], available))
             return min(times, default=None)
-
-    def dispatch_due(self, limit: int | None = None) -> int:
-        """Deliver, in schedule order and one at a time, every task due at the current time.
-
-        Tasks that become due during the call (created by a handler, or retried with no backoff)
-        are left for the next call, as are tasks held back by rate limits. Returns how many
-        deliveries were made (at most ``limit``).
-        """
-        return self._dispatch.dispatch_due(limit)
-
-    def claim_due(self, limit: int) -> list[Claimed]:
-        """Start up to ``limit`` attempts due now, within rate limits and concurrency (T8).
-
-        The caller delivers each with ``deliver`` (on any thread, in parallel).
-        """
-        return self._dispatch.claim_due(limit)
-
-    def deliver(self, claimed: Claimed) -> None:
-        """Send a claimed attempt (applying dispatch faults) without the lock, then settle it."""
-        self._dispatch.deliver(claimed)
 
     @property
     def deliveries(self) -> list[DeliveryRecord]:

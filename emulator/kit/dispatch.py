@@ -1,7 +1,7 @@
 """The delivery frame Cloud Tasks and Cloud Scheduler share: due work is claimed under the
 engine's lock, sent without it (under a dispatch fault), then settled under the lock again.
 
-An engine holds a ``Dispatch`` and supplies only its own parts:
+An engine holds a ``Dispatch`` and supplies only its own parts (``EngineParts``):
 
 - ``load()``: rebuild the engine's state from the store (called under the lock);
 - ``earliest_due(now, newest_seq)``: the next piece of work due at ``now`` (None when nothing
@@ -36,7 +36,7 @@ from emulator.kit.delivery import (
     response_outcome,
 )
 from emulator.kit.faults import DISPATCH, Effect, Faults, effect_to_json
-from emulator.kit.store import Change, Store
+from emulator.kit.store import Change, MemoryStore, Store
 
 HISTORY_LIMIT = 10_000
 """How many attempt records an engine keeps (oldest dropped first)."""
@@ -70,6 +70,17 @@ class Outcome:
     headers: Mapping[str, str]  # the response's (Retry-After, T10)
 
 
+@dataclass(frozen=True)
+class EngineParts[D, W, R]:
+    """What an engine supplies to its ``Dispatch`` (see the module's docstring)."""
+
+    load: Callable[[], None]
+    earliest_due: Callable[[datetime, int | None], D | None]
+    claim: Callable[[D, datetime], ClaimedAttempt[W] | None]
+    settle: Callable[[ClaimedAttempt[W], Outcome], None]
+    record: Callable[[ClaimedAttempt[W], int | None, str | None, bool], R]
+
+
 class Dispatch[D, W, R]:
     """One engine's delivery frame: the drivers' entry points, its history of attempts (``R``
     records), the listeners told when work may have become due, and the delivery executor.
@@ -85,15 +96,10 @@ class Dispatch[D, W, R]:
         clock: Clock,
         store: Store,
         faults: Faults,
+        parts: EngineParts[D, W, R],
         dispatcher: Dispatcher,
         id_token_minter: IdTokenMinter | None,
         log: logging.Logger,
-        *,
-        load: Callable[[], None],
-        earliest_due: Callable[[datetime, int | None], D | None],
-        claim: Callable[[D, datetime], ClaimedAttempt[W] | None],
-        settle: Callable[[ClaimedAttempt[W], Outcome], None],
-        record: Callable[[ClaimedAttempt[W], int | None, str | None, bool], R],
     ) -> None:
         self._service = service
         self._lock = lock
@@ -103,13 +109,9 @@ class Dispatch[D, W, R]:
         self._sender = AttemptSender(
             dispatcher, id_token_minter, real_time=not isinstance(clock, VirtualClock), log=log
         )
-        self._load = load
+        self._parts = parts
         self._seq = itertools.count(1)
         self._newest_seq = 0
-        self._earliest_due = earliest_due
-        self._claim = claim
-        self._settle = settle
-        self._record = record
         self._history: deque[R] = deque(maxlen=HISTORY_LIMIT)
         self._listeners: list[Callable[[], None]] = []
         self._executor: DeliveryExecutor | None = None
@@ -136,7 +138,7 @@ class Dispatch[D, W, R]:
             if changes:
                 self._store.write(*changes)
             self._history.clear()
-            self._load()
+            self._parts.load()
         self.notify()
 
     def history(self) -> list[R]:
@@ -181,10 +183,10 @@ class Dispatch[D, W, R]:
         """Claim due work (under the lock) until ``limit`` attempts started or nothing is due."""
         claimed: list[ClaimedAttempt[W]] = []
         while len(claimed) < limit:
-            due = self._earliest_due(now, newest)
+            due = self._parts.earliest_due(now, newest)
             if due is None:
                 break
-            attempt = self._claim(due, now)
+            attempt = self._parts.claim(due, now)
             if attempt is not None:
                 claimed.append(attempt)
         return claimed
@@ -206,8 +208,75 @@ class Dispatch[D, W, R]:
             result, claimed.dispatch_time, claimed.delivery.deadline
         )
         with self._lock:
-            self._history.append(self._record(claimed, status, fault, False))
-            self._settle(claimed, Outcome(status, response_time, result.headers))
+            self._history.append(self._parts.record(claimed, status, fault, False))
+            self._parts.settle(claimed, Outcome(status, response_time, result.headers))
             if duplicate is not None:
-                self._history.append(self._record(claimed, duplicate.status, fault, True))
+                self._history.append(self._parts.record(claimed, duplicate.status, fault, True))
         self.notify()
+
+
+class TimedEngine[D, W, R]:
+    """The shared half of a timed engine (Cloud Tasks, Cloud Scheduler): its clock, store, fault
+    list and lock, and its ``Dispatch``, to which the drivers' calls are handed.
+
+    The engine sets up its own state, then calls ``__init__`` with its parts; the state is loaded
+    from the store at the end.
+    """
+
+    def __init__(
+        self,
+        service: str,
+        clock: Clock,
+        *,
+        parts: EngineParts[D, W, R],
+        dispatcher: Dispatcher,
+        id_token_minter: IdTokenMinter | None,
+        faults: Faults | None,
+        store: Store | None,
+        log: logging.Logger,
+    ) -> None:
+        self._clock = clock
+        self._faults = faults if faults is not None else Faults()
+        self._store: Store = store if store is not None else MemoryStore()
+        self._lock = threading.RLock()
+        self._dispatch = Dispatch(
+            service,
+            self._lock,
+            clock,
+            self._store,
+            self._faults,
+            parts,
+            dispatcher,
+            id_token_minter,
+            log,
+        )
+        self._dispatch.reload()
+
+    def subscribe(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` (no arguments, must not block) whenever work may have become due."""
+        self._dispatch.subscribe(listener)
+
+    def set_delivery_executor(self, executor: DeliveryExecutor | None) -> None:
+        """Make RunTask / RunJob hand its delivery to ``executor`` and return at once, as Google
+        does. Without one (the default, for virtual time) the call delivers before it returns."""
+        self._dispatch.set_executor(executor)
+
+    def reload(self) -> None:
+        """Rebuild the state from the store (after it was reset or imported); the history of
+        attempts is forgotten."""
+        self._dispatch.reload()
+
+    def dispatch_due(self, limit: int | None = None) -> int:
+        """Deliver, in due order and one at a time, the work due at the current time; return how
+        many attempts were delivered (at most ``limit``). Work that becomes due during the call
+        (created by a handler, or retried with no backoff) is left for the next call."""
+        return self._dispatch.dispatch_due(limit)
+
+    def claim_due(self, limit: int) -> list[ClaimedAttempt[W]]:
+        """Start up to ``limit`` attempts due now; the caller delivers each with ``deliver`` (on
+        any thread, in parallel)."""
+        return self._dispatch.claim_due(limit)
+
+    def deliver(self, claimed: ClaimedAttempt[W]) -> None:
+        """Send a claimed attempt (under a dispatch fault) without the lock, then settle it."""
+        self._dispatch.deliver(claimed)

@@ -214,6 +214,22 @@ _EFFECT_TYPES: dict[str, type] = {
 _TYPE_NAMES = {cls: name for name, cls in _EFFECT_TYPES.items()}
 
 
+_EFFECTS_OF_OPERATION: dict[str, tuple[tuple[type, ...], str]] = {
+    DISPATCH: (
+        DISPATCH_EFFECTS,
+        "A 'dispatch' fault needs an HttpStatus, Timeout, Duplicate or Latency effect",
+    ),
+    FIRE: (FIRE_EFFECTS, "A 'fire' fault needs a DropFire, FireLate or Duplicate effect"),
+    ATTEMPT: (ATTEMPT_EFFECTS, "An 'attempt' fault needs a KillAttempt or DelayStart effect"),
+    TEST_IAM_PERMISSIONS: (
+        (RpcError, DenyPermissions),
+        "A 'TestIamPermissions' fault needs an RpcError or DenyPermissions effect",
+    ),
+}
+"""The effects an event (or TestIamPermissions) can take, and the error for another one; any
+other RPC takes an RpcError."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class FaultRule:
     """When ``operation`` of ``service`` happens (on ``queue``, if set), apply ``effect``.
@@ -249,43 +265,20 @@ class FaultRule:
                 f"FaultRule.operation {self.operation!r} is not an operation of {self.service}; "
                 f"use {' or '.join(map(repr, events))} or an RPC name ({rpcs})."
             )
-        if self.service == RUN_JOBS and self.queue is not None:
-            raise ValueError("FaultRule.queue does not apply to service 'run_jobs'; use job.")
-        if self.service == SCHEDULER and self.queue is not None:
-            raise ValueError("FaultRule.queue does not apply to service 'scheduler'; use job.")
+        if self.service != CLOUD_TASKS and self.queue is not None:
+            raise ValueError(
+                f"FaultRule.queue does not apply to service '{self.service}'; use job."
+            )
         if not 0.0 <= self.probability <= 1.0:
             raise ValueError(f"FaultRule.probability must be in [0, 1], got {self.probability}.")
         if self.count is not None and self.count < 1:
             raise ValueError(f"FaultRule.count must be at least 1 (or None), got {self.count}.")
-        if self.operation == DISPATCH:
-            if not isinstance(self.effect, DISPATCH_EFFECTS):
-                raise ValueError(
-                    "A 'dispatch' fault needs an HttpStatus, Timeout, Duplicate or Latency "
-                    f"effect, not {type(self.effect).__name__}."
-                )
-        elif self.operation == FIRE:
-            if not isinstance(self.effect, FIRE_EFFECTS):
-                raise ValueError(
-                    "A 'fire' fault needs a DropFire, FireLate or Duplicate effect, not "
-                    f"{type(self.effect).__name__}."
-                )
-        elif self.operation == ATTEMPT:
-            if not isinstance(self.effect, ATTEMPT_EFFECTS):
-                raise ValueError(
-                    "An 'attempt' fault needs a KillAttempt or DelayStart effect, not "
-                    f"{type(self.effect).__name__}."
-                )
-        elif self.operation == TEST_IAM_PERMISSIONS:
-            if not isinstance(self.effect, RpcError | DenyPermissions):
-                raise ValueError(
-                    "A 'TestIamPermissions' fault needs an RpcError or DenyPermissions effect, "
-                    f"not {type(self.effect).__name__}."
-                )
-        elif not isinstance(self.effect, RpcError):
-            raise ValueError(
-                f"An RPC fault ({self.operation}) needs an RpcError effect, not "
-                f"{type(self.effect).__name__}."
-            )
+        allowed, needs = _EFFECTS_OF_OPERATION.get(
+            self.operation,
+            ((RpcError,), f"An RPC fault ({self.operation}) needs an RpcError effect"),
+        )
+        if not isinstance(self.effect, allowed):
+            raise ValueError(f"{needs}, not {type(self.effect).__name__}.")
         _check_effect(self.effect)
 
     def matches(

@@ -65,6 +65,7 @@ from emulator.run_jobs.names import (
 from emulator.run_jobs.operations import Operation, OperationLog
 from emulator.run_jobs.recovery import record_interrupted
 from emulator.run_jobs.supervision import Supervisors
+from emulator.run_jobs.supervisor import Supervision
 from emulator.run_jobs.templates import complete_job_template, plan_execution
 
 logger = logging.getLogger(__name__)
@@ -124,13 +125,8 @@ class RunJobsEngine:
         self._changed = threading.Condition(self._lock)
         self._jobs: dict[str, JobState] = {}
         self._executions: dict[str, ExecutionState] = {}
-        self._supervisors = Supervisors(
-            lock=self._lock,
-            clock=clock,
-            kill_grace=float(kill_grace),
-            faults=self._faults,
-            on_change=self._execution_changed,
-        )
+        shared = Supervision(self._lock, clock, float(kill_grace), self._execution_changed)
+        self._supervisors = Supervisors(shared, self._faults)
         self._operations = OperationLog()
         self._closed = False
         with self._lock:

@@ -8,38 +8,32 @@ their process trees are gone.
 from __future__ import annotations
 
 import logging
-import threading
 import time
+from dataclasses import replace
 
-from emulator.kit.clock import Clock
 from emulator.kit.faults import ATTEMPT, RUN_JOBS, Effect, Faults
 from emulator.run_jobs.model import ExecutionState, TaskState
-from emulator.run_jobs.supervisor import ChangeListener, ExecutionSupervisor
+from emulator.run_jobs.supervisor import ExecutionSupervisor, Supervision
 
 logger = logging.getLogger(__name__)
 
 
 class Supervisors:
-    """The running executions' supervisors; ``on_change`` hears every change they make.
+    """The running executions' supervisors; ``shared.on_change`` hears every change they make.
 
-    Every method but ``stop`` is called under ``lock``, the engine's lock.
+    Every method but ``stop`` is called under ``shared.lock``, the engine's lock.
     """
 
-    def __init__(
-        self,
-        *,
-        lock: threading.RLock,
-        clock: Clock,
-        kill_grace: float,
-        faults: Faults,
-        on_change: ChangeListener,
-    ) -> None:
-        self._lock = lock
-        self._clock = clock
-        self.kill_grace = kill_grace
+    def __init__(self, shared: Supervision, faults: Faults) -> None:
+        self._on_change = shared.on_change
+        self._shared = replace(shared, on_change=self._changed)
         self._faults = faults
-        self._on_change = on_change
         self._by_name: dict[str, ExecutionSupervisor] = {}
+
+    @property
+    def kill_grace(self) -> float:
+        """Seconds between SIGTERM and SIGKILL when an attempt is stopped (R9)."""
+        return self._shared.kill_grace
 
     def start(self, execution: ExecutionState) -> None:
         """Start running ``execution``'s tasks; each attempt may meet an attempt fault rule."""
@@ -48,14 +42,7 @@ class Supervisors:
         def pick_fault() -> Effect | None:
             return self._faults.pick(RUN_JOBS, ATTEMPT, job=job_name)
 
-        supervisor = ExecutionSupervisor(
-            execution,
-            lock=self._lock,
-            clock=self._clock,
-            kill_grace=self.kill_grace,
-            pick_fault=pick_fault,
-            on_change=self._changed,
-        )
+        supervisor = ExecutionSupervisor(execution, self._shared, pick_fault)
         self._by_name[execution.name.full] = supervisor
         supervisor.start()
 

@@ -52,6 +52,17 @@ FaultPicker = Callable[[], Effect | None]
 """Picks the fault (if any) for an attempt about to start."""
 
 
+@dataclass(frozen=True)
+class Supervision:
+    """What an engine's supervisors share: its lock, the cloud's clock, the kill grace (s,
+    SIGTERM to SIGKILL, R9) and the listener of their changes."""
+
+    lock: threading.RLock
+    clock: Clock
+    kill_grace: float
+    on_change: ChangeListener
+
+
 @dataclass(eq=False)
 class _Slot:
     """A task holding one of the execution's parallel slots: waiting to start, or running."""
@@ -72,21 +83,12 @@ class ExecutionSupervisor:
     """Runs one execution's tasks to the end on its own daemon thread."""
 
     def __init__(
-        self,
-        execution: ExecutionState,
-        *,
-        lock: threading.RLock,
-        clock: Clock,
-        kill_grace: float,
-        pick_fault: FaultPicker,
-        on_change: ChangeListener,
+        self, execution: ExecutionState, shared: Supervision, pick_fault: FaultPicker
     ) -> None:
         self.execution = execution
-        self._lock = lock
-        self._clock = clock
-        self._grace = kill_grace
+        self._shared = shared
+        self._grace = shared.kill_grace  # a shutdown may shorten it
         self._pick_fault = pick_fault
-        self._on_change = on_change
         self._pending: deque[TaskState] = deque(
             t for t in execution.tasks if t.status == TaskStatus.PENDING
         )
@@ -105,7 +107,7 @@ class ExecutionSupervisor:
 
     def cancel(self) -> bool:
         """CancelExecution: stop pending and running tasks (R9). False if already stopping."""
-        with self._lock:
+        with self._shared.lock:
             if self._stop is not None or self.execution.terminal:
                 return False
             self._stop = Outcome.CANCELLED
@@ -113,15 +115,15 @@ class ExecutionSupervisor:
             execution.status = ExecutionStatus.CANCELLING
             execution.message = CANCELLING_MESSAGE
             execution.reason = "CANCELLING"
-            execution.update_time = self._clock.now()
-            self._on_change(execution, None)
+            execution.update_time = self._shared.clock.now()
+            self._shared.on_change(execution, None)
         self._wake.set()
         return True
 
     def shutdown(self, grace: float | None = None) -> None:
         """The emulator is stopping: stop every attempt, with ``grace`` (default: the kill
         grace) before SIGKILL; tasks not finished by then are recorded as interrupted."""
-        with self._lock:
+        with self._shared.lock:
             if grace is not None:
                 self._grace = min(self._grace, grace)
             if self._stop is None:
@@ -151,7 +153,7 @@ class ExecutionSupervisor:
                 self.execution.name.full,
             )
             self.kill_now()
-            with self._lock:
+            with self._shared.lock:
                 self._finish_all_unfinished(Outcome.INTERRUPTED, "The emulator failed.")
                 self._finalize()
 
@@ -159,7 +161,7 @@ class ExecutionSupervisor:
         while True:
             self._wake.clear()
             now = time.monotonic()
-            with self._lock:
+            with self._shared.lock:
                 stop = self._stop
                 if stop is not None and self._pending:
                     self._end_pending(stop)
@@ -167,7 +169,7 @@ class ExecutionSupervisor:
             for slot in list(self._slots):
                 self._step(slot, stop, time.monotonic())
             if not self._slots and not self._pending:
-                with self._lock:
+                with self._shared.lock:
                     self._finalize()
                 return
             self._wake.wait(POLL_SECONDS)
@@ -184,7 +186,7 @@ class ExecutionSupervisor:
         process = slot.process
         if process is None:
             if stop is not None:
-                with self._lock:
+                with self._shared.lock:
                     self._slots.remove(slot)
                     self._end_task(slot.task, stop)
             elif now >= slot.start_at:
@@ -194,7 +196,7 @@ class ExecutionSupervisor:
         if code is not None:
             process.clean_up_after_exit()
             stderr = process.stderr_tail()
-            with self._lock:
+            with self._shared.lock:
                 self._slots.remove(slot)
                 self._settle(slot, code, stderr)
             return
@@ -261,8 +263,8 @@ class ExecutionSupervisor:
         try:
             process = AttemptProcess.start(argv, env, container.working_dir or None)
         except OSError as error:
-            with self._lock:
-                now = self._clock.now()
+            with self._shared.lock:
+                now = self._shared.clock.now()
                 slot.record = AttemptRecord(attempt, start_time=now)
                 task.attempts.append(slot.record)
                 self._slots.remove(slot)
@@ -273,8 +275,8 @@ class ExecutionSupervisor:
             return
         slot.process = process
         slot.started_at = time.monotonic()
-        with self._lock:
-            now = self._clock.now()
+        with self._shared.lock:
+            now = self._shared.clock.now()
             slot.record = AttemptRecord(
                 attempt, start_time=now, pid=process.pid, pid_create_time=process.create_time
             )
@@ -325,7 +327,7 @@ class ExecutionSupervisor:
                 self._after_failure(task)
 
     def _record_end(self, record: AttemptRecord, outcome: Outcome, message: str) -> None:
-        record.end_time = self._clock.now()
+        record.end_time = self._shared.clock.now()
         record.outcome = outcome
         record.message = message
 
@@ -336,7 +338,7 @@ class ExecutionSupervisor:
             self._pending.appendleft(task)
         else:
             task.status = TaskStatus.FAILED
-            task.completion_time = self._clock.now()
+            task.completion_time = self._shared.clock.now()
         self._changed(task)
 
     def _end_pending(self, stop: Outcome) -> None:
@@ -346,7 +348,7 @@ class ExecutionSupervisor:
     def _end_task(self, task: TaskState, stop: Outcome) -> None:
         """A task stopped (its attempt, if any, is recorded): cancelled, or failed."""
         task.status = TaskStatus.CANCELLED if stop == Outcome.CANCELLED else TaskStatus.FAILED
-        task.completion_time = self._clock.now()
+        task.completion_time = self._shared.clock.now()
         self._changed(task)
 
     def _finish_all_unfinished(self, outcome: Outcome, message: str) -> None:
@@ -385,15 +387,15 @@ class ExecutionSupervisor:
         else:
             execution.status = ExecutionStatus.SUCCEEDED
             execution.message = SUCCEEDED_MESSAGE
-        execution.completion_time = self._clock.now()
+        execution.completion_time = self._shared.clock.now()
         if execution.start_time is None:
             execution.start_time = execution.completion_time
         execution.update_time = execution.completion_time
-        self._on_change(execution, None)
+        self._shared.on_change(execution, None)
 
     def _changed(self, task: TaskState, now: datetime | None = None) -> None:
-        self.execution.update_time = now or self._clock.now()
-        self._on_change(self.execution, task)
+        self.execution.update_time = now or self._shared.clock.now()
+        self._shared.on_change(self.execution, task)
 
 
 def _with_stderr(message: str, stderr: str) -> str:

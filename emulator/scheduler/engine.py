@@ -16,8 +16,6 @@ RunJob starts a run at once, whatever is outstanding (S4).
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -34,12 +32,11 @@ from emulator.kit import paging
 from emulator.kit.clock import Clock
 from emulator.kit.delivery import (
     Delivery,
-    DeliveryExecutor,
     Dispatcher,
     IdTokenMinter,
     response_status,
 )
-from emulator.kit.dispatch import ClaimedAttempt, Dispatch, Outcome
+from emulator.kit.dispatch import ClaimedAttempt, EngineParts, Outcome, TimedEngine
 from emulator.kit.faults import (
     FIRE,
     SCHEDULER,
@@ -51,7 +48,7 @@ from emulator.kit.faults import (
     effect_to_json,
 )
 from emulator.kit.field_masks import apply_update
-from emulator.kit.store import Delete, DeleteKind, MemoryStore, Put, Record, Store
+from emulator.kit.store import Delete, DeleteKind, Put, Record, Store
 from emulator.scheduler.headers import attempt_headers
 from emulator.scheduler.job_config import USER_FIELDS, resolve_job_config
 from emulator.scheduler.model import JOB_KIND, FireRecord, JobState, Run, State
@@ -79,8 +76,9 @@ class RunAttempt:
 Claimed = ClaimedAttempt[RunAttempt]
 
 
-class SchedulerEngine:
-    """A Cloud Scheduler v1 service for HTTP jobs.
+class SchedulerEngine(TimedEngine[tuple[JobState, Run | None], RunAttempt, FireRecord]):
+    """A Cloud Scheduler v1 service for HTTP jobs: ``dispatch_due`` fires the slots and sends the
+    attempts due at the current time.
 
     State is guarded by a re-entrant lock that is never held while the dispatcher runs, so a
     handler may call back into the engine. Every change is written through to ``store`` before
@@ -96,43 +94,25 @@ class SchedulerEngine:
         faults: Faults | None = None,
         store: Store | None = None,
     ) -> None:
-        self._clock = clock
-        self._faults = faults if faults is not None else Faults()
-        self._store: Store = store if store is not None else MemoryStore()
-        self._lock = threading.RLock()
         self._jobs: dict[str, JobState] = {}
-        self._dispatch = Dispatch(
+        super().__init__(
             SCHEDULER,
-            self._lock,
             clock,
-            self._store,
-            self._faults,
-            dispatcher,
-            id_token_minter,
-            logger,
-            load=self._load,
-            earliest_due=self._earliest_due,
-            claim=lambda due, now: self._begin(*due, now),
-            settle=self._settle,
-            record=_fire_record,
+            parts=EngineParts(
+                self._load,
+                self._earliest_due,
+                lambda due, now: self._begin(*due, now),
+                self._settle,
+                _fire_record,
+            ),
+            dispatcher=dispatcher,
+            id_token_minter=id_token_minter,
+            faults=faults,
+            store=store,
+            log=logger,
         )
-        self._dispatch.reload()
 
     # ------------------------------------------------------------------------ lifecycle
-
-    def subscribe(self, listener: Callable[[], None]) -> None:
-        """Call ``listener`` (no arguments, must not block) whenever a job may have work due."""
-        self._dispatch.subscribe(listener)
-
-    def set_delivery_executor(self, executor: DeliveryExecutor | None) -> None:
-        """Make RunJob hand its delivery to ``executor`` and return at once, as Google does.
-        Without one (the default, for virtual time) RunJob delivers before it returns."""
-        self._dispatch.set_executor(executor)
-
-    def reload(self) -> None:
-        """Rebuild the jobs from the store (after it was reset or imported); the history of
-        fires is forgotten."""
-        self._dispatch.reload()
 
     def reset(self) -> None:
         """Forget every job of this engine, in memory and in the store."""
@@ -302,22 +282,6 @@ class SchedulerEngine:
                 if run.next_attempt_time is not None
             ]
             return min(times, default=None)
-
-    def dispatch_due(self, limit: int | None = None) -> int:
-        """Fire every slot and send every attempt due at the current time, one at a time.
-
-        Work that becomes due during the call (a retry without backoff) is left for the next
-        call. Returns how many attempts were delivered (at most ``limit``).
-        """
-        return self._dispatch.dispatch_due(limit)
-
-    def claim_due(self, limit: int) -> list[Claimed]:
-        """Start up to ``limit`` attempts due now; the caller delivers each with ``deliver``."""
-        return self._dispatch.claim_due(limit)
-
-    def deliver(self, claimed: Claimed) -> None:
-        """Send a claimed attempt (applying dispatch faults) without the lock, then settle it."""
-        self._dispatch.deliver(claimed)
 
     @property
     def fires(self) -> list[FireRecord]:
