@@ -23,8 +23,8 @@ from emulator.cloud_tasks.names import QueueName, TaskName, parse_queue_name, pa
 from emulator.cloud_tasks.rate import TokenBucket
 from emulator.cloud_tasks.retry import resolve_retry_policy
 from emulator.kit.delivery import response_status
+from emulator.kit.records import Field, RecordCodec, Stored, full_name, nested
 from emulator.kit.retry import RetryPolicy
-from emulator.kit.timestamps import optional_time_from_record, time_from_record, time_to_record
 
 QUEUE_KIND = "cloudtasks.queue"
 TASK_KIND = "cloudtasks.task"
@@ -39,7 +39,7 @@ SHARED_VALUES_LIMIT = 4096
 
 
 @dataclass
-class Attempt:
+class Attempt(Stored):
     """One dispatch of a task and, once it ended, its outcome."""
 
     schedule_time: datetime
@@ -54,26 +54,9 @@ class Attempt:
             proto.response_status = response_status(self.status)
         return proto
 
-    def to_record(self) -> dict[str, Any]:
-        return {
-            "schedule_time": time_to_record(self.schedule_time),
-            "dispatch_time": time_to_record(self.dispatch_time),
-            "response_time": time_to_record(self.response_time),
-            "status": self.status,
-        }
-
-    @classmethod
-    def from_record(cls, record: dict[str, Any]) -> Attempt:
-        return cls(
-            schedule_time=time_from_record(record["schedule_time"]),
-            dispatch_time=time_from_record(record["dispatch_time"]),
-            response_time=optional_time_from_record(record.get("response_time")),
-            status=record.get("status"),
-        )
-
 
 @dataclass(eq=False, slots=True)
-class TaskState:
+class TaskState(Stored):
     """An HTTP task waiting in a queue, with its counters and recent attempts.
 
     A backlog holds many of these, so each is kept small: slots, no attempts list until the
@@ -159,50 +142,9 @@ class TaskState:
             task.last_attempt = self.last_attempt.to_proto()
         return task
 
-    def to_record(self) -> dict[str, Any]:
-        return {
-            "name": self.name.full,
-            "url": self.url,
-            "method": self.method,
-            "headers": dict(self.headers),
-            "body": base64.b64encode(self.body).decode(),
-            "oidc_token": _message_json(self.oidc_token),
-            "oauth_token": _message_json(self.oauth_token),
-            "retry_config": _message_json(self.retry_override),
-            "create_time": time_to_record(self.create_time),
-            "dispatch_deadline_us": self.deadline // timedelta(microseconds=1),
-            "schedule_time": time_to_record(self.schedule_time),
-            "dispatch_count": self.dispatch_count,
-            "response_count": self.response_count,
-            "execution_count": self.execution_count,
-            "first_dispatch_time": time_to_record(self.first_dispatch_time),
-            "attempts": [a.to_record() for a in self.attempts],
-        }
-
-    @classmethod
-    def from_record(cls, record: dict[str, Any]) -> TaskState:
-        return cls(
-            name=parse_task_name(record["name"]),
-            url=record["url"],
-            method=record["method"],
-            headers=dict(record["headers"]),
-            body=base64.b64decode(record["body"]),
-            oidc_token=_message_from_json(tasks_v2.OidcToken, record.get("oidc_token")),
-            oauth_token=_message_from_json(tasks_v2.OAuthToken, record.get("oauth_token")),
-            retry_override=_message_from_json(tasks_v2.RetryConfig, record.get("retry_config")),
-            create_time=time_from_record(record["create_time"]),
-            deadline=timedelta(microseconds=record["dispatch_deadline_us"]),
-            schedule_time=time_from_record(record["schedule_time"]),
-            dispatch_count=record["dispatch_count"],
-            response_count=record["response_count"],
-            execution_count=record["execution_count"],
-            first_dispatch_time=optional_time_from_record(record.get("first_dispatch_time")),
-            attempts=[Attempt.from_record(a) for a in record.get("attempts", [])] or (),
-        )
-
 
 @dataclass(eq=False)
-class QueueState:
+class QueueState(Stored):
     """A queue: its resolved settings, state, tasks, and dispatch bookkeeping."""
 
     name: QueueName
@@ -265,25 +207,6 @@ class QueueState:
             in_flight=self.in_flight,
             tokens=self.bucket.tokens(now),
             next_dispatch_time=next_time,
-        )
-
-    def to_record(self) -> dict[str, Any]:
-        return {
-            "name": self.name.full,
-            "config": _message_json(self.config),
-            "state": tasks_v2.Queue.State(self.state).name,
-            "purge_time": time_to_record(self.purge_time),
-        }
-
-    @classmethod
-    def from_record(cls, record: dict[str, Any]) -> QueueState:
-        config = _message_from_json(tasks_v2.Queue, record["config"])
-        assert config is not None
-        return cls(
-            name=parse_queue_name(record["name"]),
-            config=config,
-            state=tasks_v2.Queue.State[record["state"]],
-            purge_time=optional_time_from_record(record.get("purge_time")),
         )
 
 
@@ -351,13 +274,45 @@ def shared[V](value: V) -> V:
     return _SHARED.get(key, value)
 
 
-def _message_json(message: Any) -> dict[str, Any] | None:
-    if message is None:
-        return None
-    return json.loads(type(message).to_json(message))
+def _message(cls: type[proto.Message], key: str | None = None) -> Field:
+    """A protobuf message field (or None), stored as its JSON mapping."""
+
+    def write(message: proto.Message | None) -> dict[str, Any] | None:
+        return None if message is None else json.loads(cls.to_json(message))
+
+    def read(data: dict[str, Any] | None) -> proto.Message | None:
+        return None if data is None else cls.from_json(json.dumps(data))
+
+    return Field(write, read, key)
 
 
-def _message_from_json[M](cls: type[M], data: dict[str, Any] | None) -> M | None:
-    if data is None:
-        return None
-    return cls.from_json(json.dumps(data))  # type: ignore[attr-defined]
+Attempt.RECORD = RecordCodec(Attempt)
+_ATTEMPTS = nested(Attempt.RECORD)
+
+TaskState.RECORD = RecordCodec(
+    TaskState,
+    skip=("seq", "in_flight"),
+    special={
+        "name": full_name(parse_task_name),
+        "headers": Field(write=dict, read=dict),
+        "body": Field(write=lambda body: base64.b64encode(body).decode(), read=base64.b64decode),
+        "oidc_token": _message(tasks_v2.OidcToken),
+        "oauth_token": _message(tasks_v2.OAuthToken),
+        "retry_override": _message(tasks_v2.RetryConfig, key="retry_config"),
+        "deadline": Field(
+            write=lambda deadline: deadline // timedelta(microseconds=1),
+            read=lambda us: timedelta(microseconds=us),
+            key="dispatch_deadline_us",
+        ),
+        "attempts": Field(_ATTEMPTS.write, lambda records: _ATTEMPTS.read(records) or ()),
+    },
+)
+
+QueueState.RECORD = RecordCodec(
+    QueueState,
+    skip=("tasks", "heap", "in_flight"),
+    special={
+        "name": full_name(parse_queue_name),
+        "config": _message(tasks_v2.Queue),
+    },
+)

@@ -18,8 +18,8 @@ from typing import Any
 from google.cloud import run_v2
 from google.rpc import code_pb2, status_pb2
 
+from emulator.kit.records import RecordCodec, Stored, full_name, nested
 from emulator.kit.store import Put, Record
-from emulator.kit.timestamps import optional_time_from_record, time_to_record
 from emulator.run_jobs.names import ExecutionName, JobName, parse_execution_name, parse_job_name
 from emulator.run_jobs.templates import ExecutionPlan
 
@@ -90,7 +90,7 @@ _OUTCOME_CODES = {
 
 
 @dataclass
-class AttemptRecord:
+class AttemptRecord(Stored):
     """One run of a task's container: when, which process, and how it ended."""
 
     attempt: int  # 0-based (CLOUD_RUN_TASK_ATTEMPT)
@@ -116,36 +116,9 @@ class AttemptRecord:
             result.exit_code = self.exit_code
         return result
 
-    def to_record(self) -> dict[str, Any]:
-        return {
-            "attempt": self.attempt,
-            "start_time": time_to_record(self.start_time),
-            "pid": self.pid,
-            "pid_create_time": self.pid_create_time,
-            "end_time": time_to_record(self.end_time),
-            "exit_code": self.exit_code,
-            "term_signal": self.term_signal,
-            "outcome": self.outcome.value if self.outcome else None,
-            "message": self.message,
-        }
-
-    @classmethod
-    def from_record(cls, record: dict[str, Any]) -> AttemptRecord:
-        return cls(
-            attempt=record["attempt"],
-            start_time=datetime.fromisoformat(record["start_time"]),
-            pid=record.get("pid"),
-            pid_create_time=record.get("pid_create_time"),
-            end_time=optional_time_from_record(record.get("end_time")),
-            exit_code=record.get("exit_code"),
-            term_signal=record.get("term_signal"),
-            outcome=Outcome(record["outcome"]) if record.get("outcome") else None,
-            message=record.get("message", ""),
-        )
-
 
 @dataclass(eq=False)
-class TaskState:
+class TaskState(Stored):
     """Task ``index`` of an execution, with its attempts."""
 
     execution: ExecutionName
@@ -233,30 +206,9 @@ class TaskState:
             case _:
                 return _condition(Condition.State.CONDITION_PENDING, "Task is waiting.", when)
 
-    def to_record(self) -> dict[str, Any]:
-        return {
-            "execution": self.execution.full,
-            "index": self.index,
-            "scheduled_time": time_to_record(self.scheduled_time),
-            "status": self.status.value,
-            "attempts": [a.to_record() for a in self.attempts],
-            "completion_time": time_to_record(self.completion_time),
-        }
-
     def put(self) -> Put:
         """The store write that records the task."""
         return Put(Record(TASK_KIND, self.name, self.to_record()))
-
-    @classmethod
-    def from_record(cls, record: dict[str, Any]) -> TaskState:
-        return cls(
-            execution=parse_execution_name(record["execution"]),
-            index=record["index"],
-            scheduled_time=datetime.fromisoformat(record["scheduled_time"]),
-            status=TaskStatus(record["status"]),
-            attempts=[AttemptRecord.from_record(a) for a in record["attempts"]],
-            completion_time=optional_time_from_record(record.get("completion_time")),
-        )
 
 
 @dataclass(eq=False)
@@ -385,14 +337,7 @@ class ExecutionState:
             "template": json.loads(run_v2.TaskTemplate.to_json(self.plan.template)),
             "task_count": self.plan.task_count,
             "parallelism": self.plan.parallelism,
-            "create_time": time_to_record(self.create_time),
-            "start_time": time_to_record(self.start_time),
-            "completion_time": time_to_record(self.completion_time),
-            "update_time": time_to_record(self.update_time),
-            "status": self.status.value,
-            "message": self.message,
-            "reason": self.reason,
-            "seq": self.seq,
+            **_EXECUTION_RECORD.to_record(self),
         }
 
     def put(self) -> Put:
@@ -406,19 +351,12 @@ class ExecutionState:
             task_count=record["task_count"],
             parallelism=record["parallelism"],
         )
-        return cls(
+        return _EXECUTION_RECORD.from_record(
+            record,
             name=parse_execution_name(record["name"]),
             uid=record["uid"],
             plan=plan,
-            create_time=datetime.fromisoformat(record["create_time"]),
             tasks=sorted(tasks, key=lambda t: t.index),
-            start_time=optional_time_from_record(record.get("start_time")),
-            completion_time=optional_time_from_record(record.get("completion_time")),
-            status=ExecutionStatus(record["status"]),
-            message=record.get("message", ""),
-            reason=record.get("reason"),
-            update_time=optional_time_from_record(record.get("update_time")),
-            seq=record.get("seq", 0),
         )
 
 
@@ -524,6 +462,32 @@ def _copy_user_fields(source: run_v2.Job, target: run_v2.Job) -> None:
 
 def _etag(when: datetime) -> str:
     return f'"{when.timestamp()}"'
+
+
+AttemptRecord.RECORD = RecordCodec(AttemptRecord)
+
+TaskState.RECORD = RecordCodec(
+    TaskState,
+    special={
+        "execution": full_name(parse_execution_name),
+        "attempts": nested(AttemptRecord.RECORD),
+    },
+)
+
+# The name, uid and plan come first and are the execution's own (see ExecutionState.to_record).
+_EXECUTION_RECORD = RecordCodec(
+    ExecutionState,
+    fields=(
+        "create_time",
+        "start_time",
+        "completion_time",
+        "update_time",
+        "status",
+        "message",
+        "reason",
+        "seq",
+    ),
+)
 
 
 def _condition(state: run_v2.Condition.State, message: str, when: datetime) -> run_v2.Condition:

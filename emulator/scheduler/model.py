@@ -16,7 +16,7 @@ from google.cloud import scheduler_v1
 from google.protobuf import json_format
 from google.rpc import status_pb2
 
-from emulator.kit.timestamps import optional_time_from_record, time_from_record, time_to_record
+from emulator.kit.records import Field, RecordCodec, Stored, full_name, nested
 from emulator.scheduler.job_config import JobConfig, resolve_job_config
 from emulator.scheduler.names import JobName, parse_job_name
 
@@ -26,7 +26,7 @@ State = scheduler_v1.Job.State
 
 
 @dataclass(eq=False)
-class Run:
+class Run(Stored):
     """One execution of a job and where its attempts stand (S3-S6)."""
 
     schedule_time: datetime  # the slot (X-CloudScheduler-ScheduleTime); for RunJob, its time
@@ -37,30 +37,9 @@ class Run:
     in_flight: bool = False
     seq: int = 0  # when next_attempt_time was set (orders work within a dispatch round)
 
-    def to_record(self) -> dict[str, Any]:
-        return {
-            "schedule_time": time_to_record(self.schedule_time),
-            "forced": self.forced,
-            "attempts": self.attempts,
-            "first_attempt_time": time_to_record(self.first_attempt_time),
-            "next_attempt_time": time_to_record(self.next_attempt_time),
-            "in_flight": self.in_flight,
-        }
-
-    @classmethod
-    def from_record(cls, record: dict[str, Any]) -> Run:
-        return cls(
-            schedule_time=time_from_record(record["schedule_time"]),
-            forced=record["forced"],
-            attempts=record["attempts"],
-            first_attempt_time=optional_time_from_record(record.get("first_attempt_time")),
-            next_attempt_time=optional_time_from_record(record.get("next_attempt_time")),
-            in_flight=record.get("in_flight", False),
-        )
-
 
 @dataclass(eq=False)
-class JobState:
+class JobState(Stored):
     """A job: its settings, state, next slot, outstanding runs and last attempt."""
 
     name: JobName
@@ -107,44 +86,6 @@ class JobState:
             job.status = self.status
         return job
 
-    def to_record(self) -> dict[str, Any]:
-        status = None
-        if self.status is not None:
-            status = {"code": self.status.code, "message": self.status.message}
-        return {
-            "name": self.name.full,
-            "config": json_format.MessageToDict(scheduler_v1.Job.pb(self.config.job)),
-            "state": State(self.state).name,
-            "user_update_time": time_to_record(self.user_update_time),
-            "next_slot": time_to_record(self.next_slot),
-            "last_fired_slot": time_to_record(self.last_fired_slot),
-            "blocked_until": time_to_record(self.blocked_until),
-            "runs": [run.to_record() for run in self.runs],
-            "last_attempt_time": time_to_record(self.last_attempt_time),
-            "last_response_status": self.last_response_status,
-            "status": status,
-        }
-
-    @classmethod
-    def from_record(cls, record: dict[str, Any]) -> JobState:
-        job = scheduler_v1.Job.wrap(
-            json_format.ParseDict(record["config"], scheduler_v1.Job.pb(scheduler_v1.Job()))
-        )
-        status = record.get("status")
-        return cls(
-            name=parse_job_name(record["name"]),
-            config=resolve_job_config(job),
-            state=State[record["state"]],
-            user_update_time=time_from_record(record["user_update_time"]),
-            next_slot=optional_time_from_record(record.get("next_slot")),
-            last_fired_slot=optional_time_from_record(record.get("last_fired_slot")),
-            blocked_until=optional_time_from_record(record.get("blocked_until")),
-            runs=[Run.from_record(r) for r in record.get("runs", [])],
-            last_attempt_time=optional_time_from_record(record.get("last_attempt_time")),
-            last_response_status=record.get("last_response_status"),
-            status=status_pb2.Status(**status) if status is not None else None,
-        )
-
 
 @dataclass(frozen=True)
 class FireRecord:
@@ -158,3 +99,33 @@ class FireRecord:
     forced: bool = False
     duplicate: bool = False  # the second copy sent by a Duplicate fault
     fault: str | None = None  # the fire or dispatch fault applied, if any
+
+
+def _config_from_record(data: dict[str, Any]) -> JobConfig:
+    job = scheduler_v1.Job.wrap(
+        json_format.ParseDict(data, scheduler_v1.Job.pb(scheduler_v1.Job()))
+    )
+    return resolve_job_config(job)
+
+
+def _status_to_record(status: status_pb2.Status | None) -> dict[str, Any] | None:
+    return None if status is None else {"code": status.code, "message": status.message}
+
+
+Run.RECORD = RecordCodec(Run, skip=("seq",))
+
+JobState.RECORD = RecordCodec(
+    JobState,
+    special={
+        "name": full_name(parse_job_name),
+        "config": Field(
+            write=lambda config: json_format.MessageToDict(scheduler_v1.Job.pb(config.job)),
+            read=_config_from_record,
+        ),
+        "runs": nested(Run.RECORD),
+        "status": Field(
+            write=_status_to_record,
+            read=lambda status: None if status is None else status_pb2.Status(**status),
+        ),
+    },
+)
