@@ -13,7 +13,6 @@ from typing import Any
 from google.cloud import run_v2, scheduler_v1, tasks_v2
 
 from emulator.cloud import LocalCloud
-from emulator.cloud_tasks import headers as task_headers
 from emulator.cloud_tasks.model import QueueSnapshot, TaskState
 from emulator.kit.timestamps import iso_utc
 from emulator.run_jobs.model import ExecutionState
@@ -114,26 +113,11 @@ def _task(task: TaskState) -> JSON:
 
 def _next_request(task: TaskState) -> JSON:
     """What the task's next delivery will carry (the headers its dispatch will send)."""
-    previous = None
-    if task.dispatch_count and task.last_attempt is not None:
-        previous = task.last_attempt.status or task_headers.TIMEOUT_STATUS
-    token = task.oidc_token
-    headers = task_headers.attempt_headers(
-        task.headers,
-        queue_id=task.name.queue.queue_id,
-        task_id=task.name.task_id,
-        retry_count=task.dispatch_count,
-        execution_count=task.execution_count,
-        schedule_time=task.schedule_time,
-        previous_response=previous,
-        authorization=AUTHORIZATION_PLACEHOLDER if token is not None else None,
-    )
+    target = task.oidc_target
+    headers = task.next_headers(AUTHORIZATION_PLACEHOLDER if target is not None else None)
     oidc = None
-    if token is not None:
-        oidc = {
-            "service_account_email": token.service_account_email,
-            "audience": token.audience or task.url,
-        }
+    if target is not None:
+        oidc = {"service_account_email": target[0], "audience": target[1]}
     return {
         "url": task.url,
         "method": task.method,

@@ -588,18 +588,7 @@ class CloudTasksEngine(TimedEngine[tuple[QueueState, TaskState], TaskAttempt, De
             taken = queue.bucket.try_take(now)
             assert taken, "a due task was claimed without a token"
         retry_count = task.dispatch_count
-        previous = None
-        if retry_count and task.last_attempt is not None:
-            previous = task.last_attempt.status or task_headers.TIMEOUT_STATUS
-        headers = task_headers.attempt_headers(
-            task.headers,
-            queue_id=queue.name.queue_id,
-            task_id=task.name.task_id,
-            retry_count=retry_count,
-            execution_count=task.execution_count,
-            schedule_time=task.schedule_time,
-            previous_response=previous,
-        )
+        headers = task.next_headers()
         task.dispatch_count += 1
         task.in_flight += 1
         queue.in_flight += 1
@@ -608,9 +597,6 @@ class CloudTasksEngine(TimedEngine[tuple[QueueState, TaskState], TaskAttempt, De
         attempt = Attempt(schedule_time=task.schedule_time, dispatch_time=now)
         task.add_attempt(attempt)
         self._store.write(_task_put(task))
-        oidc = None
-        if task.oidc_token is not None:
-            oidc = (task.oidc_token.service_account_email, task.oidc_token.audience or task.url)
         delivery = Delivery(
             url=task.url,
             http_method=task.method,
@@ -623,7 +609,7 @@ class CloudTasksEngine(TimedEngine[tuple[QueueState, TaskState], TaskAttempt, De
         return ClaimedAttempt(
             TaskAttempt(queue, task, attempt, now if run_task else None),
             delivery,
-            oidc,
+            task.oidc_target,
             retry_count,
             dispatch_time=now,
             queue=queue.name.full,

@@ -19,6 +19,7 @@ from typing import Any
 import proto
 from google.cloud import tasks_v2
 
+from emulator.cloud_tasks import headers as task_headers
 from emulator.cloud_tasks.names import QueueName, TaskName, parse_queue_name, parse_task_name
 from emulator.cloud_tasks.rate import TokenBucket
 from emulator.cloud_tasks.retry import resolve_retry_policy
@@ -97,6 +98,31 @@ class TaskState(Stored):
     def last_attempt(self) -> Attempt | None:
         """The latest attempt, if any."""
         return self.attempts[-1] if self.attempts else None
+
+    def next_headers(self, authorization: str | None = None) -> dict[str, str]:
+        """The headers of the task's next attempt (T15): its own plus Cloud Tasks' (the retry
+        count and the previous response among them); ``authorization`` is added if given."""
+        previous = None
+        if self.dispatch_count and self.last_attempt is not None:
+            previous = self.last_attempt.status or task_headers.TIMEOUT_STATUS
+        return task_headers.attempt_headers(
+            self.headers,
+            queue_id=self.name.queue.queue_id,
+            task_id=self.name.task_id,
+            retry_count=self.dispatch_count,
+            execution_count=self.execution_count,
+            schedule_time=self.schedule_time,
+            previous_response=previous,
+            authorization=authorization,
+        )
+
+    @property
+    def oidc_target(self) -> tuple[str, str] | None:
+        """(service account, audience) of the token each attempt carries, if it has one."""
+        token = self.oidc_token
+        if token is None:
+            return None
+        return token.service_account_email, token.audience or self.url
 
     def add_attempt(self, attempt: Attempt) -> None:
         """Remember a new attempt, forgetting the oldest past ``ATTEMPT_HISTORY_LIMIT``."""
