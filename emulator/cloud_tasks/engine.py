@@ -14,21 +14,18 @@ import heapq
 import logging
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from http import HTTPStatus
-from zoneinfo import ZoneInfo
 
 from google.api_core.exceptions import (
     AlreadyExists,
     FailedPrecondition,
     InvalidArgument,
-    MethodNotImplemented,
     NotFound,
 )
 from google.cloud import tasks_v2
 from google.iam.v1 import iam_policy_pb2
 
-from emulator.cloud_tasks import headers as task_headers
 from emulator.cloud_tasks.model import (
     QUEUE_KIND,
     QUEUE_TOMBSTONE_KIND,
@@ -52,15 +49,14 @@ from emulator.cloud_tasks.retry import (
     resolve_retry_policy,
     retry_config,
 )
+from emulator.cloud_tasks.task_specs import validate_http_task
 from emulator.kit import paging
 from emulator.kit.clock import Clock
 from emulator.kit.delivery import (
-    MAX_HEADERS_BYTES,
     Delivery,
     DeliveryRecord,
     Dispatcher,
     IdTokenMinter,
-    headers_size,
 )
 from emulator.kit.dispatch import ClaimedAttempt, EngineParts, Outcome, TimedEngine
 from emulator.kit.faults import CLOUD_TASKS, Faults
@@ -81,12 +77,6 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_TASK_TOMBSTONE_TTL = timedelta(hours=1)
 DEFAULT_QUEUE_TOMBSTONE_TTL = timedelta(days=3)
-DEFAULT_DISPATCH_DEADLINE = timedelta(minutes=10)
-MIN_DISPATCH_DEADLINE = timedelta(seconds=15)
-MAX_DISPATCH_DEADLINE = timedelta(minutes=30)
-MAX_SCHEDULE_AHEAD = timedelta(days=30)
-MAX_URL_LENGTH = 2083
-MAX_TASK_BYTES = 1_000_000
 MAX_TASKS_PAGE_SIZE = 1000
 MAX_QUEUES_PAGE_SIZE = 9800
 PRUNE_INTERVAL = timedelta(minutes=1)
@@ -107,9 +97,6 @@ QUEUE_TOO_RECENT = (
     "The queue cannot be created because a queue with this name existed too recently."
 )
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
-_PACIFIC = ZoneInfo("America/Los_Angeles")  # Google renders the too-far schedule time in it
 _CONFIG_FIELDS = (
     "rate_limits",
     "retry_config",
@@ -334,7 +321,7 @@ class CloudTasksEngine(TimedEngine[tuple[QueueState, TaskState], TaskAttempt, De
         task_name = parse_task_name(spec.name, in_queue=queue_name) if spec.name else None
         with self._lock:
             now = self._clock.now()
-            fields = _validate_http_task(spec, now)
+            fields = validate_http_task(spec, now)
             queue = self._queues.get(queue_name.full)
             if queue is None:
                 raise NotFound(QUEUE_NOT_FOUND)
@@ -686,56 +673,6 @@ def _tombstones(records: dict[str, Record], now: datetime) -> dict[str, datetime
     """Unexpired tombstones in expiry order (the order ``_tombstone`` relies on)."""
     live = [(r.expires, key) for key, r in records.items() if r.expires and r.expires > now]
     return {key: expiry for expiry, key in sorted(live)}
-
-
-def _validate_http_task(spec: tasks_v2.Task, now: datetime) -> dict:
-    """Check an HTTP task's fields; return them ready for ``TaskState`` (T11, T22, T27, T28)."""
-    if "app_engine_http_request" in spec:
-        raise MethodNotImplemented("App Engine tasks are not supported by the emulator.")
-    http = spec.http_request
-    if not http.url:
-        raise InvalidArgument("HttpRequest.url is required.")
-    if not http.url.startswith(("http://", "https://")):
-        raise InvalidArgument("HttpTarget.url must start with 'http://' or 'https://'.")
-    if len(http.url) > MAX_URL_LENGTH:
-        raise InvalidArgument(f"HttpRequest.url must be at most {MAX_URL_LENGTH} characters long.")
-    method = tasks_v2.HttpMethod(http.http_method).name
-    if method == "HTTP_METHOD_UNSPECIFIED":
-        method = "POST"
-    if http.body and method not in _BODY_METHODS:
-        raise InvalidArgument(
-            f"HttpRequest.body is allowed only for POST, PUT and PATCH requests, not {method}."
-        )
-    headers = task_headers.task_headers(http.headers)
-    if headers_size(headers) >= MAX_HEADERS_BYTES:
-        raise InvalidArgument("HttpRequest.headers must be smaller than 80KB in total.")
-    deadline = DEFAULT_DISPATCH_DEADLINE
-    if "dispatch_deadline" in spec and spec.dispatch_deadline != timedelta(0):
-        deadline = spec.dispatch_deadline
-        if not MIN_DISPATCH_DEADLINE <= deadline <= MAX_DISPATCH_DEADLINE:
-            raise InvalidArgument("Task.dispatchDeadline must be between [15s, 30m].")
-    schedule_time = now
-    if "schedule_time" in spec:
-        requested = _EPOCH + (spec.schedule_time - _EPOCH)  # a plain datetime, in UTC
-        if requested - now > MAX_SCHEDULE_AHEAD:
-            shown = requested.astimezone(_PACIFIC).isoformat(timespec="seconds")
-            raise InvalidArgument(
-                f"The Task.scheduleTime, {shown}, is too far in the future. Schedule time must be "
-                "no more than 720h in the future."
-            )
-        schedule_time = max(now, requested)
-    if tasks_v2.Task.pb(spec).ByteSize() > MAX_TASK_BYTES:
-        raise InvalidArgument("Task size too large")
-    return {
-        "url": http.url,
-        "method": method,
-        "headers": headers,
-        "body": http.body,
-        "oidc_token": tasks_v2.OidcToken(http.oidc_token) if "oidc_token" in http else None,
-        "oauth_token": tasks_v2.OAuthToken(http.oauth_token) if "oauth_token" in http else None,
-        "deadline": deadline,
-        "schedule_time": schedule_time,
-    }
 
 
 def _resolve_queue_config(queue: tasks_v2.Queue) -> tasks_v2.Queue:

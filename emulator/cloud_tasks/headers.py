@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
+
+from emulator.kit.timestamps import EPOCH
 
 USER_AGENT = "Google-Cloud-Tasks"
 TIMEOUT_STATUS = 504
 """Reported as the previous response when an attempt got no response (timeout, no connection)."""
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _REPLACED = {"host", "content-length", "user-agent"}
 _RESERVED_PREFIXES = ("x-google-", "x-appengine-", "x-cloudtasks-")
 
@@ -32,7 +33,7 @@ def task_headers(caller_headers: Mapping[str, str]) -> dict[str, str]:
 
 def format_eta(schedule_time: datetime) -> str:
     """Seconds since the epoch with microsecond precision, e.g. ``1700000000.250000`` (T19)."""
-    delta = schedule_time - _EPOCH
+    delta = schedule_time - EPOCH
     return f"{delta.days * 86400 + delta.seconds}.{delta.microseconds:06d}"
 
 

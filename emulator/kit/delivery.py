@@ -21,6 +21,8 @@ from emulator.kit.faults import Duplicate, Effect, HttpStatus, Latency, Timeout
 
 logger = logging.getLogger(__name__)
 
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+"""The HTTP methods a request may carry a body with (Cloud Tasks and Cloud Scheduler alike)."""
 MAX_HEADERS_BYTES = 80 * 1024
 """Header names and values of an HTTP target must take fewer bytes than this (T22)."""
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
 
 def time_to_record(value: datetime | None) -> str | None:
     """A time as stored in a record (ISO 8601 with its offset), or None."""

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from google.api_core.exceptions import InvalidArgument, MethodNotImplemented
 from google.cloud import scheduler_v1
 
-from emulator.kit.delivery import MAX_HEADERS_BYTES, headers_size
+from emulator.kit.delivery import BODY_METHODS, MAX_HEADERS_BYTES, headers_size
 from emulator.scheduler.headers import job_headers
 from emulator.scheduler.retry import resolve_retry_config
 from emulator.scheduler.schedule import Schedule, ScheduleError, parse_schedule, parse_time_zone
@@ -40,8 +40,6 @@ USER_FIELDS = (
     "attempt_deadline",
 )
 """The Job fields a caller sets; the others are output only."""
-
-_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 @dataclass(frozen=True)
@@ -94,7 +92,7 @@ def _resolve_http_target(target: scheduler_v1.HttpTarget) -> scheduler_v1.HttpTa
     method = scheduler_v1.HttpMethod(target.http_method)
     if method == scheduler_v1.HttpMethod.HTTP_METHOD_UNSPECIFIED:
         method = scheduler_v1.HttpMethod.POST
-    if target.body and method.name not in _BODY_METHODS:
+    if target.body and method.name not in BODY_METHODS:
         raise InvalidArgument(
             f"HttpTarget.body is allowed only for POST, PUT and PATCH requests, not {method.name}."
         )
