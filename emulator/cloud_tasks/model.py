@@ -19,7 +19,7 @@ from typing import Any
 import proto
 from google.cloud import tasks_v2
 
-from emulator.cloud_tasks import headers as task_headers
+from emulator.cloud_tasks.headers import TIMEOUT_STATUS, attempt_headers
 from emulator.cloud_tasks.names import QueueName, TaskName, parse_queue_name, parse_task_name
 from emulator.cloud_tasks.rate import TokenBucket
 from emulator.cloud_tasks.retry import resolve_retry_policy
@@ -104,8 +104,8 @@ class TaskState(Stored):
         count and the previous response among them); ``authorization`` is added if given."""
         previous = None
         if self.dispatch_count and self.last_attempt is not None:
-            previous = self.last_attempt.status or task_headers.TIMEOUT_STATUS
-        return task_headers.attempt_headers(
+            previous = self.last_attempt.status or TIMEOUT_STATUS
+        return attempt_headers(
             self.headers,
             queue_id=self.name.queue.queue_id,
             task_id=self.name.task_id,

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from google.api_core.exceptions import InvalidArgument, MethodNotImplemented
 from google.cloud import tasks_v2
 
-from emulator.cloud_tasks import headers as task_headers
+from emulator.cloud_tasks.headers import task_headers
 from emulator.kit.delivery import BODY_METHODS, MAX_HEADERS_BYTES, headers_size
 from emulator.kit.timestamps import EPOCH
 
@@ -41,7 +41,7 @@ def validate_http_task(spec: tasks_v2.Task, now: datetime) -> dict:
         raise InvalidArgument(
             f"HttpRequest.body is allowed only for POST, PUT and PATCH requests, not {method}."
         )
-    headers = task_headers.task_headers(http.headers)
+    headers = task_headers(http.headers)
     if headers_size(headers) >= MAX_HEADERS_BYTES:
         raise InvalidArgument("HttpRequest.headers must be smaller than 80KB in total.")
     deadline = DEFAULT_DISPATCH_DEADLINE
