@@ -18,6 +18,8 @@ from emulator.run_jobs import RunJobsEngine
 from emulator.server.grpc_api import (
     ServiceTable,
     UnaryMethod,
+    message_method,
+    protobuf_method,
     test_iam_permissions_method,
     unimplemented,
 )
@@ -33,13 +35,6 @@ UNIMPLEMENTED_OPERATIONS_RPCS = (
     "CancelOperation",
     "WaitOperation",
 )
-
-
-def _returns(response_type: Any, request_type: Any, call: Callable[[Any], Any]) -> UnaryMethod:
-    """An RPC with a proto-plus request and response."""
-    return UnaryMethod(
-        request_type.deserialize, response_type.serialize, call, request_type, response_type
-    )
 
 
 def _long_running(request_type: Any, call: Callable[[Any], Any]) -> UnaryMethod:
@@ -58,8 +53,10 @@ def run_jobs_services(engine: RunJobsEngine) -> list[ServiceTable]:
     RPCs and the Operations RPCs other than GetOperation answer UNIMPLEMENTED)."""
     jobs = {
         "CreateJob": _long_running(run_v2.CreateJobRequest, engine.create_job),
-        "GetJob": _returns(run_v2.Job, run_v2.GetJobRequest, engine.get_job),
-        "ListJobs": _returns(run_v2.ListJobsResponse, run_v2.ListJobsRequest, engine.list_jobs),
+        "GetJob": message_method(run_v2.GetJobRequest, run_v2.Job, engine.get_job),
+        "ListJobs": message_method(
+            run_v2.ListJobsRequest, run_v2.ListJobsResponse, engine.list_jobs
+        ),
         "UpdateJob": _long_running(run_v2.UpdateJobRequest, engine.update_job),
         "DeleteJob": _long_running(run_v2.DeleteJobRequest, engine.delete_job),
         "RunJob": _long_running(run_v2.RunJobRequest, engine.run_job),
@@ -67,26 +64,24 @@ def run_jobs_services(engine: RunJobsEngine) -> list[ServiceTable]:
     }
     jobs.update({name: unimplemented(JOBS_SERVICE, name) for name in UNIMPLEMENTED_JOBS_RPCS})
     executions = {
-        "GetExecution": _returns(
-            run_v2.Execution, run_v2.GetExecutionRequest, engine.get_execution
+        "GetExecution": message_method(
+            run_v2.GetExecutionRequest, run_v2.Execution, engine.get_execution
         ),
-        "ListExecutions": _returns(
-            run_v2.ListExecutionsResponse, run_v2.ListExecutionsRequest, engine.list_executions
+        "ListExecutions": message_method(
+            run_v2.ListExecutionsRequest, run_v2.ListExecutionsResponse, engine.list_executions
         ),
         "DeleteExecution": _long_running(run_v2.DeleteExecutionRequest, engine.delete_execution),
         "CancelExecution": _long_running(run_v2.CancelExecutionRequest, engine.cancel_execution),
     }
     tasks = {
-        "GetTask": _returns(run_v2.Task, run_v2.GetTaskRequest, engine.get_task),
-        "ListTasks": _returns(run_v2.ListTasksResponse, run_v2.ListTasksRequest, engine.list_tasks),
+        "GetTask": message_method(run_v2.GetTaskRequest, run_v2.Task, engine.get_task),
+        "ListTasks": message_method(
+            run_v2.ListTasksRequest, run_v2.ListTasksResponse, engine.list_tasks
+        ),
     }
     operations = {
-        "GetOperation": UnaryMethod(
-            operations_pb2.GetOperationRequest.FromString,
-            operations_pb2.Operation.SerializeToString,
-            engine.get_operation,
-            operations_pb2.GetOperationRequest,
-            operations_pb2.Operation,
+        "GetOperation": protobuf_method(
+            operations_pb2.GetOperationRequest, operations_pb2.Operation, engine.get_operation
         )
     }
     operations.update(
