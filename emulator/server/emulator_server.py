@@ -23,7 +23,7 @@ from emulator.cloud import LocalCloud
 from emulator.cloud_tasks.queue_specs import QueueSpec, apply_queue_spec
 from emulator.kit.clock import WallClock
 from emulator.kit.delivery import Dispatcher
-from emulator.kit.faults import Faults
+from emulator.kit.faults import CLOUD_TASKS, RUN_JOBS, SCHEDULER, Faults
 from emulator.kit.http_delivery import HttpDispatcher
 from emulator.kit.oidc import OidcIssuer
 from emulator.kit.realtime import DEFAULT_MAX_PARALLEL, RealTimeDriver
@@ -44,7 +44,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8123
 DEFAULT_PROJECT = "demo-project"
 DEFAULT_LOCATION = "us-central1"
-SERVICES = ("cloud_tasks", "scheduler", "run_jobs")
+SERVICES = (CLOUD_TASKS, SCHEDULER, RUN_JOBS)
 
 
 class StartupError(Exception):
